@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Code shared by the kernel module and the userspace tools (common/):
+ * checksums, name hashing, structure validators and the undo journal.
+ * Nothing here touches kernel-only APIs; persistence goes through the
+ * struct refdax_pmem callbacks so that userspace can simulate pmem.
+ */
+#ifndef REFDAX_COMMON_H
+#define REFDAX_COMMON_H
+
+#include "refdax_format.h"
+
+#ifndef __KERNEL__
+#include <errno.h>
+#include <stdbool.h>
+#endif
+
+/* ---- checksums and hashing (common/refdax_crc.c) ---- */
+__u32 refdax_crc32c(__u32 crc, const void *buf, size_t len);
+/* crc32c of @len bytes at @buf, with the 4 bytes at @csum_off read as 0. */
+__u32 refdax_csum_skip(const void *buf, size_t len, size_t csum_off);
+__u32 refdax_name_hash(const char *name, unsigned int len);
+
+void refdax_super_set_csum(struct refdax_super *sb);
+void refdax_inode_set_csum(struct refdax_inode *ri);
+void refdax_bmap_node_set_csum(struct refdax_bmap_node *bn);
+
+/* ---- geometry decoded from a validated superblock ---- */
+struct refdax_geom {
+	__u64 nblocks;
+	__u64 journal_start, journal_blocks;
+	__u64 ibitmap_start, ibitmap_blocks;
+	__u64 itable_start, itable_blocks;
+	__u64 ninodes;
+	__u64 refcount_start, refcount_blocks;
+	__u64 data_start;
+	__u64 root_ino;
+};
+
+/* ---- validators (common/refdax_verify.c) ----
+ * Each returns 0 or -EUCLEAN and, on failure, points *why at a short static
+ * reason suitable for a one-line log message.
+ */
+int refdax_check_super(const struct refdax_super *sb, __u64 dev_bytes,
+		       struct refdax_geom *geom, const char **why);
+int refdax_check_inode(const struct refdax_geom *g, __u64 ino,
+		       const struct refdax_inode *ri, const char **why);
+int refdax_check_bmap_root(const struct refdax_geom *g,
+			   const struct refdax_bmap_root *root,
+			   const char **why);
+int refdax_check_bmap_node(const struct refdax_geom *g,
+			   const struct refdax_bmap_node *bn,
+			   unsigned int depth, const char **why);
+int refdax_check_extent(const struct refdax_geom *g,
+			const struct refdax_extent *ext, const char **why);
+int refdax_check_dirblock(const struct refdax_geom *g, const void *block,
+			  const char **why);
+bool refdax_data_block_ok(const struct refdax_geom *g, __u64 pblk,
+			  __u64 len);
+
+/* ---- persistence primitives ---- */
+struct refdax_pmem {
+	void *base;			/* the whole device, mapped */
+	__u64 size;			/* bytes */
+	/* write back the cache lines covering [addr, addr + len) */
+	void (*flush)(struct refdax_pmem *pm, const void *addr, size_t len);
+	/* order all earlier flushes/stores before later ones (sfence) */
+	void (*fence)(struct refdax_pmem *pm);
+	/* optional: called after recovery/abort restored [addr, addr+len) */
+	void (*restored)(struct refdax_pmem *pm, __u64 addr, __u32 len);
+	void *priv;
+};
+
+/* ---- undo journal (common/refdax_journal.c) ---- */
+#define REFDAX_TXN_MAX_RANGES	1024
+
+struct refdax_jrange {
+	__u64 addr;			/* byte offset on the device */
+	__u64 entry;			/* offset of its entry in the area */
+	__u32 len;
+};
+
+struct refdax_journal {
+	struct refdax_pmem *pm;
+	struct refdax_journal_header *hdr;
+	__u8 *area;			/* entry area */
+	__u64 area_bytes;
+	__u64 gen;			/* id of the running/next transaction */
+	__u64 tail;			/* bytes used in the entry area */
+	__u32 seq;			/* entries in the running transaction */
+	__u32 nr_ranges;
+	int active;
+	struct refdax_jrange ranges[REFDAX_TXN_MAX_RANGES];
+};
+
+int refdax_jnl_format(struct refdax_pmem *pm, const struct refdax_geom *g);
+int refdax_jnl_open(struct refdax_journal *j, struct refdax_pmem *pm,
+		    const struct refdax_geom *g, const char **why);
+/* Undo an interrupted transaction.  Returns entries undone or -errno. */
+int refdax_jnl_recover(struct refdax_journal *j);
+void refdax_jnl_begin(struct refdax_journal *j);
+/* Record the old contents of [ptr, ptr + len) before changing it in place. */
+int refdax_jnl_log(struct refdax_journal *j, const void *ptr, __u32 len);
+/* Bytes still free for entries in the running transaction. */
+__u64 refdax_jnl_room(const struct refdax_journal *j);
+void refdax_jnl_commit(struct refdax_journal *j);
+/* Put back every logged range and end the transaction as if never begun. */
+void refdax_jnl_abort(struct refdax_journal *j);
+
+#endif /* REFDAX_COMMON_H */

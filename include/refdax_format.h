@@ -1,0 +1,286 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * refdax on-media format.
+ *
+ * This header is the single definition of every structure refdax stores on
+ * persistent memory.  It is shared, unchanged, by the kernel module, mkfs,
+ * fsck and the userspace unit tests (like XFS's libxfs), so it only uses
+ * fixed-width little-endian types and no kernel-only constructs.
+ * docs/format.md explains the layout and the crash-atomicity rules.
+ *
+ * Layout of a filesystem, in 4 KiB blocks:
+ *
+ *   0                      superblock
+ *   journal_start ...      undo journal (header block + entry area)
+ *   ibitmap_start ...      inode allocation bitmap, 1 bit per inode
+ *   itable_start ...       inode table, REFDAX_INODE_SIZE bytes per inode
+ *   refcount_start ...     per-block reference counts for the data area
+ *   data_start ... nblocks data area: file data, directory blocks,
+ *                          extent-tree nodes, long symlink targets
+ *
+ * data_start is rounded up to a 2 MiB boundary so that 2 MiB-aligned extents
+ * in the data area are also 2 MiB aligned physically (given a 2 MiB aligned
+ * namespace), which huge-page mappings need.
+ */
+#ifndef REFDAX_FORMAT_H
+#define REFDAX_FORMAT_H
+
+#include "refdax_types.h"
+
+#define REFDAX_MAGIC		0x3158414446455200ULL	/* "\0REFDAX1" */
+#define REFDAX_VERSION		1
+#define REFDAX_BLOCK_SHIFT	12
+#define REFDAX_BLOCK_SIZE	(1U << REFDAX_BLOCK_SHIFT)
+#define REFDAX_HUGE_BLOCKS	512U			/* 2 MiB in blocks */
+#define REFDAX_CACHELINE	64U
+
+#define REFDAX_SB_BLOCK		0ULL
+#define REFDAX_ROOT_INO		1ULL	/* inode 0 is never used */
+#define REFDAX_LABEL_LEN	64
+#define REFDAX_NAME_LEN		255
+
+/* Feature flags.  A kernel refuses to mount an image with unknown incompat
+ * bits, and mounts read-only with unknown ro_compat bits.
+ */
+#define REFDAX_FEAT_INCOMPAT_REFLINK	(1ULL << 0)	/* blocks may be shared */
+#define REFDAX_FEAT_INCOMPAT_SUPP	REFDAX_FEAT_INCOMPAT_REFLINK
+#define REFDAX_FEAT_RO_COMPAT_SUPP	0ULL
+#define REFDAX_FEAT_COMPAT_SUPP		0ULL
+
+/* s_state */
+#define REFDAX_STATE_CLEAN	1U	/* unmounted cleanly */
+#define REFDAX_STATE_DIRTY	2U	/* mounted, or crashed while mounted */
+#define REFDAX_STATE_ERROR	4U	/* corruption was detected: run fsck */
+
+/* s_errors: what the kernel does when it meets corrupt metadata */
+#define REFDAX_ERRORS_CONTINUE	1U
+#define REFDAX_ERRORS_RO	2U
+#define REFDAX_ERRORS_PANIC	3U
+
+struct refdax_super {
+	__le64	s_magic;
+	__le32	s_version;
+	__le32	s_block_size;
+	__le64	s_feature_compat;
+	__le64	s_feature_ro_compat;
+	__le64	s_feature_incompat;
+	__u8	s_uuid[16];
+	char	s_label[REFDAX_LABEL_LEN];	/* NUL padded */
+
+	__le64	s_nblocks;		/* blocks in the filesystem */
+	__le64	s_journal_start;
+	__le64	s_journal_blocks;	/* header block + entry area */
+	__le64	s_ibitmap_start;
+	__le64	s_ibitmap_blocks;
+	__le64	s_itable_start;
+	__le64	s_itable_blocks;
+	__le64	s_ninodes;		/* inodes in the table */
+	__le64	s_refcount_start;
+	__le64	s_refcount_blocks;
+	__le64	s_data_start;		/* first data-area block */
+
+	__le64	s_root_ino;
+	__le64	s_orphan_head;		/* first unlinked-but-open inode, or 0 */
+	__le64	s_mkfs_time;
+	__le64	s_mount_time;
+	__le64	s_write_time;
+	__le32	s_mount_count;
+	__le32	s_state;
+	__le32	s_errors;		/* default errors= behaviour */
+	__le32	s_pad0;
+	__u8	s_reserved[240];
+	__le32	s_pad1;
+	__le32	s_checksum;		/* crc32c of the struct, this field 0 */
+};
+
+/* ------------------------------------------------------------------------
+ * Undo journal.
+ *
+ * Every multi-structure metadata update runs as one transaction.  Before a
+ * metadata range is changed in place, its old contents are appended to the
+ * journal entry area as one entry and made durable (flush + fence).  Commit
+ * flushes every changed range, fences, then bumps jh_gen with one 8-byte
+ * non-temporal store and fences again.  Entries whose je_gen equals the
+ * current jh_gen and whose checksum verifies belong to an uncommitted
+ * transaction: recovery copies their old contents back in reverse order and
+ * then bumps jh_gen.  See docs/format.md.
+ */
+#define REFDAX_JOURNAL_MAGIC	0x4c4e524a58445252ULL	/* "RRDXJRNL" */
+
+struct refdax_journal_header {
+	__le64	jh_magic;
+	__le64	jh_gen;			/* commit word: the live transaction id */
+	__le64	jh_entry_start;		/* byte offset of entry area in journal */
+	__le64	jh_entry_bytes;		/* size of the entry area */
+	__u8	jh_pad[32];		/* keep jh_gen alone in its cache line */
+};
+
+struct refdax_journal_entry {
+	__le64	je_gen;			/* transaction id this entry belongs to */
+	__le64	je_addr;		/* byte offset on the device of the range */
+	__le32	je_len;			/* bytes of old data that follow */
+	__le32	je_seq;			/* index of the entry within the txn */
+	__le32	je_pad;
+	__le32	je_csum;		/* crc32c of header (csum 0) + data */
+	/* je_len bytes of old contents follow, padded to REFDAX_CACHELINE */
+};
+
+#define REFDAX_JENTRY_MAX_DATA	REFDAX_BLOCK_SIZE
+
+/* ------------------------------------------------------------------------
+ * Extent maps.  A file's logical blocks map to physical data-area blocks
+ * through a B+tree whose root lives in the inode.  Leaves hold extents,
+ * interior nodes hold (first logical block, child block) pairs.  Node blocks
+ * are data-area blocks with a reference count of one.
+ */
+#define REFDAX_BMAP_MAGIC	0xb3a9U
+#define REFDAX_BMAP_MAX_DEPTH	5
+#define REFDAX_EXT_MAX_LEN	0x7fffffffU
+#define REFDAX_EXT_UNWRITTEN	0x80000000U	/* reserved, not yet used */
+#define REFDAX_MAX_LBLK		0xffffffffULL	/* 16 TiB files */
+
+struct refdax_bmap_hdr {
+	__le16	bh_magic;
+	__le16	bh_nr;			/* entries in use */
+	__le16	bh_max;			/* entries that fit */
+	__le16	bh_depth;		/* 0 = entries are extents */
+};
+
+struct refdax_extent {
+	__le32	e_lblk;			/* first logical block */
+	__le32	e_len;			/* blocks; REFDAX_EXT_UNWRITTEN bit */
+	__le64	e_pblk;			/* first physical block */
+};
+
+struct refdax_bmap_index {
+	__le32	ei_lblk;		/* lowest logical block below child */
+	__le32	ei_pad;
+	__le64	ei_child;		/* physical block of child node */
+};
+
+/* A tree node is one block: header, checksum, entries. */
+struct refdax_bmap_node {
+	struct refdax_bmap_hdr	bn_hdr;
+	__le32			bn_csum;	/* crc32c of block, this field 0 */
+	__le32			bn_pad;
+	union {
+		struct refdax_extent	 bn_ext[0];
+		struct refdax_bmap_index bn_idx[0];
+	};
+};
+
+#define REFDAX_BMAP_NODE_MAX \
+	((REFDAX_BLOCK_SIZE - 16U) / sizeof(struct refdax_extent))	/* 255 */
+#define REFDAX_BMAP_ROOT_MAX	7U
+
+struct refdax_bmap_root {
+	struct refdax_bmap_hdr	br_hdr;
+	union {
+		struct refdax_extent	 br_ext[REFDAX_BMAP_ROOT_MAX];
+		struct refdax_bmap_index br_idx[REFDAX_BMAP_ROOT_MAX];
+	};
+};
+
+/* ------------------------------------------------------------------------
+ * Inodes.  Fixed-size slots in the inode table; slot N is inode N.  A slot is
+ * in use iff its bit is set in the inode bitmap, and then i_mode != 0.
+ */
+#define REFDAX_INODE_SIZE	256U
+#define REFDAX_INODES_PER_BLOCK	(REFDAX_BLOCK_SIZE / REFDAX_INODE_SIZE)
+#define REFDAX_INLINE_SYMLINK	(sizeof(struct refdax_bmap_root))	/* 120 */
+#define REFDAX_SYMLINK_MAX	(REFDAX_BLOCK_SIZE - 1)
+
+/* i_flags */
+#define REFDAX_IFL_ORPHAN	(1U << 0)	/* on the orphan list */
+#define REFDAX_IFL_INLINE	(1U << 1)	/* symlink target stored inline */
+#define REFDAX_IFL_APPEND	(1U << 2)
+#define REFDAX_IFL_IMMUTABLE	(1U << 3)
+#define REFDAX_IFL_NOATIME	(1U << 4)
+#define REFDAX_IFL_SUPP		0x1fU
+
+struct refdax_inode {
+	__le16	i_mode;
+	__le16	i_pad0;
+	__le32	i_nlink;
+	__le32	i_uid;
+	__le32	i_gid;
+	__le32	i_flags;
+	__le32	i_generation;
+	__le64	i_size;
+	__le64	i_blocks;		/* 4 KiB blocks mapped, tree nodes too */
+	__le64	i_atime;		/* seconds */
+	__le64	i_mtime;
+	__le64	i_ctime;
+	__le64	i_crtime;
+	__le32	i_atime_ns;
+	__le32	i_mtime_ns;
+	__le32	i_ctime_ns;
+	__le32	i_crtime_ns;
+	__le64	i_parent;		/* directories: parent directory inode */
+	__le64	i_next_orphan;		/* orphan list link, 0 ends the list */
+	__le32	i_rdev;			/* device nodes: new_encode_dev() */
+	__le32	i_pad1;
+	union {
+		struct refdax_bmap_root	i_root;		/* regular, dir, symlink */
+		char	i_symlink[REFDAX_INLINE_SYMLINK];	/* IFL_INLINE */
+	};
+	__u8	i_reserved[16];
+	__le32	i_pad2;
+	__le32	i_csum;			/* crc32c of the inode, this field 0 */
+};
+
+/* ------------------------------------------------------------------------
+ * Directories.  A directory's data blocks hold variable-length records that
+ * never cross a block boundary and together cover the whole block.  A record
+ * with d_ino == 0 is free space.  "." and ".." are not stored: the parent is
+ * i_parent.  The kernel indexes names by d_hash in memory, so lookups in large
+ * directories do not scan.
+ */
+#define REFDAX_DIRENT_HDR	16U
+#define REFDAX_DIRENT_ALIGN	8U
+#define REFDAX_DIRENT_LEN(namelen) \
+	((REFDAX_DIRENT_HDR + (namelen) + REFDAX_DIRENT_ALIGN - 1) & \
+	 ~(REFDAX_DIRENT_ALIGN - 1))
+
+/* d_type, same values as the VFS DT_* */
+#define REFDAX_DT_UNKNOWN	0
+#define REFDAX_DT_FIFO		1
+#define REFDAX_DT_CHR		2
+#define REFDAX_DT_DIR		4
+#define REFDAX_DT_BLK		6
+#define REFDAX_DT_REG		8
+#define REFDAX_DT_LNK		10
+#define REFDAX_DT_SOCK		12
+
+struct refdax_dirent {
+	__le64	d_ino;			/* 0: free record */
+	__le16	d_reclen;		/* bytes to the next record */
+	__u8	d_namelen;
+	__u8	d_type;
+	__le32	d_hash;			/* refdax_name_hash() of the name */
+	char	d_name[];		/* not NUL terminated */
+};
+
+/* ------------------------------------------------------------------------
+ * Reference counts.  One __le32 per data-area block, indexed by
+ * (block - s_data_start).  0 means free; 1 owned by one inode (a data block,
+ * directory block or tree node); N > 1 shared by N extent references
+ * (reflink).  This table is also the persistent free-space map: the kernel
+ * builds its in-memory allocator from it at mount.
+ */
+#define REFDAX_REFCOUNTS_PER_BLOCK	(REFDAX_BLOCK_SIZE / 4U)
+#define REFDAX_REFCOUNT_MAX		0xfffffff0U
+
+REFDAX_STATIC_ASSERT(sizeof(struct refdax_super) == 512);
+REFDAX_STATIC_ASSERT(sizeof(struct refdax_journal_header) == 64);
+REFDAX_STATIC_ASSERT(sizeof(struct refdax_journal_entry) == 32);
+REFDAX_STATIC_ASSERT(sizeof(struct refdax_bmap_hdr) == 8);
+REFDAX_STATIC_ASSERT(sizeof(struct refdax_extent) == 16);
+REFDAX_STATIC_ASSERT(sizeof(struct refdax_bmap_index) == 16);
+REFDAX_STATIC_ASSERT(sizeof(struct refdax_bmap_node) == 16);
+REFDAX_STATIC_ASSERT(16 + REFDAX_BMAP_NODE_MAX * 16 == REFDAX_BLOCK_SIZE);
+REFDAX_STATIC_ASSERT(sizeof(struct refdax_bmap_root) == 120);
+REFDAX_STATIC_ASSERT(sizeof(struct refdax_inode) == REFDAX_INODE_SIZE);
+REFDAX_STATIC_ASSERT(sizeof(struct refdax_dirent) == REFDAX_DIRENT_HDR);
+
+#endif /* REFDAX_FORMAT_H */
