@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Boot one refdax test guest under QEMU/TCG, always bounded by timeout.
+#
+#   scripts/guest/run-guest.sh --kver KVER --out DIR [--job FILE] [options]
+#
+#   --kver KVER       kernel to boot (/boot/vmlinuz-KVER, modules of KVER)
+#   --out DIR         host directory shared writable into the guest at the
+#                     same path (results, logs); created if missing
+#   --job FILE        bash script run as root inside the guest, chrooted into
+#                     the read-only host root (path as seen on the host)
+#   --pmem memmap     (default) 1 GiB of guest RAM as /dev/pmem0 (-m 4G, memmap=1G!4G,
+#                     needs modprobe nd_e820 in the guest); lost at power-off
+#   --pmem nvdimm:FILE  file-backed QEMU nvdimm (1 GiB); contents survive
+#                     power-off; the guest needs modprobe nfit nd_pmem and, on
+#                     a fresh file, ndctl create-namespace -m fsdax
+#   --timeout SEC     hard limit for the whole guest run (default 900)
+#   --smp N           guest CPUs (default 2)
+#   --console FILE    serial console log (default DIR/console.log)
+#   --shell           after the job, give an interactive shell on the
+#                     console (only when stdin is a terminal)
+#
+# Exit status: QEMU's (0 when the guest powered off), 124 on timeout.
+set -euo pipefail
+
+kver="" out="" job="" pmem=memmap tmo=900 smp=2 console="" shell=0
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--kver) kver=$2; shift 2 ;;
+	--out) out=$2; shift 2 ;;
+	--job) job=$2; shift 2 ;;
+	--pmem) pmem=$2; shift 2 ;;
+	--timeout) tmo=$2; shift 2 ;;
+	--smp) smp=$2; shift 2 ;;
+	--console) console=$2; shift 2 ;;
+	--shell) shell=1; shift ;;
+	*) echo "run-guest: unknown option $1" >&2; exit 2 ;;
+	esac
+done
+[ -n "$kver" ] && [ -n "$out" ] || { echo "run-guest: --kver and --out are required" >&2; exit 2; }
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+kernel=/boot/vmlinuz-$kver
+[ -r "$kernel" ] || { echo "run-guest: no readable $kernel" >&2; exit 2; }
+initrd=$root/build/guest/$kver/initramfs.cpio.gz
+"$here/mkinitramfs.sh" "$kver" "$initrd"
+
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+[ -n "$console" ] || console=$out/console.log
+
+append="console=ttyS0 panic=-1 oops=panic rdxout=$out"
+[ -n "$job" ] && append+=" rdxjob=$(realpath "$job")"
+[ "$shell" = 1 ] && append+=" rdxshell=1"
+
+qemu=(qemu-system-x86_64 -accel tcg -cpu max -smp "$smp" -nographic -no-reboot -nic none
+	-kernel "$kernel" -initrd "$initrd"
+	-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap"
+	-virtfs "local,path=$out,mount_tag=rdxout,security_model=none,multidevs=remap")
+case "$pmem" in
+memmap)
+	qemu+=(-machine pc -m 4G)
+	append+=" memmap=1G!4G"
+	;;
+nvdimm:*)
+	file=${pmem#nvdimm:}
+	if [ ! -f "$file" ]; then
+		mkdir -p "$(dirname "$file")"
+		truncate -s 1026M "$file"
+	fi
+	qemu+=(-machine pc,nvdimm=on -m 2G,slots=2,maxmem=8G
+		-object "memory-backend-file,id=mem1,share=on,mem-path=$file,size=1026M,align=2M"
+		-device nvdimm,id=nv1,memdev=mem1,label-size=128K)
+	;;
+*) echo "run-guest: bad --pmem $pmem" >&2; exit 2 ;;
+esac
+qemu+=(-append "$append")
+
+rc=0
+if [ "$shell" = 1 ] && [ -t 0 ]; then
+	# Interactive: QEMU owns the terminal; the console is also logged.
+	timeout -k 10 --foreground "$tmo" "${qemu[@]}" | tee "$console" || rc=$?
+	stty sane 2>/dev/null || true
+else
+	timeout -k 10 "$tmo" "${qemu[@]}" </dev/null >"$console" 2>&1 || rc=$?
+fi
+if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+	echo "run-guest: guest ($kver) killed after ${tmo}s timeout" >&2
+	rc=124
+fi
+exit "$rc"
