@@ -10,7 +10,8 @@
 #                     the read-only host root (path as seen on the host)
 #   --pmem memmap     (default) 1 GiB of guest RAM as /dev/pmem0 (-m 4G, memmap=1G!4G,
 #                     needs modprobe nd_e820 in the guest); lost at power-off
-#   --pmem nvdimm:FILE  file-backed QEMU nvdimm (1 GiB); contents survive
+#   --pmem nvdimm:FILE  file-backed QEMU nvdimm (1026 MiB file, so the label-less
+#                     namespace is 2 MiB-aligned); contents survive
 #                     power-off; the guest needs modprobe nfit nd_pmem and, on
 #                     a fresh file, ndctl create-namespace -m fsdax
 #   --timeout SEC     hard limit for the whole guest run (default 900)
@@ -36,7 +37,10 @@ while [ $# -gt 0 ]; do
 	*) echo "run-guest: unknown option $1" >&2; exit 2 ;;
 	esac
 done
-[ -n "$kver" ] && [ -n "$out" ] || { echo "run-guest: --kver and --out are required" >&2; exit 2; }
+if [ -z "$kver" ] || [ -z "$out" ]; then
+	echo "run-guest: --kver and --out are required" >&2
+	exit 2
+fi
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -68,9 +72,9 @@ nvdimm:*)
 		mkdir -p "$(dirname "$file")"
 		truncate -s 1026M "$file"
 	fi
-	qemu+=(-machine pc,nvdimm=on -m 2G,slots=2,maxmem=8G
+	qemu+=(-machine "pc,nvdimm=on" -m "2G,slots=2,maxmem=8G"
 		-object "memory-backend-file,id=mem1,share=on,mem-path=$file,size=1026M,align=2M"
-		-device nvdimm,id=nv1,memdev=mem1,label-size=128K)
+		-device "nvdimm,id=nv1,memdev=mem1,label-size=128K")
 	;;
 *) echo "run-guest: bad --pmem $pmem" >&2; exit 2 ;;
 esac
