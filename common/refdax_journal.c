@@ -201,6 +201,9 @@ static int range_logged(const struct refdax_journal *j, __u64 addr,
 
 __u64 refdax_jnl_room(const struct refdax_journal *j)
 {
+	/* Running out of range slots is running out of room too. */
+	if (j->nr_ranges + 64 > REFDAX_TXN_MAX_RANGES)
+		return 0;
 	return j->area_bytes - j->tail;
 }
 

@@ -1,0 +1,234 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * refdax in-kernel structures and the interfaces between the module's files.
+ *
+ * Lock order (outermost first):
+ *   i_rwsem (VFS) -> mapping->invalidate_lock -> refdax_inode_info.bmap_sem
+ *   -> refdax_sb_info.txn_lock (the journal) -> refdax_sb_info.alloc_lock
+ * Faults take invalidate_lock shared and never i_rwsem, so user copies made
+ * under i_rwsem may fault on refdax mappings without deadlock.  No user
+ * copy is ever made while bmap_sem or the journal is held.
+ */
+#ifndef REFDAX_H
+#define REFDAX_H
+
+#include <linux/fs.h>
+#include <linux/dax.h>
+#include <linux/mutex.h>
+#include <linux/rwsem.h>
+#include <linux/rbtree.h>
+#include <linux/spinlock.h>
+#include <linux/kobject.h>
+#include "refdax_common.h"
+#include "refdax_compat.h"
+
+#define REFDAX_FSNAME "refdax"
+
+struct refdax_sb_info {
+	struct super_block *sb;
+	struct dax_device *dax_dev;
+	u64 dax_part_off;		/* partition start, bytes */
+	void *virt;			/* kaddr of block 0 */
+	unsigned long pfn0;		/* pfn of block 0 */
+	u64 pfn_flags;			/* pfn_t flags from dax_direct_access */
+	u64 size;			/* bytes mapped */
+	struct refdax_geom geom;
+	struct refdax_super *rsb;	/* on pmem */
+	struct refdax_pmem pm;
+
+	/* journal: one transaction at a time */
+	struct mutex txn_lock;
+	struct task_struct *txn_owner;
+	struct refdax_journal *jnl;
+	u64 *deferred_free;		/* blocks freed by the running txn */
+	unsigned int nr_deferred, max_deferred;
+
+	/* allocator: in-memory copy of "refcount != 0" for the data area */
+	spinlock_t alloc_lock;
+	unsigned long *used_map;
+	u64 data_blocks;
+	u64 free_blocks;
+	u64 alloc_hint;
+	u64 free_inodes;
+	s64 txn_ino_delta;	/* free_inodes change in running txn */
+	u64 ino_hint;
+
+	/* orphans: unlinked inodes still open, mirrored from media */
+	struct mutex orphan_lock;
+
+	unsigned int errors;		/* REFDAX_ERRORS_* */
+	bool shutdown;
+	struct kobject kobj;
+	atomic64_t stat_txns;
+	atomic64_t stat_faults;
+};
+
+/* In-memory index of one directory's names (refdax_dir.c). */
+struct refdax_dir_index;
+
+struct refdax_inode_info {
+	struct inode vfs_inode;
+	struct rw_semaphore bmap_sem;	/* protects the extent tree */
+	struct mutex dir_lock;		/* builds/updates dir index */
+	struct refdax_dir_index *dir;	/* NULL until first use */
+	u32 flags;			/* REFDAX_IFL_* */
+	/* pages written through shared mappings since the last fsync */
+	spinlock_t dirty_lock;
+	pgoff_t dirty_lo, dirty_hi;	/* empty when lo > hi */
+};
+
+static inline struct refdax_sb_info *RDX_SB(struct super_block *sb)
+{
+	return sb->s_fs_info;
+}
+
+static inline struct refdax_inode_info *RDX_I(struct inode *inode)
+{
+	return container_of(inode, struct refdax_inode_info, vfs_inode);
+}
+
+static inline void *rdx_block(struct refdax_sb_info *sbi, u64 blk)
+{
+	return (u8 *)sbi->virt + (blk << REFDAX_BLOCK_SHIFT);
+}
+
+static inline struct refdax_inode *rdx_pinode(struct refdax_sb_info *sbi,
+					      u64 ino)
+{
+	return (struct refdax_inode *)((u8 *)rdx_block(sbi,
+		sbi->geom.itable_start) + ino * REFDAX_INODE_SIZE);
+}
+
+static inline __le32 *rdx_refcount(struct refdax_sb_info *sbi, u64 blk)
+{
+	__le32 *tab = rdx_block(sbi, sbi->geom.refcount_start);
+
+	return &tab[blk - sbi->geom.data_start];
+}
+
+/* refdax_super.c */
+__printf(3, 4) void refdax_fs_error(struct super_block *sb,
+				    const char *func, const char *fmt, ...);
+#define refdax_error(sb, fmt, ...) \
+	refdax_fs_error(sb, __func__, fmt, ##__VA_ARGS__)
+int refdax_sync_super(struct refdax_sb_info *sbi);
+
+/* refdax_journal.c: one transaction at a time per filesystem.
+ * refdax_txn_begin() returns -EROFS once the filesystem is shut down or
+ * read-only.  refdax_txn_log() must precede every in-place change of
+ * metadata; a failure there is a bug in sizing and aborts the txn.
+ */
+int refdax_txn_begin(struct refdax_sb_info *sbi);
+int refdax_txn_log(struct refdax_sb_info *sbi, const void *ptr, u32 len);
+void refdax_txn_commit(struct refdax_sb_info *sbi);
+void refdax_txn_abort(struct refdax_sb_info *sbi);
+bool refdax_txn_held(struct refdax_sb_info *sbi);
+u64 refdax_txn_room(struct refdax_sb_info *sbi);
+int refdax_journal_init(struct refdax_sb_info *sbi);
+void refdax_journal_exit(struct refdax_sb_info *sbi);
+void refdax_persist(struct refdax_sb_info *sbi, const void *p, size_t len);
+
+/* refdax_alloc.c: all inside a transaction. */
+int refdax_alloc_init(struct refdax_sb_info *sbi);
+void refdax_alloc_exit(struct refdax_sb_info *sbi);
+/* Allocate up to @want blocks (at least 1) as one run, refcount 1.
+ * @align: 1, or REFDAX_HUGE_BLOCKS to prefer a 2 MiB aligned run.
+ * Returns the first block and the length in *@got, or 0 with -ENOSPC.
+ */
+int refdax_alloc_blocks(struct refdax_sb_info *sbi, u64 want, u64 align,
+			u64 *first, u64 *got);
+/* Drop one reference on each block of a run; blocks reaching 0 are freed
+ * when the transaction commits.
+ */
+int refdax_put_blocks(struct refdax_sb_info *sbi, u64 first, u64 len);
+/* Add one reference to each block of a run (reflink). */
+int refdax_get_blocks(struct refdax_sb_info *sbi, u64 first, u64 len);
+u32 refdax_block_refs(struct refdax_sb_info *sbi, u64 blk);
+void refdax_release_deferred(struct refdax_sb_info *sbi);
+void refdax_alloc_resync(struct refdax_sb_info *sbi, u64 addr, u32 len);
+/* Inode numbers: allocate marks the bitmap bit, free clears it. */
+int refdax_alloc_ino(struct refdax_sb_info *sbi, u64 *ino);
+int refdax_free_ino(struct refdax_sb_info *sbi, u64 ino);
+/* Zero blocks on media and flush them (no fence). */
+void refdax_zero_blocks(struct refdax_sb_info *sbi, u64 first, u64 len);
+
+/* refdax_bmap.c: callers hold bmap_sem (write for changes) and, for
+ * changes, a transaction.
+ *
+ * refdax_bmap_lookup: 0 and *@pblk, *@len for the mapped run starting at
+ * @lblk (len clipped to the extent), or 1 for a hole and *@len = blocks to
+ * the next mapped block (or to REFDAX_MAX_LBLK + 1).
+ */
+int refdax_bmap_lookup(struct inode *inode, u64 lblk, u64 *pblk, u64 *len);
+/* Map [lblk, lblk+len) to [pblk, ...); the range must be a hole. */
+int refdax_bmap_insert(struct inode *inode, u64 lblk, u64 pblk, u64 len);
+/* Unmap [lblk, lblk+len), dropping block references.  Stops early (and
+ * returns 1) when the transaction is running out of room; the caller
+ * commits and calls again.  Returns 0 when the range is fully unmapped.
+ */
+int refdax_bmap_remove(struct inode *inode, u64 lblk, u64 len);
+void refdax_bmap_init_root(struct refdax_bmap_root *root);
+/* Allocate and map blocks for [lblk, lblk+len) holes, zeroed. */
+int refdax_bmap_alloc_range(struct inode *inode, u64 lblk, u64 len);
+/* Look up @lblk; with @want > 0 a hole there is first filled with up to
+ * @want zeroed blocks (zero-page mappings of them are removed).  Returns 0
+ * with the mapped run, 1 for a hole (only when @want == 0), or -errno.
+ */
+int refdax_get_block(struct inode *inode, u64 lblk, u64 want,
+		     u64 *pblk, u64 *len);
+/* Unmap [lblk, lblk+len) in bounded transactions (truncate, punch). */
+int refdax_remove_range(struct inode *inode, u64 lblk, u64 len);
+
+/* refdax_inode.c */
+struct inode *refdax_iget(struct super_block *sb, u64 ino);
+/* New inode in @dir with @mode, inside a running transaction. */
+struct inode *refdax_new_inode(struct inode *dir, umode_t mode, dev_t rdev);
+/* Copy the VFS inode into its media inode, logged, checksummed. */
+int refdax_write_inode_txn(struct inode *inode);
+/* Same, in a transaction of its own. */
+int refdax_update_inode(struct inode *inode);
+int refdax_orphan_add(struct inode *inode);
+int refdax_orphan_del(struct inode *inode);
+int refdax_orphan_recover(struct super_block *sb);
+int refdax_truncate_blocks(struct inode *inode, loff_t newsize);
+/* Zero from @pos to the end of its block, if that block is mapped. */
+int refdax_zero_tail(struct inode *inode, loff_t pos);
+void refdax_evict_inode(struct inode *inode);
+void refdax_dirty_inode(struct inode *inode, int flags);
+int refdax_setattr(RDX_IDMAP_ARG, struct dentry *dentry, struct iattr *attr);
+int refdax_getattr(RDX_IDMAP_ARG, const struct path *path, struct kstat *st,
+		   u32 request_mask, unsigned int query_flags);
+void refdax_set_inode_ops(struct inode *inode);
+extern const struct inode_operations refdax_file_inode_ops;
+extern const struct inode_operations refdax_special_inode_ops;
+extern const struct inode_operations refdax_symlink_inode_ops;
+
+/* refdax_dir.c: directory contents and the in-memory name index.
+ * Changes run inside a transaction with the directory's i_rwsem held.
+ */
+extern const struct file_operations refdax_dir_ops;
+int refdax_dir_find(struct inode *dir, const struct qstr *name, u64 *ino,
+		    u64 *pos);
+int refdax_dir_add(struct inode *dir, const struct qstr *name, u64 ino,
+		   umode_t mode);
+int refdax_dir_remove(struct inode *dir, const struct qstr *name);
+/* Point the existing entry @name at @ino (rename over / exchange). */
+int refdax_dir_retarget(struct inode *dir, const struct qstr *name, u64 ino,
+			umode_t mode);
+bool refdax_dir_empty(struct inode *dir);
+void refdax_dir_forget(struct inode *dir);
+void refdax_dir_index_free(struct refdax_inode_info *ri);
+
+/* refdax_namei.c */
+extern const struct inode_operations refdax_dir_inode_ops;
+
+/* refdax_file.c */
+extern const struct file_operations refdax_file_ops;
+
+/* refdax_fault.c */
+void refdax_mark_mmap_dirty(struct inode *inode, pgoff_t pgoff);
+int refdax_flush_mmap_dirty(struct inode *inode);
+int refdax_file_mmap(struct file *file, struct vm_area_struct *vma);
+extern const struct vm_operations_struct refdax_vm_ops;
+
+#endif /* REFDAX_H */

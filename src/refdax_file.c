@@ -1,0 +1,323 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Regular files: read and write copy straight between user memory and pmem
+ * (no page cache), fsync, fallocate.
+ *
+ * Writes fill holes first, in a transaction of their own that maps zeroed
+ * blocks, and copy the user data afterwards with no filesystem lock but
+ * i_rwsem held: the copy may fault on a refdax mapping, whose fault handler
+ * takes invalidate_lock and bmap_sem but never i_rwsem.
+ */
+#include <linux/uio.h>
+#include <linux/falloc.h>
+#include <linux/libnvdimm.h>
+#include <linux/blkdev.h>
+#include "refdax.h"
+
+static int refdax_open(struct inode *inode, struct file *file)
+{
+	/* Every access is direct: O_DIRECT is just the normal path. */
+	file->f_mode |= FMODE_CAN_ODIRECT;
+	return generic_file_open(inode, file);
+}
+
+static ssize_t refdax_read_iter(struct kiocb *iocb, struct iov_iter *to)
+{
+	struct inode *inode = file_inode(iocb->ki_filp);
+	struct refdax_sb_info *sbi = RDX_SB(inode->i_sb);
+	loff_t pos = iocb->ki_pos, size;
+	ssize_t done = 0;
+	int ret = 0;
+
+	if (!iov_iter_count(to))
+		return 0;
+	if (iocb->ki_flags & IOCB_NOWAIT) {
+		if (!inode_trylock_shared(inode))
+			return -EAGAIN;
+	} else {
+		inode_lock_shared(inode);
+	}
+	size = i_size_read(inode);
+	while (pos < size && iov_iter_count(to)) {
+		u64 lblk = pos >> REFDAX_BLOCK_SHIFT, pblk, len;
+		size_t off = pos & (REFDAX_BLOCK_SIZE - 1), n, got;
+
+		ret = refdax_get_block(inode, lblk, 0, &pblk, &len);
+		if (ret < 0)
+			break;
+		n = min_t(u64, (len << REFDAX_BLOCK_SHIFT) - off,
+			  min_t(u64, iov_iter_count(to), size - pos));
+		if (ret == 1)
+			got = iov_iter_zero(n, to);
+		else
+			got = _copy_mc_to_iter((u8 *)rdx_block(sbi, pblk) + off,
+					       n, to);
+		ret = 0;
+		pos += got;
+		done += got;
+		if (got < n) {
+			/*
+			 * A short copy is a user fault or poisoned media: if
+			 * the user buffer is writable, it was the media.
+			 */
+			ret = fault_in_iov_iter_writeable(to, n - got) ?
+			      -EFAULT : -EIO;
+			break;
+		}
+	}
+	inode_unlock_shared(inode);
+	iocb->ki_pos = pos;
+	file_accessed(iocb->ki_filp);
+	return done ? done : ret;
+}
+
+/* Copy one piece of a write into pmem; returns bytes copied or -errno. */
+static ssize_t write_piece(struct inode *inode, loff_t pos, size_t count,
+			   struct iov_iter *from)
+{
+	struct refdax_sb_info *sbi = RDX_SB(inode->i_sb);
+	u64 lblk = pos >> REFDAX_BLOCK_SHIFT, pblk, len, want;
+	size_t off = pos & (REFDAX_BLOCK_SIZE - 1), n;
+	int ret;
+
+	want = DIV_ROUND_UP_ULL(off + count, REFDAX_BLOCK_SIZE);
+	ret = refdax_get_block(inode, lblk, want, &pblk, &len);
+	if (ret < 0)
+		return ret;
+	n = min_t(u64, (len << REFDAX_BLOCK_SHIFT) - off, count);
+	return _copy_from_iter_flushcache((u8 *)rdx_block(sbi, pblk) + off, n,
+					  from);
+}
+
+static ssize_t refdax_write_iter(struct kiocb *iocb, struct iov_iter *from)
+{
+	struct file *file = iocb->ki_filp;
+	struct inode *inode = file_inode(file);
+	loff_t pos, oldsize;
+	ssize_t ret, done = 0;
+
+	if (iocb->ki_flags & IOCB_NOWAIT) {
+		if (!inode_trylock(inode))
+			return -EAGAIN;
+	} else {
+		inode_lock(inode);
+	}
+	ret = generic_write_checks(iocb, from);
+	if (ret <= 0)
+		goto out;
+	ret = file_modified(file);
+	if (ret)
+		goto out;
+	pos = iocb->ki_pos;
+	oldsize = i_size_read(inode);
+	if (pos > oldsize) {
+		/* Stale bytes past the old EOF must read back as zeroes. */
+		ret = refdax_zero_tail(inode, oldsize);
+		if (ret)
+			goto out;
+	}
+	while (iov_iter_count(from)) {
+		ret = write_piece(inode, pos, iov_iter_count(from), from);
+		if (ret <= 0) {
+			if (!ret)
+				ret = -EFAULT;
+			break;
+		}
+		pos += ret;
+		done += ret;
+	}
+	/* Data stores are non-temporal: order them before the new size. */
+	pmem_wmb();
+	if (pos > oldsize) {
+		i_size_write(inode, pos);
+		ret = refdax_update_inode(inode);
+		if (ret) {
+			i_size_write(inode, oldsize);
+			done = min_t(ssize_t, done, max(oldsize - iocb->ki_pos,
+							(loff_t)0));
+		}
+	}
+	iocb->ki_pos += done;
+out:
+	inode_unlock(inode);
+	if (done > 0)
+		done = generic_write_sync(iocb, done);
+	return done ? done : ret;
+}
+
+static int refdax_fsync(struct file *file, loff_t start, loff_t end,
+			int datasync)
+{
+	struct inode *inode = file_inode(file);
+	int ret;
+
+	/*
+	 * Metadata is durable when its transaction commits and write() data
+	 * is written non-temporally, so only stores made through shared
+	 * mappings still sit in CPU caches.
+	 */
+	ret = refdax_flush_mmap_dirty(inode);
+	pmem_wmb();
+	if (!ret)
+		ret = blkdev_issue_flush(inode->i_sb->s_bdev);
+	return ret;
+}
+
+/* Allocate zeroed blocks for [lblk, end) in bounded transactions. */
+static int alloc_range(struct inode *inode, u64 lblk, u64 end)
+{
+	struct refdax_sb_info *sbi = RDX_SB(inode->i_sb);
+	struct refdax_inode_info *ri = RDX_I(inode);
+	int ret = 0;
+
+	while (lblk < end) {
+		u64 chunk = min_t(u64, end - lblk, 16384);
+
+		ret = refdax_txn_begin(sbi);
+		if (ret)
+			break;
+		down_write(&ri->bmap_sem);
+		ret = refdax_bmap_alloc_range(inode, lblk, chunk);
+		if (!ret)
+			ret = refdax_write_inode_txn(inode);
+		if (ret) {
+			refdax_txn_abort(sbi);
+			inode->i_blocks = le64_to_cpu(rdx_pinode(sbi,
+					inode->i_ino)->i_blocks) <<
+					(REFDAX_BLOCK_SHIFT - 9);
+		} else {
+			refdax_txn_commit(sbi);
+			unmap_mapping_pages(inode->i_mapping, lblk, chunk,
+					    false);
+		}
+		up_write(&ri->bmap_sem);
+		if (ret)
+			break;
+		lblk += chunk;
+		cond_resched();
+	}
+	return ret;
+}
+
+/* Zero [start, end) of the file in place where it is mapped. */
+static int zero_mapped(struct inode *inode, loff_t start, loff_t end)
+{
+	struct refdax_sb_info *sbi = RDX_SB(inode->i_sb);
+
+	while (start < end) {
+		u64 pblk, len;
+		size_t off = start & (REFDAX_BLOCK_SIZE - 1), n;
+		int ret = refdax_get_block(inode, start >> REFDAX_BLOCK_SHIFT,
+					   0, &pblk, &len);
+
+		if (ret < 0)
+			return ret;
+		n = min_t(u64, (len << REFDAX_BLOCK_SHIFT) - off, end - start);
+		if (ret == 0) {
+			void *p = (u8 *)rdx_block(sbi, pblk) + off;
+
+			memset(p, 0, n);
+			refdax_persist(sbi, p, n);
+		}
+		start += n;
+	}
+	return 0;
+}
+
+static int punch_hole(struct inode *inode, loff_t start, loff_t end)
+{
+	u64 first = DIV_ROUND_UP_ULL(start, REFDAX_BLOCK_SIZE);
+	u64 last = end >> REFDAX_BLOCK_SHIFT;
+	int ret;
+
+	unmap_mapping_range(inode->i_mapping, start, end - start, 1);
+	/* Partial blocks at either edge are zeroed, whole ones freed. */
+	ret = zero_mapped(inode, start, min_t(loff_t, end,
+					      first << REFDAX_BLOCK_SHIFT));
+	if (!ret && last >= first)
+		ret = zero_mapped(inode, max_t(loff_t, start,
+					       last << REFDAX_BLOCK_SHIFT), end);
+	pmem_wmb();
+	if (!ret && last > first)
+		ret = refdax_remove_range(inode, first, last - first);
+	return ret;
+}
+
+#define RDX_FALLOC_MODES (FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE | \
+			  FALLOC_FL_ZERO_RANGE)
+
+static long refdax_fallocate(struct file *file, int mode, loff_t offset,
+			     loff_t len)
+{
+	struct inode *inode = file_inode(file);
+	loff_t end = offset + len, size;
+	long ret;
+
+	if (mode & ~RDX_FALLOC_MODES)
+		return -EOPNOTSUPP;
+	if ((mode & FALLOC_FL_PUNCH_HOLE) &&
+	    (!(mode & FALLOC_FL_KEEP_SIZE) || (mode & FALLOC_FL_ZERO_RANGE)))
+		return -EOPNOTSUPP;
+	if (!S_ISREG(inode->i_mode))
+		return -ENODEV;
+
+	inode_lock(inode);
+	ret = inode_newsize_ok(inode, end);
+	if (ret)
+		goto out;
+	ret = file_modified(file);
+	if (ret)
+		goto out;
+	filemap_invalidate_lock(inode->i_mapping);
+	size = i_size_read(inode);
+	if (mode & FALLOC_FL_PUNCH_HOLE) {
+		ret = punch_hole(inode, offset, min(end, size));
+		goto unlock;
+	}
+	if (mode & FALLOC_FL_ZERO_RANGE) {
+		ret = punch_hole(inode, offset, min(end, size));
+		if (ret)
+			goto unlock;
+	}
+	if (offset > size) {
+		ret = refdax_zero_tail(inode, size);
+		if (ret)
+			goto unlock;
+	}
+	ret = alloc_range(inode, offset >> REFDAX_BLOCK_SHIFT,
+			  DIV_ROUND_UP_ULL(end, REFDAX_BLOCK_SIZE));
+	if (!ret && !(mode & FALLOC_FL_KEEP_SIZE) && end > size) {
+		i_size_write(inode, end);
+		ret = refdax_update_inode(inode);
+		if (ret)
+			i_size_write(inode, size);
+	}
+unlock:
+	filemap_invalidate_unlock(inode->i_mapping);
+out:
+	inode_unlock(inode);
+	return ret;
+}
+
+static loff_t refdax_llseek(struct file *file, loff_t offset, int whence)
+{
+	struct inode *inode = file_inode(file);
+
+	return generic_file_llseek_size(file, offset, whence,
+					inode->i_sb->s_maxbytes,
+					i_size_read(inode));
+}
+
+const struct file_operations refdax_file_ops = {
+	.llseek		= refdax_llseek,
+	.read_iter	= refdax_read_iter,
+	.write_iter	= refdax_write_iter,
+	.open		= refdax_open,
+	.mmap		= refdax_file_mmap,
+	.fsync		= refdax_fsync,
+	.fallocate	= refdax_fallocate,
+	.get_unmapped_area = thp_get_unmapped_area,
+	.splice_read	= rdx_splice_read,
+	.splice_write	= iter_file_splice_write,
+	RDX_FOP_MMAP_SYNC,
+};

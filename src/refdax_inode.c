@@ -1,0 +1,579 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Inodes: reading them from the inode table, creating, writing back inside
+ * transactions, the orphan list (unlinked but still open), truncation and
+ * eviction.
+ *
+ * There is no deferred inode writeback: every change to an inode is written
+ * to its media slot inside the transaction that makes it, so the media inode
+ * is always current and ->dirty_inode only has timestamps left to persist.
+ */
+#include <linux/slab.h>
+#include <linux/random.h>
+#include <linux/fiemap.h>
+#include <linux/iversion.h>
+#include <linux/pagemap.h>
+#include "refdax.h"
+
+static void ts_from_media(struct timespec64 *ts, __le64 sec, __le32 nsec)
+{
+	ts->tv_sec = (s64)le64_to_cpu(sec);
+	ts->tv_nsec = le32_to_cpu(nsec);
+}
+
+static bool ino_in_bitmap(struct refdax_sb_info *sbi, u64 ino)
+{
+	const u8 *map = rdx_block(sbi, sbi->geom.ibitmap_start);
+
+	return (map[ino >> 3] >> (ino & 7)) & 1;
+}
+
+static int load_symlink(struct inode *inode, struct refdax_inode *pi)
+{
+	struct refdax_sb_info *sbi = RDX_SB(inode->i_sb);
+	loff_t size = inode->i_size;
+	const char *src;
+	u64 pblk, len;
+	int ret;
+
+	if (RDX_I(inode)->flags & REFDAX_IFL_INLINE) {
+		src = pi->i_symlink;
+	} else {
+		ret = refdax_bmap_lookup(inode, 0, &pblk, &len);
+		if (ret)
+			return ret < 0 ? ret : -EUCLEAN;
+		src = rdx_block(sbi, pblk);
+	}
+	inode->i_link = kmemdup_nul(src, size, GFP_KERNEL);
+	return inode->i_link ? 0 : -ENOMEM;
+}
+
+/* Fill the VFS inode from its validated media slot. */
+static int read_media_inode(struct inode *inode, struct refdax_inode *pi)
+{
+	struct refdax_inode_info *ri = RDX_I(inode);
+	struct timespec64 ts;
+
+	inode->i_mode = le16_to_cpu(pi->i_mode);
+	i_uid_write(inode, le32_to_cpu(pi->i_uid));
+	i_gid_write(inode, le32_to_cpu(pi->i_gid));
+	set_nlink(inode, le32_to_cpu(pi->i_nlink));
+	inode->i_size = le64_to_cpu(pi->i_size);
+	inode->i_blocks = le64_to_cpu(pi->i_blocks) << (REFDAX_BLOCK_SHIFT - 9);
+	inode->i_generation = le32_to_cpu(pi->i_generation);
+	ts_from_media(&ts, pi->i_atime, pi->i_atime_ns);
+	rdx_set_atime(inode, ts);
+	ts_from_media(&ts, pi->i_mtime, pi->i_mtime_ns);
+	rdx_set_mtime(inode, ts);
+	ts_from_media(&ts, pi->i_ctime, pi->i_ctime_ns);
+	inode_set_ctime_to_ts(inode, ts);
+	ri->flags = le32_to_cpu(pi->i_flags);
+	inode->i_flags &= ~(S_APPEND | S_IMMUTABLE | S_NOATIME);
+	if (ri->flags & REFDAX_IFL_APPEND)
+		inode->i_flags |= S_APPEND;
+	if (ri->flags & REFDAX_IFL_IMMUTABLE)
+		inode->i_flags |= S_IMMUTABLE;
+	if (ri->flags & REFDAX_IFL_NOATIME)
+		inode->i_flags |= S_NOATIME;
+	if (S_ISCHR(inode->i_mode) || S_ISBLK(inode->i_mode))
+		inode->i_rdev = new_decode_dev(le32_to_cpu(pi->i_rdev));
+	return 0;
+}
+
+struct inode *refdax_iget(struct super_block *sb, u64 ino)
+{
+	struct refdax_sb_info *sbi = RDX_SB(sb);
+	struct refdax_inode *pi;
+	struct inode *inode;
+	const char *why = NULL;
+	int ret = -EUCLEAN;
+
+	if (ino < REFDAX_ROOT_INO || ino >= sbi->geom.ninodes) {
+		refdax_error(sb, "inode number %llu out of range", ino);
+		return ERR_PTR(-EUCLEAN);
+	}
+	inode = iget_locked(sb, ino);
+	if (!inode)
+		return ERR_PTR(-ENOMEM);
+	if (!(inode->i_state & I_NEW))
+		return inode;
+
+	pi = rdx_pinode(sbi, ino);
+	if (!ino_in_bitmap(sbi, ino) || !pi->i_mode) {
+		refdax_error(sb, "inode %llu is referenced but free", ino);
+		goto fail;
+	}
+	if (refdax_check_inode(&sbi->geom, ino, pi, &why)) {
+		refdax_error(sb, "inode %llu: %s", ino, why);
+		goto fail;
+	}
+	read_media_inode(inode, pi);
+	if (!inode->i_nlink && !(RDX_I(inode)->flags & REFDAX_IFL_ORPHAN)) {
+		refdax_error(sb, "inode %llu has no links", ino);
+		goto fail;
+	}
+	refdax_set_inode_ops(inode);
+	if (S_ISLNK(inode->i_mode)) {
+		ret = load_symlink(inode, pi);
+		if (ret)
+			goto fail;
+	}
+	unlock_new_inode(inode);
+	return inode;
+fail:
+	iget_failed(inode);
+	return ERR_PTR(ret);
+}
+
+static void ts_to_media(struct timespec64 ts, __le64 *sec, __le32 *nsec)
+{
+	*sec = cpu_to_le64(ts.tv_sec);
+	*nsec = cpu_to_le32(ts.tv_nsec);
+}
+
+int refdax_write_inode_txn(struct inode *inode)
+{
+	struct refdax_sb_info *sbi = RDX_SB(inode->i_sb);
+	struct refdax_inode *pi = rdx_pinode(sbi, inode->i_ino);
+	int ret;
+
+	ret = refdax_txn_log(sbi, pi, REFDAX_INODE_SIZE);
+	if (ret)
+		return ret;
+	pi->i_mode = cpu_to_le16(inode->i_mode);
+	pi->i_nlink = cpu_to_le32(inode->i_nlink);
+	pi->i_uid = cpu_to_le32(i_uid_read(inode));
+	pi->i_gid = cpu_to_le32(i_gid_read(inode));
+	pi->i_flags = cpu_to_le32(RDX_I(inode)->flags);
+	pi->i_generation = cpu_to_le32(inode->i_generation);
+	pi->i_size = cpu_to_le64(inode->i_size);
+	pi->i_blocks = cpu_to_le64(inode->i_blocks >>
+				   (REFDAX_BLOCK_SHIFT - 9));
+	ts_to_media(rdx_get_atime(inode), &pi->i_atime, &pi->i_atime_ns);
+	ts_to_media(rdx_get_mtime(inode), &pi->i_mtime, &pi->i_mtime_ns);
+	ts_to_media(inode_get_ctime(inode), &pi->i_ctime, &pi->i_ctime_ns);
+	if (S_ISCHR(inode->i_mode) || S_ISBLK(inode->i_mode))
+		pi->i_rdev = cpu_to_le32(new_encode_dev(inode->i_rdev));
+	refdax_inode_set_csum(pi);
+	return 0;
+}
+
+int refdax_update_inode(struct inode *inode)
+{
+	struct refdax_sb_info *sbi = RDX_SB(inode->i_sb);
+	int ret;
+
+	if (refdax_txn_held(sbi))
+		return refdax_write_inode_txn(inode);
+	ret = refdax_txn_begin(sbi);
+	if (ret)
+		return ret;
+	ret = refdax_write_inode_txn(inode);
+	if (ret) {
+		refdax_txn_abort(sbi);
+		return ret;
+	}
+	refdax_txn_commit(sbi);
+	return 0;
+}
+
+void refdax_dirty_inode(struct inode *inode, int flags)
+{
+	int ret;
+
+	if (!inode->i_nlink && !(RDX_I(inode)->flags & REFDAX_IFL_ORPHAN))
+		return;
+	ret = refdax_update_inode(inode);
+	if (ret && ret != -EROFS)
+		pr_warn_ratelimited("refdax: inode %lu: update failed (%d)\n",
+				    inode->i_ino, ret);
+}
+
+struct inode *refdax_new_inode(struct inode *dir, umode_t mode, dev_t rdev)
+{
+	struct super_block *sb = dir->i_sb;
+	struct refdax_sb_info *sbi = RDX_SB(sb);
+	struct refdax_inode *pi;
+	struct inode *inode;
+	struct timespec64 now;
+	u64 ino;
+	int ret;
+
+	ret = refdax_alloc_ino(sbi, &ino);
+	if (ret)
+		return ERR_PTR(ret);
+	inode = new_inode(sb);
+	if (!inode)
+		return ERR_PTR(-ENOMEM);
+	inode->i_ino = ino;
+	inode_init_owner(RDX_NOP_IDMAP, inode, dir, mode);
+	now = inode_set_ctime_current(inode);
+	rdx_set_atime(inode, now);
+	rdx_set_mtime(inode, now);
+	inode->i_generation = get_random_u32();
+	inode->i_rdev = rdev;
+	set_nlink(inode, S_ISDIR(mode) ? 2 : 1);
+	RDX_I(inode)->flags = RDX_I(dir)->flags &
+			      (REFDAX_IFL_NOATIME | REFDAX_IFL_APPEND) &
+			      (S_ISDIR(mode) ? ~0U : REFDAX_IFL_NOATIME);
+
+	pi = rdx_pinode(sbi, ino);
+	ret = refdax_txn_log(sbi, pi, REFDAX_INODE_SIZE);
+	if (ret)
+		goto fail;
+	memset(pi, 0, REFDAX_INODE_SIZE);
+	refdax_bmap_init_root(&pi->i_root);
+	if (S_ISDIR(mode))
+		pi->i_parent = cpu_to_le64(dir->i_ino);
+	pi->i_crtime = cpu_to_le64(now.tv_sec);
+	pi->i_crtime_ns = cpu_to_le32(now.tv_nsec);
+	ret = refdax_write_inode_txn(inode);
+	if (ret)
+		goto fail;
+	if (insert_inode_locked(inode) < 0) {
+		ret = -EIO;
+		goto fail;
+	}
+	refdax_set_inode_ops(inode);
+	return inode;
+fail:
+	make_bad_inode(inode);
+	iput(inode);
+	return ERR_PTR(ret);
+}
+
+static struct refdax_super *log_super(struct refdax_sb_info *sbi, int *ret)
+{
+	*ret = refdax_txn_log(sbi, sbi->rsb, sizeof(*sbi->rsb));
+	return sbi->rsb;
+}
+
+int refdax_orphan_add(struct inode *inode)
+{
+	struct refdax_sb_info *sbi = RDX_SB(inode->i_sb);
+	struct refdax_inode *pi = rdx_pinode(sbi, inode->i_ino);
+	struct refdax_super *rsb;
+	int ret;
+
+	if (RDX_I(inode)->flags & REFDAX_IFL_ORPHAN)
+		return 0;
+	rsb = log_super(sbi, &ret);
+	if (ret)
+		return ret;
+	ret = refdax_txn_log(sbi, pi, REFDAX_INODE_SIZE);
+	if (ret)
+		return ret;
+	pi->i_next_orphan = rsb->s_orphan_head;
+	rsb->s_orphan_head = cpu_to_le64(inode->i_ino);
+	refdax_super_set_csum(rsb);
+	RDX_I(inode)->flags |= REFDAX_IFL_ORPHAN;
+	return refdax_write_inode_txn(inode);
+}
+
+int refdax_orphan_del(struct inode *inode)
+{
+	struct refdax_sb_info *sbi = RDX_SB(inode->i_sb);
+	struct refdax_inode *pi = rdx_pinode(sbi, inode->i_ino);
+	__le64 *link;
+	u64 cur, steps = 0;
+	int ret;
+
+	/* Singly linked on media; the list is short-lived and short. */
+	link = &sbi->rsb->s_orphan_head;
+	while ((cur = le64_to_cpu(*link)) != inode->i_ino) {
+		if (!cur || cur >= sbi->geom.ninodes ||
+		    ++steps > sbi->geom.ninodes) {
+			refdax_error(inode->i_sb, "inode %lu missing from orphan list",
+				     inode->i_ino);
+			return -EUCLEAN;
+		}
+		link = &rdx_pinode(sbi, cur)->i_next_orphan;
+	}
+	ret = refdax_txn_log(sbi, link, sizeof(*link));
+	if (ret)
+		return ret;
+	*link = pi->i_next_orphan;
+	if (link == &sbi->rsb->s_orphan_head) {
+		ret = refdax_txn_log(sbi, sbi->rsb, sizeof(*sbi->rsb));
+		if (ret)
+			return ret;
+		refdax_super_set_csum(sbi->rsb);
+	} else {
+		struct refdax_inode *prev = container_of(link,
+				struct refdax_inode, i_next_orphan);
+
+		ret = refdax_txn_log(sbi, prev, REFDAX_INODE_SIZE);
+		if (ret)
+			return ret;
+		refdax_inode_set_csum(prev);
+	}
+	ret = refdax_txn_log(sbi, pi, REFDAX_INODE_SIZE);
+	if (ret)
+		return ret;
+	pi->i_next_orphan = 0;
+	RDX_I(inode)->flags &= ~REFDAX_IFL_ORPHAN;
+	return refdax_write_inode_txn(inode);
+}
+
+/* Inodes left on the orphan list by a crash are freed at mount. */
+int refdax_orphan_recover(struct super_block *sb)
+{
+	struct refdax_sb_info *sbi = RDX_SB(sb);
+	u64 ino, n = 0;
+
+	while ((ino = le64_to_cpu(sbi->rsb->s_orphan_head)) != 0) {
+		struct inode *inode = refdax_iget(sb, ino);
+
+		if (IS_ERR(inode))
+			return PTR_ERR(inode);
+		if (inode->i_nlink) {
+			iput(inode);
+			refdax_error(sb, "orphan inode %llu has links", ino);
+			return -EUCLEAN;
+		}
+		iput(inode);	/* evict frees it and unlinks it */
+		if (le64_to_cpu(sbi->rsb->s_orphan_head) == ino)
+			return -EIO;	/* eviction failed: stop looping */
+		if (++n > sbi->geom.ninodes)
+			return -EUCLEAN;
+	}
+	if (n)
+		pr_info("refdax: %pg: freed %llu orphan inodes\n", sb->s_bdev,
+			n);
+	return 0;
+}
+
+/* Zero the bytes of the block holding @pos from @pos to the block's end. */
+int refdax_zero_tail(struct inode *inode, loff_t pos)
+{
+	struct refdax_sb_info *sbi = RDX_SB(inode->i_sb);
+	unsigned int off = pos & (REFDAX_BLOCK_SIZE - 1);
+	u64 pblk, len;
+	int ret;
+
+	if (!off)
+		return 0;
+	ret = refdax_get_block(inode, pos >> REFDAX_BLOCK_SHIFT, 0, &pblk,
+			       &len);
+	if (ret)
+		return ret < 0 ? ret : 0;
+	memset((u8 *)rdx_block(sbi, pblk) + off, 0, REFDAX_BLOCK_SIZE - off);
+	refdax_persist(sbi, (u8 *)rdx_block(sbi, pblk) + off,
+		       REFDAX_BLOCK_SIZE - off);
+	return 0;
+}
+
+/* Free every block at or beyond @newsize. */
+int refdax_truncate_blocks(struct inode *inode, loff_t newsize)
+{
+	u64 first = DIV_ROUND_UP_ULL(newsize, REFDAX_BLOCK_SIZE);
+
+	return refdax_remove_range(inode, first, REFDAX_MAX_LBLK + 1 - first);
+}
+
+static int refdax_setsize(struct inode *inode, loff_t newsize)
+{
+	loff_t oldsize = inode->i_size;
+	int ret;
+
+	ret = refdax_zero_tail(inode, min(oldsize, newsize));
+	if (ret)
+		return ret;
+	i_size_write(inode, newsize);
+	/* New size first: blocks past EOF are then invisible when freed. */
+	inode_set_ctime_current(inode);
+	rdx_set_mtime(inode, inode_get_ctime(inode));
+	ret = refdax_update_inode(inode);
+	if (ret) {
+		i_size_write(inode, oldsize);
+		return ret;
+	}
+	if (newsize < oldsize) {
+		truncate_pagecache(inode, newsize);
+		ret = refdax_truncate_blocks(inode, newsize);
+	}
+	return ret;
+}
+
+int refdax_setattr(RDX_IDMAP_ARG, struct dentry *dentry, struct iattr *attr)
+{
+	struct inode *inode = d_inode(dentry);
+	int ret;
+
+	ret = setattr_prepare(idmap, dentry, attr);
+	if (ret)
+		return ret;
+	if ((attr->ia_valid & ATTR_SIZE) && S_ISREG(inode->i_mode) &&
+	    attr->ia_size != inode->i_size) {
+		ret = inode_newsize_ok(inode, attr->ia_size);
+		if (ret)
+			return ret;
+		filemap_invalidate_lock(inode->i_mapping);
+		ret = refdax_setsize(inode, attr->ia_size);
+		filemap_invalidate_unlock(inode->i_mapping);
+		if (ret)
+			return ret;
+	}
+	setattr_copy(idmap, inode, attr);
+	return refdax_update_inode(inode);
+}
+
+int refdax_getattr(RDX_IDMAP_ARG, const struct path *path, struct kstat *st,
+		   u32 request_mask, unsigned int query_flags)
+{
+	struct inode *inode = d_inode(path->dentry);
+	struct refdax_inode *pi = rdx_pinode(RDX_SB(inode->i_sb),
+					     inode->i_ino);
+	u32 flags = RDX_I(inode)->flags;
+
+	if (request_mask & STATX_BTIME) {
+		st->result_mask |= STATX_BTIME;
+		st->btime.tv_sec = (s64)le64_to_cpu(pi->i_crtime);
+		st->btime.tv_nsec = le32_to_cpu(pi->i_crtime_ns);
+	}
+	if (flags & REFDAX_IFL_APPEND)
+		st->attributes |= STATX_ATTR_APPEND;
+	if (flags & REFDAX_IFL_IMMUTABLE)
+		st->attributes |= STATX_ATTR_IMMUTABLE;
+	st->attributes |= STATX_ATTR_DAX;
+	st->attributes_mask |= STATX_ATTR_APPEND | STATX_ATTR_IMMUTABLE |
+			       STATX_ATTR_DAX;
+	rdx_fillattr(idmap, request_mask, inode, st);
+	st->blksize = S_ISREG(inode->i_mode) ? PMD_SIZE : REFDAX_BLOCK_SIZE;
+	return 0;
+}
+
+void refdax_evict_inode(struct inode *inode)
+{
+	struct refdax_sb_info *sbi = RDX_SB(inode->i_sb);
+	struct refdax_inode_info *ri = RDX_I(inode);
+	bool free_it = !inode->i_nlink && !is_bad_inode(inode) &&
+		       (ri->flags & REFDAX_IFL_ORPHAN);
+	int ret = 0;
+
+	truncate_inode_pages_final(&inode->i_data);
+	if (free_it && !sb_rdonly(inode->i_sb)) {
+		ret = refdax_truncate_blocks(inode, 0);
+		if (!ret)
+			ret = refdax_txn_begin(sbi);
+		if (!ret) {
+			struct refdax_inode *pi = rdx_pinode(sbi, inode->i_ino);
+
+			ret = refdax_orphan_del(inode);
+			if (!ret)
+				ret = refdax_free_ino(sbi, inode->i_ino);
+			if (!ret)
+				ret = refdax_txn_log(sbi, pi, REFDAX_INODE_SIZE);
+			if (!ret) {
+				memset(pi, 0, REFDAX_INODE_SIZE);
+				refdax_txn_commit(sbi);
+			} else {
+				refdax_txn_abort(sbi);
+			}
+		}
+		if (ret && ret != -EROFS)
+			pr_warn("refdax: inode %lu: freeing failed (%d), fsck will reclaim it\n",
+				inode->i_ino, ret);
+	}
+	refdax_dir_index_free(ri);
+	clear_inode(inode);
+}
+
+static int refdax_fiemap(struct inode *inode, struct fiemap_extent_info *fi,
+			 u64 start, u64 len)
+{
+	struct refdax_sb_info *sbi = RDX_SB(inode->i_sb);
+	u64 lblk, end, pblk, run;
+	int ret;
+
+	ret = fiemap_prep(inode, fi, start, &len, 0);
+	if (ret)
+		return ret;
+	if (RDX_I(inode)->flags & REFDAX_IFL_INLINE)
+		return 0;
+	lblk = start >> REFDAX_BLOCK_SHIFT;
+	end = min_t(u64, DIV_ROUND_UP_ULL(start + len, REFDAX_BLOCK_SIZE),
+		    REFDAX_MAX_LBLK + 1);
+	down_read(&RDX_I(inode)->bmap_sem);
+	while (lblk < end) {
+		u32 flags = 0;
+		u64 i, shared = 0;
+
+		ret = refdax_bmap_lookup(inode, lblk, &pblk, &run);
+		if (ret < 0)
+			break;
+		if (ret == 1) {
+			lblk += run;
+			ret = 0;
+			continue;
+		}
+		run = min(run, end - lblk);
+		/* Report a run of uniformly shared or private blocks. */
+		for (i = 0; i < run; i++) {
+			bool s = refdax_block_refs(sbi, pblk + i) > 1;
+
+			if (i == 0)
+				shared = s;
+			else if (s != shared)
+				break;
+		}
+		run = i;
+		if (shared)
+			flags |= FIEMAP_EXTENT_SHARED;
+		if (lblk + run >= end ||
+		    refdax_bmap_lookup(inode, lblk + run, &pblk, &i) < 0)
+			flags |= FIEMAP_EXTENT_LAST;
+		ret = fiemap_fill_next_extent(fi, lblk << REFDAX_BLOCK_SHIFT,
+				(pblk << REFDAX_BLOCK_SHIFT) + sbi->dax_part_off,
+				run << REFDAX_BLOCK_SHIFT, flags);
+		if (ret)
+			break;
+		lblk += run;
+	}
+	up_read(&RDX_I(inode)->bmap_sem);
+	return ret < 0 ? ret : 0;
+}
+
+const struct inode_operations refdax_file_inode_ops = {
+	.setattr	= refdax_setattr,
+	.getattr	= refdax_getattr,
+	.fiemap		= refdax_fiemap,
+};
+
+const struct inode_operations refdax_special_inode_ops = {
+	.setattr	= refdax_setattr,
+	.getattr	= refdax_getattr,
+};
+
+const struct inode_operations refdax_symlink_inode_ops = {
+	.get_link	= simple_get_link,
+	.setattr	= refdax_setattr,
+	.getattr	= refdax_getattr,
+};
+
+static const struct address_space_operations refdax_aops = {
+	.dirty_folio	= noop_dirty_folio,
+};
+
+void refdax_set_inode_ops(struct inode *inode)
+{
+	inode->i_mapping->a_ops = &refdax_aops;
+	switch (inode->i_mode & S_IFMT) {
+	case S_IFREG:
+		inode->i_op = &refdax_file_inode_ops;
+		inode->i_fop = &refdax_file_ops;
+		inode->i_flags |= S_DAX;
+		break;
+	case S_IFDIR:
+		inode->i_op = &refdax_dir_inode_ops;
+		inode->i_fop = &refdax_dir_ops;
+		break;
+	case S_IFLNK:
+		inode->i_op = &refdax_symlink_inode_ops;
+		break;
+	default:
+		inode->i_op = &refdax_special_inode_ops;
+		init_special_inode(inode, inode->i_mode, inode->i_rdev);
+		break;
+	}
+}

@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Kernel side of the undo journal: persistence primitives for pmem and the
+ * one-transaction-at-a-time wrapper around common/refdax_journal.c.
+ *
+ * Transactions are serialised by txn_lock.  Metadata operations are short
+ * and never copy from or to user memory while the lock is held, so a global
+ * journal keeps the crash argument simple; per-CPU journals can come later
+ * without a format change (the journal region is just split).
+ */
+#include <linux/libnvdimm.h>
+#include <linux/slab.h>
+#include <linux/vmalloc.h>
+#include <linux/sched.h>
+#include <linux/blkdev.h>
+#include <asm/cacheflush.h>
+#include "refdax.h"
+
+#define REFDAX_DEFERRED_MAX	65536
+
+static void rdx_pm_flush(struct refdax_pmem *pm, const void *addr,
+			 size_t len)
+{
+	arch_wb_cache_pmem((void *)addr, len);
+}
+
+static void rdx_pm_fence(struct refdax_pmem *pm)
+{
+	pmem_wmb();
+}
+
+static void rdx_pm_restored(struct refdax_pmem *pm, u64 addr, u32 len)
+{
+	refdax_alloc_resync(pm->priv, addr, len);
+}
+
+void refdax_persist(struct refdax_sb_info *sbi, const void *p, size_t len)
+{
+	arch_wb_cache_pmem((void *)p, len);
+}
+
+int refdax_journal_init(struct refdax_sb_info *sbi)
+{
+	const char *why = NULL;
+	int ret;
+
+	sbi->pm.base = sbi->virt;
+	sbi->pm.size = sbi->geom.nblocks << REFDAX_BLOCK_SHIFT;
+	sbi->pm.flush = rdx_pm_flush;
+	sbi->pm.fence = rdx_pm_fence;
+	sbi->pm.restored = NULL;	/* allocator not built yet */
+	sbi->pm.priv = sbi;
+	mutex_init(&sbi->txn_lock);
+
+	sbi->jnl = kvzalloc(sizeof(*sbi->jnl), GFP_KERNEL);
+	sbi->max_deferred = REFDAX_DEFERRED_MAX;
+	sbi->deferred_free = kvmalloc_array(sbi->max_deferred,
+					    sizeof(u64), GFP_KERNEL);
+	if (!sbi->jnl || !sbi->deferred_free)
+		return -ENOMEM;
+
+	ret = refdax_jnl_open(sbi->jnl, &sbi->pm, &sbi->geom, &why);
+	if (ret) {
+		pr_err("refdax: %pg: %s\n", sbi->sb->s_bdev, why);
+		return ret;
+	}
+	/* Recover even for read-only mounts: readers need consistency. */
+	if (bdev_read_only(sbi->sb->s_bdev))
+		return 0;
+	ret = refdax_jnl_recover(sbi->jnl);
+	if (ret < 0)
+		return ret;
+	if (ret > 0)
+		pr_info("refdax: %pg: journal recovery undid %d entries\n",
+			sbi->sb->s_bdev, ret);
+	return 0;
+}
+
+void refdax_journal_exit(struct refdax_sb_info *sbi)
+{
+	kvfree(sbi->jnl);
+	kvfree(sbi->deferred_free);
+	sbi->jnl = NULL;
+	sbi->deferred_free = NULL;
+}
+
+int refdax_txn_begin(struct refdax_sb_info *sbi)
+{
+	if (sbi->shutdown || sb_rdonly(sbi->sb))
+		return -EROFS;
+	mutex_lock(&sbi->txn_lock);
+	if (sbi->shutdown) {
+		mutex_unlock(&sbi->txn_lock);
+		return -EROFS;
+	}
+	sbi->txn_owner = current;
+	sbi->pm.restored = rdx_pm_restored;
+	sbi->nr_deferred = 0;
+	sbi->txn_ino_delta = 0;
+	refdax_jnl_begin(sbi->jnl);
+	return 0;
+}
+
+bool refdax_txn_held(struct refdax_sb_info *sbi)
+{
+	return READ_ONCE(sbi->txn_owner) == current;
+}
+
+int refdax_txn_log(struct refdax_sb_info *sbi, const void *ptr, u32 len)
+{
+	int ret;
+
+	if (WARN_ON_ONCE(!refdax_txn_held(sbi)))
+		return -EINVAL;
+	ret = refdax_jnl_log(sbi->jnl, ptr, len);
+	if (ret)
+		pr_err_ratelimited("refdax: journal entry failed (%d), %llu bytes free\n",
+				   ret, refdax_jnl_room(sbi->jnl));
+	return ret;
+}
+
+u64 refdax_txn_room(struct refdax_sb_info *sbi)
+{
+	return refdax_jnl_room(sbi->jnl);
+}
+
+static void txn_end(struct refdax_sb_info *sbi)
+{
+	atomic64_inc(&sbi->stat_txns);
+	sbi->txn_owner = NULL;
+	mutex_unlock(&sbi->txn_lock);
+}
+
+void refdax_txn_commit(struct refdax_sb_info *sbi)
+{
+	refdax_jnl_commit(sbi->jnl);
+	/* Freed blocks become reusable only once their release is durable. */
+	refdax_release_deferred(sbi);
+	txn_end(sbi);
+}
+
+void refdax_txn_abort(struct refdax_sb_info *sbi)
+{
+	/* The restore hook re-syncs the allocator from the old refcounts. */
+	refdax_jnl_abort(sbi->jnl);
+	sbi->nr_deferred = 0;
+	sbi->free_inodes -= sbi->txn_ino_delta;
+	txn_end(sbi);
+}
