@@ -1,0 +1,249 @@
+#!/usr/bin/env bash
+# make check: install deps, build tools/unit tests/module/test programs, run
+# the functional suite in one QEMU/TCG guest per kernel plus the two-boot
+# crash tests, and print one aggregated result list.
+#
+# Output: "PASS name [kver]" / "FAIL name [kver]: why" / "SKIP name [kver]: why"
+# lines, then exactly "N passed, N failed" (", N skipped" if any) as the last
+# line.  Exit status non-zero if anything failed.
+#
+# Environment:
+#   REFDAX_SUITE_FS=ext4   run the guest suite against ext4 -o dax instead of
+#                          refdax (validates the tests themselves)
+#   RDX_KVERS="k1 k2"      kernels to test (default: all with headers)
+#   RDX_TESTS="05-* 07-rename"  only these functional tests
+#   RDX_NO_CRASH=1         skip the two-boot crash tests
+#   RDX_GUEST_TIMEOUT=SEC  limit for one suite guest (default 1200)
+#   RDX_SKIP_DEPS=1        do not run scripts/install-deps.sh
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+FS=${REFDAX_SUITE_FS:-refdax}
+GUEST_TIMEOUT=${RDX_GUEST_TIMEOUT:-1200}
+out_base=$root/build/check
+mkdir -p "$out_base"
+summary=$out_base/summary.txt
+: >"$summary"
+npass=0 nfail=0 nskip=0
+t_start=$(date +%s)
+
+result() { # PASS|FAIL|SKIP name kver [detail]
+	local line="$1 $2 [$3]${4:+$4}"
+	case "$1" in
+	PASS) npass=$((npass + 1)) ;;
+	FAIL) nfail=$((nfail + 1)) ;;
+	SKIP) nskip=$((nskip + 1)) ;;
+	esac
+	echo "$line" >>"$summary"
+	echo "$line"
+}
+section() { echo "=== $* ($(($(date +%s) - t_start))s)"; }
+
+# Run a step, log to a file; PASS/FAIL by exit status.
+step() { # name log cmd...
+	local name=$1 log=$2 rc=0
+	shift 2
+	"$@" >"$log" 2>&1 || rc=$?
+	if [ "$rc" -eq 0 ]; then
+		result PASS "$name" host
+	else
+		result FAIL "$name" host ": exit $rc (log: ${log#"$root"/})"
+		tail -n 15 "$log" | sed 's/^/    /'
+	fi
+	return "$rc"
+}
+
+# ---- 1. dependencies --------------------------------------------------------
+section "dependencies"
+if [ "${RDX_SKIP_DEPS:-0}" != 1 ]; then
+	step install-deps "$out_base/install-deps.log" ./scripts/install-deps.sh || true
+fi
+
+# ---- 2. userspace tools and unit tests ---------------------------------------
+section "userspace tools and unit tests"
+tools_ok=1
+step make-tools "$out_base/tools.log" make tools || tools_ok=0
+
+unit_log=$out_base/unit.log
+rc=0
+make unit >"$unit_log" 2>&1 || rc=$?
+# Fold the unit runner's own "N passed, N failed[, N skipped]" into the totals.
+unit_line=$(grep -E '^([A-Za-z]+: )?[0-9]+ passed, [0-9]+ failed' "$unit_log" | tail -n 1 || true)
+if [ -n "$unit_line" ]; then
+	up=$(sed -E 's/.*\b([0-9]+) passed.*/\1/' <<<"$unit_line")
+	uf=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$unit_line")
+	us=0
+	grep -q skipped <<<"$unit_line" && us=$(sed -E 's/.* ([0-9]+) skipped.*/\1/' <<<"$unit_line")
+	grep -E '^(PASS|FAIL|SKIP|ok|not ok) ' "$unit_log" | sed 's/^/    unit| /' || true
+	echo "unit tests: $up pass, $uf fail, $us skip (make unit exit $rc; log: ${unit_log#"$root"/})"
+	npass=$((npass + up))
+	nfail=$((nfail + uf))
+	nskip=$((nskip + us))
+	if [ "$rc" -ne 0 ] && [ "$uf" -eq 0 ]; then
+		result FAIL make-unit host ": exit $rc with no failed test counted"
+	fi
+elif [ "$rc" -eq 0 ]; then
+	result FAIL make-unit host ": no 'N passed, N failed' line in the output (log: ${unit_log#"$root"/})"
+else
+	result FAIL make-unit host ": exit $rc (log: ${unit_log#"$root"/})"
+	tail -n 15 "$unit_log" | sed 's/^/    /'
+fi
+
+# ---- 3. test programs and kernel modules ---------------------------------------
+section "test programs and modules"
+build_progs() {
+	mkdir -p build/tests
+	local p
+	for p in tests/prog/*.c; do
+		[ -f "$p" ] || continue
+		gcc -O2 -g -Wall -Wextra -Werror -o "build/tests/$(basename "$p" .c)" "$p" || return 1
+	done
+}
+progs_ok=1
+step build-test-progs "$out_base/progs.log" build_progs || progs_ok=0
+
+kvers=()
+if [ -n "${RDX_KVERS:-}" ]; then
+	read -r -a kvers <<<"$RDX_KVERS"
+else
+	for d in /lib/modules/*/build; do
+		[ -d "$d" ] && kvers+=("$(basename "$(dirname "$d")")")
+	done
+fi
+declare -A mod_ok=()
+while read -r verdict name kv rest; do
+	kv=${kv#[}
+	kv=${kv%]*}
+	case "$verdict" in
+	PASS) result PASS "$name" "$kv"; mod_ok[$kv]=1 ;;
+	FAIL) result FAIL "$name" "$kv" "${rest:+ $rest}" ;;
+	*) echo "    $verdict $name $kv $rest" ;;
+	esac
+done < <(./scripts/build-modules.sh "${kvers[@]}" 2>&1 || true)
+
+# ---- 4. guest suites --------------------------------------------------------------
+func_tests=() crash_tests=()
+for f in tests/func/[0-9][0-9]-*.sh; do
+	[ -f "$f" ] || continue
+	n=$(basename "$f" .sh)
+	if [ -n "${RDX_TESTS:-}" ]; then
+		sel=0
+		for pat in $RDX_TESTS; do
+			# shellcheck disable=SC2053
+			[[ $n == $pat ]] && sel=1
+		done
+		[ "$sel" = 1 ] || continue
+	fi
+	if sed -n '1,20p' "$f" | grep -q '^# refdax-test:.*\bcrash\b'; then
+		crash_tests+=("$n")
+	else
+		func_tests+=("$n")
+	fi
+done
+[ "${RDX_NO_CRASH:-0}" = 1 ] && crash_tests=()
+
+write_job() { # dir kver pmem [crash-test phase]
+	local dir=$1
+	mkdir -p "$dir"
+	{
+		echo "# generated by scripts/check.sh"
+		printf 'export ROOT=%q KVER=%q RDX_OUT=%q REFDAX_SUITE_FS=%q RDX_PMEM=%q\n' \
+			"$root" "$2" "$dir" "$FS" "$3"
+		printf 'export RDX_TESTS=%q\n' "${RDX_TESTS:-}"
+		[ -z "${4:-}" ] || printf 'export RDX_CRASH_TEST=%q RDX_CRASH_PHASE=%q\n' "$4" "$5"
+		printf 'exec bash %q/tests/guest/run-suite.sh\n' "$root"
+	} >"$dir/job.sh"
+	rm -f "$dir/results"
+	rm -rf "$dir/logs"
+}
+
+# Result of NAME from a results file: prints "VERDICT detail" or nothing.
+lookup() { # results-file name
+	[ -f "$1" ] || return 0
+	awk -v n="$2" '($1 == "PASS" || $1 == "FAIL" || $1 == "SKIP") {
+		name = $2; sub(/:$/, "", name)
+		if (name == n) { v = $1; $1 = ""; $2 = ""; d = $0; sub(/^ +/, "", d) }
+	} END { if (v != "") print v " " d }' "$1"
+}
+
+report() { # results-file name kver guest-rc console
+	local r verdict detail
+	r=$(lookup "$1" "$2")
+	if [ -z "$r" ]; then
+		result FAIL "$2" "$3" ": not run: guest ended early (rc $4; see ${5#"$root"/})"
+		return
+	fi
+	verdict=${r%% *}
+	detail=${r#"$verdict"}
+	detail=${detail# }
+	case "$verdict" in
+	PASS) result PASS "$2" "$3" "${detail:+ $detail}" ;;
+	*) result "$verdict" "$2" "$3" "${detail:+: $detail}" ;;
+	esac
+}
+
+for kv in "${kvers[@]}"; do
+	section "guest suite on $kv ($FS)"
+	reason=""
+	if [ "$FS" = refdax ]; then
+		[ -n "${mod_ok[$kv]:-}" ] || reason="refdax.ko did not build for $kv"
+		[ "$tools_ok" = 1 ] || reason="${reason:+$reason; }mkfs.refdax/fsck.refdax did not build"
+	fi
+	[ "$progs_ok" = 1 ] || reason="${reason:+$reason; }test programs did not build"
+	if [ ! -r "/boot/vmlinuz-$kv" ]; then
+		reason="no /boot/vmlinuz-$kv"
+	fi
+	if [ -n "$reason" ]; then
+		for n in "${func_tests[@]}" "${crash_tests[@]}"; do
+			result FAIL "$n" "$kv" ": $reason"
+		done
+		continue
+	fi
+
+	dir=$out_base/$kv
+	write_job "$dir" "$kv" memmap
+	t0=$(date +%s)
+	rc=0
+	./scripts/guest/run-guest.sh --kver "$kv" --out "$dir" --job "$dir/job.sh" \
+		--timeout "$GUEST_TIMEOUT" || rc=$?
+	echo "guest on $kv: exit $rc after $(($(date +%s) - t0))s (console: ${dir#"$root"/}/console.log)"
+	if [ "${#func_tests[@]}" -gt 0 ] && ! grep -qx DONE "$dir/results" 2>/dev/null; then
+		echo "guest on $kv did not complete the suite; console tail:"
+		tail -n 25 "$dir/console.log" 2>/dev/null | sed 's/^/    /'
+	fi
+	for n in "${func_tests[@]}"; do
+		report "$dir/results" "$n" "$kv" "$rc" "$dir/console.log"
+	done
+
+	for n in "${crash_tests[@]}"; do
+		cdir=$out_base/$kv/crash-$n
+		img=$cdir/pmem.img
+		rm -f "$img"
+		write_job "$cdir/boot1" "$kv" nvdimm "$n" 1
+		rc=0
+		./scripts/guest/run-guest.sh --kver "$kv" --out "$cdir/boot1" --job "$cdir/boot1/job.sh" \
+			--pmem "nvdimm:$img" --timeout 600 || rc=$?
+		if ! grep -q "^PHASE1 $n ok" "$cdir/boot1/results" 2>/dev/null; then
+			report "$cdir/boot1/results" "$n" "$kv" "$rc" "$cdir/boot1/console.log"
+			rm -f "$img"
+			continue
+		fi
+		# Phase 2 reads the state phase 1 left in its per-test directory.
+		write_job "$cdir/boot2" "$kv" nvdimm "$n" 2
+		mkdir -p "$cdir/boot2/logs"
+		cp -a "$cdir/boot1/logs/$n.d" "$cdir/boot2/logs/" 2>/dev/null || true
+		rc=0
+		./scripts/guest/run-guest.sh --kver "$kv" --out "$cdir/boot2" --job "$cdir/boot2/job.sh" \
+			--pmem "nvdimm:$img" --timeout 600 || rc=$?
+		report "$cdir/boot2/results" "$n" "$kv" "$rc" "$cdir/boot2/console.log"
+		rm -f "$img"
+	done
+done
+
+section "done"
+echo "results: ${summary#"$root"/}; guest logs: ${out_base#"$root"/}/<kver>/logs/"
+line="$npass passed, $nfail failed"
+[ "$nskip" -gt 0 ] && line+=", $nskip skipped"
+echo "$line"
+[ "$nfail" -eq 0 ]

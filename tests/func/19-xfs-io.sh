@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# xfs_io command sequences (pwrite/pread/mmap/mwrite/msync/fsync/falloc/
+# fpunch/truncate) with the resulting content verified byte for byte.
+set -euo pipefail
+# shellcheck source=tests/guest/testlib.sh
+. "$TESTLIB"
+cd "$MNT"
+x() { xfs_io "$@" >/dev/null || fail "xfs_io $*"; }
+# od of a range as "offset byte" lines with duplicates collapsed.
+bytes() { od -A d -t x1 -v -j "$2" -N "$3" "$1" | awk 'NF > 1 { print $2 }' | uniq -c | awk '{ print $1 "x" $2 }' | tr '\n' ' '; }
+
+x -f -c "pwrite -S 0x11 0 64k" -c fsync -c "pwrite -S 0x22 16k 16k" -c fdatasync a
+assert_eq "$(bytes a 0 65536)" "16384x11 16384x22 32768x11 " "pwrite sequence"
+x -c "pread -v 0 16" a
+
+# mmap + mwrite + msync, then pread through the syscall path.
+x -f -c "truncate 64k" -c "mmap -rw 0 64k" -c "mwrite -S 0x33 4096 8192" -c "msync -s 0 64k" -c "munmap" m
+assert_eq "$(bytes m 0 65536)" "4096x00 8192x33 53248x00 " "mwrite range"
+# mwrite over data written by pwrite, then pwrite over mapped data.
+x -c "pwrite -S 0x44 0 64k" -c "mmap -rw 0 64k" -c "mwrite -S 0x55 60000 5536" -c "msync 0 64k" \
+	-c "pwrite -S 0x66 0 100" -c "mread -v 0 4" m
+assert_eq "$(bytes m 0 65536)" "100x66 59900x44 5536x55 " "mixed mwrite/pwrite"
+
+# falloc / fpunch / truncate sequence.
+x -f -c "pwrite -S 0x77 0 1m" -c "fpunch 4k 8k" -c "falloc -k 1m 1m" -c "truncate 1536k" \
+	-c "pwrite -S 0x88 1m 4k" -c fsync f
+assert_eq "$(stat -c %s f)" $((1536 * 1024)) "size after falloc/fpunch/truncate"
+assert_eq "$(bytes f 0 $((1536 * 1024)))" "4096x77 8192x00 1036288x77 4096x88 520192x00 " "falloc/fpunch/truncate content"
+
+# mmap read of a punched range sees zeros.
+x -c "mmap -r 0 64k" -c "mread -v 4096 8192" f
+assert_eq "$(xfs_io -c 'mmap -r 0 64k' -c 'mread -v 4096 16' f | awk 'NR > 0 && $1 ~ /:$/ { for (i = 2; i <= 17; i++) s = s $i } END { print s }')" \
+	"00000000000000000000000000000000" "mread of punched range"
+
+remount
+cd "$MNT"
+assert_eq "$(bytes f 0 $((1536 * 1024)))" "4096x77 8192x00 1036288x77 4096x88 520192x00 " "content after remount"
+assert_eq "$(bytes m 0 65536)" "100x66 59900x44 5536x55 " "mapped-write file after remount"
