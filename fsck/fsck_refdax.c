@@ -662,6 +662,7 @@ static void check_trees(struct fsck *f)
 		if (S_ISLNK(mode) &&
 		    (le32_to_cpu(ri->i_flags) & REFDAX_IFL_INLINE)) {
 			f->istate[ino] |= IS_TREE_OK;
+			check_symlink(f, ino, NULL);
 			continue;
 		}
 		w.ino = ino;

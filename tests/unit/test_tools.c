@@ -1,0 +1,862 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * End-to-end tests of mkfs.refdax and fsck.refdax on image files in /tmp.
+ *
+ * A small image builder populates a fresh filesystem the way the kernel
+ * would (directories, hard links, a reflinked block, a two-level extent
+ * tree, inline and block symlinks, a fifo, an orphan), fsck must call that
+ * clean, and then each targeted corruption must make fsck exit 4.
+ */
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "refdax_common.h"
+#include "rtest.h"
+
+#define IMG_SIZE	(32ULL << 20)
+
+static const char *bindir;
+static char tmpdir[64], img[128], out[128], errf[128];
+static char outbuf[65536], errbuf[65536];
+
+static void slurp(const char *path, char *buf, size_t sz)
+{
+	FILE *f = fopen(path, "r");
+	size_t n = 0;
+
+	if (f) {
+		n = fread(buf, 1, sz - 1, f);
+		fclose(f);
+	}
+	buf[n] = '\0';
+}
+
+/* Run a shell command with stdout/stderr captured; returns the exit code. */
+__attribute__((format(printf, 1, 2)))
+static int run(const char *fmt, ...)
+{
+	char cmd[1024], full[1400];
+	va_list ap;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	snprintf(full, sizeof(full), "%s >%s 2>%s", cmd, out, errf);
+	st = system(full);
+	slurp(out, outbuf, sizeof(outbuf));
+	slurp(errf, errbuf, sizeof(errbuf));
+	if (st == -1 || !WIFEXITED(st))
+		return -1;
+	return WEXITSTATUS(st);
+}
+
+static void show_output(void)
+{
+	rt_note("    stdout: %.2000s", outbuf);
+	rt_note("    stderr: %.2000s", errbuf);
+}
+
+#define EXPECT_RUN(code, ...)						\
+	do {								\
+		int rc_ = run(__VA_ARGS__);				\
+		if (!EXPECT_EQ(rc_, code))				\
+			show_output();					\
+	} while (0)
+
+static int mkfs_img(const char *extra)
+{
+	unlink(img);
+	return run("%s/mkfs.refdax -q -s %llu %s %s", bindir, IMG_SIZE,
+		   extra, img);
+}
+
+static int fsck_img(void)
+{
+	return run("%s/fsck.refdax -n %s", bindir, img);
+}
+
+/* ---- image builder ---- */
+
+struct img {
+	int fd;
+	__u8 *map;
+	__u64 bytes;
+	struct refdax_geom g;
+	struct refdax_super *sb;
+	__u64 next_blk;
+};
+
+static int img_open(struct img *im)
+{
+	struct stat st;
+	const char *why;
+
+	memset(im, 0, sizeof(*im));
+	im->fd = open(img, O_RDWR);
+	if (im->fd < 0 || fstat(im->fd, &st))
+		return -1;
+	im->bytes = (__u64)st.st_size;
+	im->map = mmap(NULL, im->bytes, PROT_READ | PROT_WRITE, MAP_SHARED,
+		       im->fd, 0);
+	if (im->map == MAP_FAILED)
+		return -1;
+	im->sb = (void *)im->map;
+	if (refdax_check_super(im->sb, im->bytes, &im->g, &why)) {
+		rt_note("image superblock: %s", why);
+		return -1;
+	}
+	im->next_blk = im->g.data_start;
+	return 0;
+}
+
+static void img_close(struct img *im)
+{
+	msync(im->map, im->bytes, MS_SYNC);
+	munmap(im->map, im->bytes);
+	close(im->fd);
+}
+
+static struct refdax_inode *inode(struct img *im, __u64 ino)
+{
+	return (struct refdax_inode *)(im->map + im->g.itable_start *
+				       REFDAX_BLOCK_SIZE) + ino;
+}
+
+static void *block(struct img *im, __u64 pblk)
+{
+	return im->map + pblk * REFDAX_BLOCK_SIZE;
+}
+
+static __le32 *refcount(struct img *im, __u64 pblk)
+{
+	return (__le32 *)(im->map + im->g.refcount_start * REFDAX_BLOCK_SIZE) +
+	       (pblk - im->g.data_start);
+}
+
+static __u8 *ibitmap(struct img *im)
+{
+	return im->map + im->g.ibitmap_start * REFDAX_BLOCK_SIZE;
+}
+
+static void rc_add(struct img *im, __u64 pblk, __u64 len)
+{
+	while (len--) {
+		__le32 *rc = refcount(im, pblk++);
+
+		*rc = cpu_to_le32(le32_to_cpu(*rc) + 1);
+	}
+}
+
+/* Fresh zeroed blocks with a refcount of one. */
+static __u64 alloc_blocks(struct img *im, __u64 n)
+{
+	__u64 b = im->next_blk;
+
+	im->next_blk += n;
+	memset(block(im, b), 0, n * REFDAX_BLOCK_SIZE);
+	rc_add(im, b, n);
+	return b;
+}
+
+static struct refdax_inode *new_inode(struct img *im, __u64 ino, __u16 mode,
+				      __u32 nlink)
+{
+	struct refdax_inode *ri = inode(im, ino);
+
+	memset(ri, 0, sizeof(*ri));
+	ri->i_mode = cpu_to_le16(mode);
+	ri->i_nlink = cpu_to_le32(nlink);
+	ri->i_generation = cpu_to_le32((__u32)ino * 7);
+	ri->i_mtime = cpu_to_le64(1700000000);
+	ri->i_root.br_hdr.bh_magic = cpu_to_le16(REFDAX_BMAP_MAGIC);
+	ri->i_root.br_hdr.bh_max = cpu_to_le16(REFDAX_BMAP_ROOT_MAX);
+	ibitmap(im)[ino / 8] |= (__u8)(1U << (ino % 8));
+	return ri;
+}
+
+static void add_ext(struct refdax_inode *ri, __u32 lblk, __u64 pblk,
+		    __u32 len)
+{
+	unsigned int nr = le16_to_cpu(ri->i_root.br_hdr.bh_nr);
+
+	ri->i_root.br_ext[nr].e_lblk = cpu_to_le32(lblk);
+	ri->i_root.br_ext[nr].e_len = cpu_to_le32(len);
+	ri->i_root.br_ext[nr].e_pblk = cpu_to_le64(pblk);
+	ri->i_root.br_hdr.bh_nr = cpu_to_le16(nr + 1);
+	ri->i_blocks = cpu_to_le64(le64_to_cpu(ri->i_blocks) + len);
+}
+
+struct dent {
+	const char *name;
+	__u64 ino;
+	__u8 type;
+};
+
+static void fill_dirblock(__u8 *blk, const struct dent *d, int n)
+{
+	unsigned int off = 0;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		struct refdax_dirent *de = (void *)(blk + off);
+		unsigned int len = (unsigned int)strlen(d[i].name);
+		unsigned int rl = REFDAX_DIRENT_LEN(len);
+
+		if (i == n - 1)
+			rl = REFDAX_BLOCK_SIZE - off;
+		de->d_ino = cpu_to_le64(d[i].ino);
+		de->d_reclen = cpu_to_le16(rl);
+		de->d_namelen = (__u8)len;
+		de->d_type = d[i].type;
+		de->d_hash = cpu_to_le32(refdax_name_hash(d[i].name, len));
+		memcpy(de->d_name, d[i].name, len);
+		off += rl;
+	}
+}
+
+/* A directory entry by name in a directory block (for corruptions). */
+static struct refdax_dirent *find_dirent(__u8 *blk, const char *name)
+{
+	unsigned int off = 0;
+
+	while (off < REFDAX_BLOCK_SIZE) {
+		struct refdax_dirent *de = (void *)(blk + off);
+
+		if (de->d_namelen == strlen(name) &&
+		    !memcmp(de->d_name, name, de->d_namelen))
+			return de;
+		off += le16_to_cpu(de->d_reclen);
+	}
+	abort();
+}
+
+static void finalize(struct img *im)
+{
+	__u64 ino;
+
+	for (ino = 1; ino < im->g.ninodes; ino++)
+		if (ibitmap(im)[ino / 8] & (1U << (ino % 8)))
+			refdax_inode_set_csum(inode(im, ino));
+	refdax_super_set_csum(im->sb);
+}
+
+/* Blocks of note in the populated image. */
+static __u64 b_root, b_shared, b_sub, b_node, b_link, b_orphan;
+#define POPULATED_INODES	9
+#define POPULATED_BLOCKS	18
+
+static void populate(struct img *im)
+{
+	struct refdax_inode *ri;
+	struct refdax_bmap_node *bn;
+	struct refdax_extent *e;
+	__u64 a;
+	int i;
+	static const struct dent root_ents[] = {
+		{ "file", 2, REFDAX_DT_REG },
+		{ "clone", 3, REFDAX_DT_REG },
+		{ "sub", 4, REFDAX_DT_DIR },
+		{ "longlink", 6, REFDAX_DT_LNK },
+		{ "hard", 2, REFDAX_DT_REG },
+		{ "big", 7, REFDAX_DT_REG },
+		{ "fifo", 8, REFDAX_DT_FIFO },
+	};
+	static const struct dent sub_ents[] = {
+		{ "deep", 5, REFDAX_DT_LNK },
+	};
+
+	/* root: one directory block */
+	b_root = alloc_blocks(im, 1);
+	fill_dirblock(block(im, b_root), root_ents, 7);
+	ri = inode(im, 1);
+	ri->i_nlink = cpu_to_le32(3);
+	ri->i_size = cpu_to_le64(REFDAX_BLOCK_SIZE);
+	add_ext(ri, 0, b_root, 1);
+
+	/* 2: two links; blocks 0-1 and 5, block 5 shared with inode 3 */
+	a = alloc_blocks(im, 2);
+	b_shared = alloc_blocks(im, 1);
+	ri = new_inode(im, 2, S_IFREG | 0644, 2);
+	ri->i_size = cpu_to_le64(6 * REFDAX_BLOCK_SIZE);
+	add_ext(ri, 0, a, 2);
+	add_ext(ri, 5, b_shared, 1);
+	ri = new_inode(im, 3, S_IFREG | 0600, 1);
+	ri->i_size = cpu_to_le64(100);
+	add_ext(ri, 0, b_shared, 1);
+	rc_add(im, b_shared, 1);
+
+	/* 4: subdirectory holding an inline symlink (5) */
+	b_sub = alloc_blocks(im, 1);
+	fill_dirblock(block(im, b_sub), sub_ents, 1);
+	ri = new_inode(im, 4, S_IFDIR | 0755, 2);
+	ri->i_parent = cpu_to_le64(1);
+	ri->i_size = cpu_to_le64(REFDAX_BLOCK_SIZE);
+	add_ext(ri, 0, b_sub, 1);
+	ri = new_inode(im, 5, S_IFLNK | 0777, 1);
+	memset(&ri->i_root, 0, sizeof(ri->i_root));
+	strcpy(ri->i_symlink, "target/path");
+	ri->i_size = cpu_to_le64(strlen("target/path"));
+	ri->i_flags = cpu_to_le32(REFDAX_IFL_INLINE);
+
+	/* 6: a 200-byte symlink target in a block */
+	b_link = alloc_blocks(im, 1);
+	memset(block(im, b_link), 'x', 200);
+	ri = new_inode(im, 6, S_IFLNK | 0777, 1);
+	ri->i_size = cpu_to_le64(200);
+	add_ext(ri, 0, b_link, 1);
+
+	/* 7: depth-1 tree, one leaf node holding ten one-block extents */
+	b_node = alloc_blocks(im, 1);
+	bn = block(im, b_node);
+	bn->bn_hdr.bh_magic = cpu_to_le16(REFDAX_BMAP_MAGIC);
+	bn->bn_hdr.bh_max = cpu_to_le16(REFDAX_BMAP_NODE_MAX);
+	bn->bn_hdr.bh_nr = cpu_to_le16(10);
+	e = (void *)(bn + 1);
+	for (i = 0; i < 10; i++) {
+		e[i].e_lblk = cpu_to_le32(2 * i);
+		e[i].e_len = cpu_to_le32(1);
+		e[i].e_pblk = cpu_to_le64(alloc_blocks(im, 1));
+	}
+	refdax_bmap_node_set_csum(bn);
+	ri = new_inode(im, 7, S_IFREG | 0644, 1);
+	ri->i_size = cpu_to_le64(20 * REFDAX_BLOCK_SIZE);
+	ri->i_blocks = cpu_to_le64(11);
+	ri->i_root.br_hdr.bh_depth = cpu_to_le16(1);
+	ri->i_root.br_hdr.bh_nr = cpu_to_le16(1);
+	ri->i_root.br_idx[0].ei_lblk = 0;
+	ri->i_root.br_idx[0].ei_child = cpu_to_le64(b_node);
+
+	/* 8: fifo */
+	new_inode(im, 8, S_IFIFO | 0644, 1);
+
+	/* 9: unlinked but open: on the orphan list */
+	b_orphan = alloc_blocks(im, 1);
+	ri = new_inode(im, 9, S_IFREG | 0644, 0);
+	ri->i_flags = cpu_to_le32(REFDAX_IFL_ORPHAN);
+	ri->i_size = cpu_to_le64(10);
+	add_ext(ri, 0, b_orphan, 1);
+	im->sb->s_orphan_head = cpu_to_le64(9);
+}
+
+static __u32 file_crc(void)
+{
+	int fd = open(img, O_RDONLY);
+	static __u8 buf[1 << 16];
+	__u32 crc = 0;
+	ssize_t n;
+
+	if (fd < 0)
+		return 0;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		crc = refdax_crc32c(crc, buf, (size_t)n);
+	close(fd);
+	return crc;
+}
+
+static int build_populated(void)
+{
+	struct img im;
+
+	if (mkfs_img("") || img_open(&im))
+		return -1;
+	populate(&im);
+	finalize(&im);
+	img_close(&im);
+	return 0;
+}
+
+/* ---- corruptions ---- */
+
+static void c_sb_magic(struct img *im)
+{
+	im->sb->s_magic ^= cpu_to_le64(1);
+}
+
+static void c_free_refcount(struct img *im)
+{
+	*refcount(im, im->next_blk + 3) = cpu_to_le32(1);
+}
+
+static void c_shared_refcount(struct img *im)
+{
+	*refcount(im, b_shared) = cpu_to_le32(1);
+}
+
+static void c_inode_csum(struct img *im)
+{
+	inode(im, 2)->i_uid ^= cpu_to_le32(0x100);
+}
+
+static void c_dirent_hash(struct img *im)
+{
+	find_dirent(block(im, b_root), "clone")->d_hash ^= cpu_to_le32(1);
+}
+
+static void c_dirent_type(struct img *im)
+{
+	find_dirent(block(im, b_root), "clone")->d_type = REFDAX_DT_DIR;
+}
+
+static void c_dirent_free_target(struct img *im)
+{
+	find_dirent(block(im, b_root), "clone")->d_ino = cpu_to_le64(30);
+}
+
+static void c_duplicate_name(struct img *im)
+{
+	struct refdax_dirent *de = find_dirent(block(im, b_root), "hard");
+
+	memcpy(de->d_name, "file", 4);
+	de->d_hash = cpu_to_le32(refdax_name_hash("file", 4));
+}
+
+static void c_nlink(struct img *im)
+{
+	inode(im, 2)->i_nlink = cpu_to_le32(1);
+}
+
+static void c_dir_nlink(struct img *im)
+{
+	inode(im, 1)->i_nlink = cpu_to_le32(2);
+}
+
+static void c_bitmap_clear(struct img *im)
+{
+	ibitmap(im)[0] &= (__u8)~(1U << 3);
+}
+
+static void c_bitmap_set_free(struct img *im)
+{
+	ibitmap(im)[2] |= 1;		/* inode 16, mode 0 */
+}
+
+static void c_node_csum(struct img *im)
+{
+	((__u8 *)block(im, b_node))[100] ^= 1;
+}
+
+static void c_orphan_flag(struct img *im)
+{
+	inode(im, 9)->i_flags = 0;
+}
+
+static void c_orphan_cycle(struct img *im)
+{
+	inode(im, 9)->i_next_orphan = cpu_to_le64(9);
+}
+
+static void c_orphan_head_lost(struct img *im)
+{
+	im->sb->s_orphan_head = 0;
+}
+
+static void c_i_blocks(struct img *im)
+{
+	inode(im, 3)->i_blocks = cpu_to_le64(2);
+}
+
+static void c_unreachable(struct img *im)
+{
+	new_inode(im, 10, S_IFREG | 0644, 1);
+}
+
+static void c_dir_hole(struct img *im)
+{
+	inode(im, 1)->i_size = cpu_to_le64(2 * REFDAX_BLOCK_SIZE);
+}
+
+static void c_dir_parent(struct img *im)
+{
+	inode(im, 4)->i_parent = cpu_to_le64(4);
+}
+
+static void c_index_key(struct img *im)
+{
+	inode(im, 7)->i_root.br_idx[0].ei_lblk = cpu_to_le32(1);
+}
+
+static void c_node_as_data(struct img *im)
+{
+	inode(im, 3)->i_root.br_ext[0].e_pblk = cpu_to_le64(b_node);
+	*refcount(im, b_shared) = cpu_to_le32(1);
+	*refcount(im, b_node) = cpu_to_le32(2);
+}
+
+static void c_inline_len(struct img *im)
+{
+	inode(im, 5)->i_size = cpu_to_le64(3);
+}
+
+static void c_block_symlink_nul(struct img *im)
+{
+	((__u8 *)block(im, b_link))[50] = 0;
+}
+
+static void c_extent_in_metadata(struct img *im)
+{
+	inode(im, 2)->i_root.br_ext[0].e_pblk = cpu_to_le64(3);
+}
+
+static void c_journal_magic(struct img *im)
+{
+	im->map[im->g.journal_start * REFDAX_BLOCK_SIZE] ^= 1;
+}
+
+static void c_root_free(struct img *im)
+{
+	ibitmap(im)[0] &= (__u8)~(1U << 1);
+}
+
+static void c_inode0(struct img *im)
+{
+	inode(im, 0)->i_mode = cpu_to_le16(S_IFREG);
+}
+
+static void c_hard_link_dir(struct img *im)
+{
+	struct refdax_dirent *de = find_dirent(block(im, b_root), "fifo");
+
+	de->d_ino = cpu_to_le64(4);
+	de->d_type = REFDAX_DT_DIR;
+	inode(im, 8)->i_nlink = 0;
+	ibitmap(im)[1] &= (__u8)~1;	/* free inode 8 */
+	memset(inode(im, 8), 0, sizeof(struct refdax_inode));
+	inode(im, 1)->i_nlink = cpu_to_le32(4);
+}
+
+struct corruption {
+	const char *name;
+	void (*fn)(struct img *im);
+	int after_csum;		/* applied after checksums were updated */
+	const char *expect;	/* substring of fsck's output */
+};
+
+static const struct corruption corruptions[] = {
+	{ "superblock magic", c_sb_magic, 1, "magic" },
+	{ "refcount of a free block", c_free_refcount, 0, "refcount" },
+	{ "refcount of a shared block", c_shared_refcount, 0, "refcount" },
+	{ "inode checksum", c_inode_csum, 1, "inode 2: inode checksum" },
+	{ "dirent hash", c_dirent_hash, 1, "hash" },
+	{ "dirent type", c_dirent_type, 0, "has type" },
+	{ "dirent to a free inode", c_dirent_free_target, 0, "free inode" },
+	{ "duplicate name", c_duplicate_name, 0, "duplicate" },
+	{ "file link count", c_nlink, 0, "link count" },
+	{ "directory link count", c_dir_nlink, 0, "link count" },
+	{ "in-use inode with bitmap bit clear", c_bitmap_clear, 0,
+	  "not marked in use" },
+	{ "bitmap bit set for a free slot", c_bitmap_set_free, 0, "mode is 0" },
+	{ "tree node checksum", c_node_csum, 1, "checksum" },
+	{ "orphan flag missing", c_orphan_flag, 0, "orphan" },
+	{ "orphan list cycle", c_orphan_cycle, 0, "cycle" },
+	{ "orphan not on the list", c_orphan_head_lost, 0, "orphan" },
+	{ "i_blocks", c_i_blocks, 0, "i_blocks" },
+	{ "unreachable inode", c_unreachable, 0, "not reachable" },
+	{ "directory hole", c_dir_hole, 0, "hole" },
+	{ "directory parent", c_dir_parent, 0, "i_parent" },
+	{ "index key above its child's keys", c_index_key, 0, "key range" },
+	{ "tree node also mapped as data", c_node_as_data, 0, "node" },
+	{ "inline symlink length", c_inline_len, 0, "target length" },
+	{ "NUL in a block symlink", c_block_symlink_nul, 0, "NUL" },
+	{ "extent in metadata", c_extent_in_metadata, 0, "data area" },
+	{ "journal magic", c_journal_magic, 1, "journal" },
+	{ "root not in use", c_root_free, 0, "root" },
+	{ "reserved inode 0 used", c_inode0, 0, "inode 0" },
+	{ "directory with two entries", c_hard_link_dir, 0, "entries in both" },
+};
+
+static void corruption_case(const struct corruption *c)
+{
+	struct img im;
+	int rc;
+
+	rt_begin("fsck detects: %s", c->name);
+	if (!EXPECT(mkfs_img("") == 0 && img_open(&im) == 0)) {
+		rt_end();
+		return;
+	}
+	populate(&im);
+	if (c->after_csum) {
+		finalize(&im);
+		c->fn(&im);
+	} else {
+		c->fn(&im);
+		finalize(&im);
+	}
+	img_close(&im);
+	rc = fsck_img();
+	if (!EXPECT_EQ(rc, 4) || !EXPECT(strstr(outbuf, c->expect)))
+		show_output();
+	rt_end();
+}
+
+/* ---- test cases ---- */
+
+static void mkfs_then_fsck_clean(void)
+{
+	char want[256];
+
+	EXPECT_RUN(0, "%s/mkfs.refdax -s 64M %s", bindir, img);
+	EXPECT(strstr(outbuf, "inodes") != NULL);
+	EXPECT(strstr(outbuf, "16384 blocks") != NULL);
+	EXPECT_RUN(0, "%s/fsck.refdax -n %s", bindir, img);
+	snprintf(want, sizeof(want),
+		 "fsck.refdax: %s: clean, 1/4096 inodes, 0/15360 blocks, 0 shared\n",
+		 img);
+	if (!EXPECT(strcmp(outbuf, want) == 0))
+		show_output();
+	EXPECT_RUN(0, "%s/fsck.refdax -n -f -v %s", bindir, img);
+	EXPECT_RUN(0, "%s/fsck.refdax %s", bindir, img);
+	EXPECT(strstr(outbuf, "repair not implemented yet, checking only"));
+}
+
+static void populated_clean(void)
+{
+	char want[64];
+
+	if (!EXPECT(build_populated() == 0))
+		return;
+	EXPECT_RUN(0, "%s/fsck.refdax -n %s", bindir, img);
+	snprintf(want, sizeof(want), "clean, %d/", POPULATED_INODES);
+	EXPECT(strstr(outbuf, want) != NULL);
+	snprintf(want, sizeof(want), " %d/", POPULATED_BLOCKS);
+	EXPECT(strstr(outbuf, want) != NULL);
+	EXPECT(strstr(outbuf, "1 shared") != NULL);
+}
+
+static void pm_nop_flush(struct refdax_pmem *pm, const void *a, size_t l)
+{
+	(void)pm;
+	(void)a;
+	(void)l;
+}
+
+static void pm_nop_fence(struct refdax_pmem *pm)
+{
+	(void)pm;
+}
+
+/* A crash in the middle of a transaction: fsck checks the undone state. */
+static void journal_recovery(void)
+{
+	struct refdax_journal *j = malloc(sizeof(*j));
+	struct refdax_pmem pm;
+	struct img im;
+	const char *why;
+	__u32 before;
+
+	if (!EXPECT(build_populated() == 0 && img_open(&im) == 0))
+		goto out;
+	memset(&pm, 0, sizeof(pm));
+	pm.base = im.map;
+	pm.size = im.bytes;
+	pm.flush = pm_nop_flush;
+	pm.fence = pm_nop_fence;
+	if (!EXPECT(refdax_jnl_open(j, &pm, &im.g, &why) == 0))
+		goto out;
+	refdax_jnl_begin(j);
+	EXPECT(refdax_jnl_log(j, inode(&im, 2), REFDAX_INODE_SIZE) == 0);
+	inode(&im, 2)->i_nlink = cpu_to_le32(7);
+	refdax_inode_set_csum(inode(&im, 2));
+	EXPECT(refdax_jnl_log(j, refcount(&im, b_shared), 4) == 0);
+	*refcount(&im, b_shared) = cpu_to_le32(9);
+	img_close(&im);		/* no commit: the "crash" */
+
+	before = file_crc();
+	EXPECT_RUN(0, "%s/fsck.refdax -n %s", bindir, img);
+	EXPECT(strstr(outbuf, "journal recovery needed (2 entries)") != NULL);
+	EXPECT(strstr(outbuf, "clean") != NULL);
+	/* check mode never writes, not even the recovery */
+	EXPECT_EQ(file_crc(), before);
+	EXPECT_RUN(0, "%s/fsck.refdax -n %s", bindir, img);
+	EXPECT(strstr(outbuf, "journal recovery needed") != NULL);
+out:
+	free(j);
+}
+
+static void mkfs_usage(void)
+{
+	char label[80];
+
+	memset(label, 'l', 70);
+	label[70] = '\0';
+	EXPECT_RUN(2, "%s/mkfs.refdax", bindir);
+	EXPECT(strstr(errbuf, "Usage") != NULL);
+	EXPECT_RUN(2, "%s/mkfs.refdax -x %s", bindir, img);
+	EXPECT_RUN(2, "%s/mkfs.refdax %s %s.2", bindir, img, img);
+	EXPECT_RUN(2, "%s/mkfs.refdax -U nope %s", bindir, img);
+	EXPECT_RUN(2, "%s/mkfs.refdax -U 01234567-89ab-cdef-0123-456789abcdeg %s",
+		   bindir, img);
+	EXPECT_RUN(2, "%s/mkfs.refdax -N many %s", bindir, img);
+	EXPECT_RUN(2, "%s/mkfs.refdax -J 1 %s", bindir, img);
+	EXPECT_RUN(2, "%s/mkfs.refdax -s 12Q %s", bindir, img);
+	EXPECT_RUN(2, "%s/mkfs.refdax -L %s %s", bindir, label, img);
+	EXPECT_RUN(2, "%s/mkfs.refdax -N", bindir);
+}
+
+static void mkfs_operational_errors(void)
+{
+	unlink(img);
+	EXPECT_RUN(1, "%s/mkfs.refdax %s", bindir, img);	/* missing */
+	EXPECT_RUN(1, "%s/mkfs.refdax -s 8M %s", bindir, img);
+	EXPECT(access(img, F_OK) != 0);		/* nothing left behind */
+	EXPECT_RUN(1, "%s/mkfs.refdax /dev/null", bindir);
+	EXPECT_RUN(0, "%s/mkfs.refdax -q -s 32M %s", bindir, img);
+	EXPECT_RUN(1, "%s/mkfs.refdax -q -s 64M %s", bindir, img);
+	EXPECT_RUN(1, "%s/mkfs.refdax -q -f -N 100000000 %s", bindir, img);
+}
+
+static int write_at(__u64 off, const void *buf, size_t len)
+{
+	int fd = open(img, O_RDWR);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = pwrite(fd, buf, len, (off_t)off);
+	close(fd);
+	return n == (ssize_t)len ? 0 : -1;
+}
+
+static int blank_image(void)
+{
+	int fd;
+
+	unlink(img);
+	fd = open(img, O_RDWR | O_CREAT, 0644);
+	if (fd < 0)
+		return -1;
+	if (ftruncate(fd, 32 << 20)) {
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+static void mkfs_refuses_signatures(void)
+{
+	static const __u8 ext_magic[2] = { 0x53, 0xef };
+
+	EXPECT(blank_image() == 0 && write_at(1080, ext_magic, 2) == 0);
+	EXPECT_RUN(1, "%s/mkfs.refdax %s", bindir, img);
+	EXPECT(strstr(errbuf, "ext2/ext3/ext4") && strstr(errbuf, "-f"));
+	EXPECT_RUN(0, "%s/mkfs.refdax -q -f %s", bindir, img);
+	EXPECT_RUN(0, "%s/fsck.refdax -n %s", bindir, img);
+
+	EXPECT(blank_image() == 0 && write_at(0, "XFSB", 4) == 0);
+	EXPECT_RUN(1, "%s/mkfs.refdax %s", bindir, img);
+	EXPECT(strstr(errbuf, "XFS") != NULL);
+
+	/* an existing refdax filesystem */
+	EXPECT(blank_image() == 0);
+	EXPECT_RUN(0, "%s/mkfs.refdax -q %s", bindir, img);
+	EXPECT_RUN(1, "%s/mkfs.refdax -q %s", bindir, img);
+	EXPECT(strstr(errbuf, "refdax") && strstr(errbuf, "-f"));
+	EXPECT_RUN(0, "%s/mkfs.refdax -q -f %s", bindir, img);
+}
+
+static void mkfs_options(void)
+{
+	struct img im;
+	static const __u8 want_uuid[16] = {
+		0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef,
+		0xfe, 0xdc, 0xba, 0x98, 0x76, 0x54, 0x32, 0x10 };
+	struct refdax_inode *root;
+
+	unlink(img);
+	EXPECT_RUN(0, "%s/mkfs.refdax -q -s 48M -L my-label -U 01234567-89AB-cdef-fedc-ba9876543210 -N 1000 -J 64 %s",
+		   bindir, img);
+	EXPECT(outbuf[0] == '\0');
+	if (!EXPECT(img_open(&im) == 0))
+		return;
+	EXPECT(strcmp(im.sb->s_label, "my-label") == 0);
+	EXPECT(memcmp(im.sb->s_uuid, want_uuid, 16) == 0);
+	EXPECT_EQ(im.g.ninodes, 1008);
+	EXPECT_EQ(im.g.journal_start, 1);
+	EXPECT_EQ(im.g.journal_blocks, 64);
+	EXPECT_EQ(im.g.nblocks, 12288);
+	EXPECT_EQ(im.g.data_start % 512, 0);
+	EXPECT_EQ(im.g.root_ino, 1);
+	EXPECT_EQ(le32_to_cpu(im.sb->s_state), REFDAX_STATE_CLEAN);
+	EXPECT_EQ(le32_to_cpu(im.sb->s_errors), REFDAX_ERRORS_RO);
+	EXPECT_EQ(le64_to_cpu(im.sb->s_feature_incompat),
+		  REFDAX_FEAT_INCOMPAT_REFLINK);
+	EXPECT_EQ(ibitmap(&im)[0], 3);
+	root = inode(&im, 1);
+	EXPECT_EQ(le16_to_cpu(root->i_mode), S_IFDIR | 0755);
+	EXPECT_EQ(le32_to_cpu(root->i_nlink), 2);
+	EXPECT_EQ(le32_to_cpu(root->i_uid), getuid());
+	EXPECT_EQ(le64_to_cpu(root->i_size), 0);
+	EXPECT_EQ(le64_to_cpu(root->i_parent), 1);
+	EXPECT_EQ(le16_to_cpu(root->i_root.br_hdr.bh_nr), 0);
+	img_close(&im);
+	EXPECT_RUN(0, "%s/fsck.refdax -n %s", bindir, img);
+
+	/* default inode count: one per 16 KiB, at least 64 */
+	EXPECT_RUN(0, "%s/mkfs.refdax -q -f %s", bindir, img);
+	if (EXPECT(img_open(&im) == 0)) {
+		EXPECT_EQ(im.g.ninodes, 3072);
+		img_close(&im);
+	}
+	/* two mkfs runs give different UUIDs */
+	EXPECT_RUN(0, "%s/mkfs.refdax -f %s", bindir, img);
+	strcpy(errbuf, outbuf);
+	EXPECT_RUN(0, "%s/mkfs.refdax -f %s", bindir, img);
+	EXPECT(strcmp(errbuf, outbuf) != 0);
+}
+
+static void fsck_usage(void)
+{
+	EXPECT_RUN(16, "%s/fsck.refdax", bindir);
+	EXPECT_RUN(16, "%s/fsck.refdax -x %s", bindir, img);
+	EXPECT_RUN(16, "%s/fsck.refdax -n %s %s", bindir, img, img);
+	EXPECT_RUN(8, "%s/fsck.refdax -n %s/does-not-exist", bindir, tmpdir);
+	EXPECT_RUN(8, "%s/fsck.refdax -n /dev/null", bindir);
+	/* not a refdax filesystem at all */
+	EXPECT(blank_image() == 0);
+	EXPECT_RUN(4, "%s/fsck.refdax -n %s", bindir, img);
+}
+
+void test_tools(const char *dir)
+{
+	size_t i;
+
+	bindir = dir;
+	strcpy(tmpdir, "/tmp/refdax-unit-XXXXXX");
+	if (!mkdtemp(tmpdir)) {
+		rt_begin("tools: temporary directory");
+		EXPECT(0);
+		rt_end();
+		return;
+	}
+	snprintf(img, sizeof(img), "%s/img", tmpdir);
+	snprintf(out, sizeof(out), "%s/out", tmpdir);
+	snprintf(errf, sizeof(errf), "%s/err", tmpdir);
+
+	rt_run("tools: mkfs then fsck is clean", mkfs_then_fsck_clean);
+	rt_run("tools: populated image is clean", populated_clean);
+	rt_run("tools: fsck checks the journal-recovered state",
+	       journal_recovery);
+	for (i = 0; i < sizeof(corruptions) / sizeof(corruptions[0]); i++)
+		corruption_case(&corruptions[i]);
+	rt_run("tools: mkfs usage errors exit 2", mkfs_usage);
+	rt_run("tools: mkfs operational errors exit 1",
+	       mkfs_operational_errors);
+	rt_run("tools: mkfs refuses existing signatures without -f",
+	       mkfs_refuses_signatures);
+	rt_run("tools: mkfs options", mkfs_options);
+	rt_run("tools: fsck usage and operational errors", fsck_usage);
+
+	unlink(img);
+	unlink(out);
+	unlink(errf);
+	rmdir(tmpdir);
+}
