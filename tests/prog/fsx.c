@@ -242,6 +242,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: fsx [-n ops] [-s seed] [-l maxlen] [-m] [-r] file\n");
 		return 2;
 	}
+	printf("fsx: seed %lu\n", seed);
 	path = argv[optind];
 	model = calloc(1, maxlen);
 	buf = malloc(maxlen);
@@ -251,7 +252,7 @@ int main(int argc, char **argv)
 	for (opno = 0; opno < nops; opno++)
 		one_op();
 	final_check();
-	printf("fsx: %lu ops ok (seed %lu, maxlen %lld)\n", nops, seed,
+	printf("fsx: %lu ops ok (maxlen %lld)\n", nops,
 	       (long long)maxlen);
 	return 0;
 }
