@@ -187,7 +187,7 @@ static int check_entries(const struct refdax_geom *g, const void *ents,
 			 unsigned int nr, unsigned int depth, const char **why)
 {
 	unsigned int i;
-	__u64 next = 0;		/* lowest logical block the next may use */
+	__u64 next = 0;		/* lowest block the next entry may use */
 	int err;
 
 	if (depth == 0) {
@@ -376,8 +376,8 @@ int refdax_check_dirblock(const struct refdax_geom *g, const void *block,
 				if (name[i] == '/' || name[i] == '\0')
 					return bad(why,
 						   "dirent name has '/' or NUL");
-			if (name[0] == '.' && (namelen == 1 ||
-					       (namelen == 2 && name[1] == '.')))
+			if (name[0] == '.' &&
+			    (namelen == 1 || (namelen == 2 && name[1] == '.')))
 				return bad(why, "dirent named . or ..");
 			if (ino >= g->ninodes)
 				return bad(why, "dirent inode out of range");

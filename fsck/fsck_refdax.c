@@ -31,7 +31,7 @@
 #define EXIT_USAGE	16
 
 #define MAX_REPORTED	100	/* errors printed without -v */
-#define MAX_RC_REPORTED	10	/* refcount mismatches printed without -v */
+#define MAX_RC_REPORTED	10	/* refcount mismatches shown without -v */
 
 /* per-inode state bits */
 #define IS_INUSE	0x01	/* bitmap bit set */
@@ -61,8 +61,8 @@ struct fsck {
 	__u8 *is_node;		/* data block holds an extent-tree node */
 	__u8 *istate;
 	__u32 *refs;		/* directory entries naming each inode */
-	__u32 *subdirs;		/* subdirectory entries in each directory */
-	__u64 *dparent;		/* directory holding a directory's entry */
+	__u32 *subdirs;		/* subdirectory entries in each dir */
+	__u64 *dparent;		/* dir holding a directory's entry */
 	__u64 (*edges)[2];	/* (directory, child) for every live entry */
 	size_t nedges, edges_cap;
 	unsigned long errors;
@@ -372,7 +372,8 @@ static void walk_entries(struct walk *w, const void *ents, unsigned int nr,
 			}
 			f->is_node[di] = 1;
 			bn = block_ptr(f, child);
-			if (refdax_check_bmap_node(&f->g, bn, depth - 1, &why)) {
+			if (refdax_check_bmap_node(&f->g, bn, depth - 1,
+						   &why)) {
 				err(f, "inode %llu: extent-tree node at block %llu (depth %u): %s",
 				    (unsigned long long)w->ino,
 				    (unsigned long long)child, depth - 1, why);
@@ -538,6 +539,7 @@ static void check_dir(struct fsck *f, __u64 dir, struct walk *w)
 				const struct refdax_dirent *de =
 					(const void *)(blk + off);
 				__u64 t = le64_to_cpu(de->d_ino);
+				__u16 tmode;
 				const char *nm = (const char *)blk + off +
 						 REFDAX_DIRENT_HDR;
 
@@ -574,9 +576,9 @@ static void check_dir(struct fsck *f, __u64 dir, struct walk *w)
 				}
 				f->refs[t]++;
 				add_edge(f, dir, t);
+				tmode = le16_to_cpu(f->itable[t].i_mode);
 				if (f->istate[t] & IS_VALID &&
-				    de->d_type !=
-				    mode_to_dt(le16_to_cpu(f->itable[t].i_mode)))
+				    de->d_type != mode_to_dt(tmode))
 					err(f, "directory %llu: entry '%s' has type %u but inode %llu has mode 0%o",
 					    (unsigned long long)dir,
 					    show_name(nm, de->d_namelen),
@@ -813,7 +815,8 @@ static void check_links(struct fsck *f)
 				if (parent != root)
 					err(f, "root directory: parent %llu, should be itself",
 					    (unsigned long long)parent);
-			} else if (f->dparent[ino] && parent != f->dparent[ino]) {
+			} else if (f->dparent[ino] &&
+				   parent != f->dparent[ino]) {
 				err(f, "directory %llu: i_parent %llu, but its entry is in directory %llu",
 				    (unsigned long long)ino,
 				    (unsigned long long)parent,

@@ -229,7 +229,8 @@ static void abort_restores(void)
 	EXPECT_EQ(refdax_jnl_log(j, meta(s, 0), 4096), 0);
 	memset(meta(s, 0), 0, 4096);
 	EXPECT_EQ(refdax_jnl_log(j, meta(s, 10), 20), 0);	/* inside */
-	EXPECT_EQ(refdax_jnl_log(j, meta(s, 4000), 200), 0);	/* overlaps */
+	/* overlaps the first range */
+	EXPECT_EQ(refdax_jnl_log(j, meta(s, 4000), 200), 0);
 	memset(meta(s, 4000), 9, 200);
 	refdax_jnl_abort(j);
 	EXPECT(same_outside_journal(s, orig));

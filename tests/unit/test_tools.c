@@ -535,7 +535,7 @@ static void c_hard_link_dir(struct img *im)
 struct corruption {
 	const char *name;
 	void (*fn)(struct img *im);
-	int after_csum;		/* applied after checksums were updated */
+	int after_csum;		/* applied after the checksums are set */
 	const char *expect;	/* substring of fsck's output */
 };
 
