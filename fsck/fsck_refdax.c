@@ -602,7 +602,8 @@ static void check_dir(struct fsck *f, __u64 dir, struct walk *w)
 		    (unsigned long long)dir, (unsigned long long)expect,
 		    (unsigned long long)nblk - 1);
 
-	qsort(names, nnames, sizeof(*names), cmp_name);
+	if (nnames > 1)
+		qsort(names, nnames, sizeof(*names), cmp_name);
 	for (i = 1; i < nnames; i++)
 		if (!cmp_name(&names[i - 1], &names[i]))
 			err(f, "directory %llu: duplicate name '%s'",
@@ -683,7 +684,7 @@ static void check_trees(struct fsck *f)
 		if (w.bad)
 			continue;
 		f->istate[ino] |= IS_TREE_OK;
-		if (w.collect)
+		if (w.collect && w.next > 1)
 			qsort(w.ext, w.next, sizeof(*w.ext), cmp_ext);
 		if (S_ISDIR(mode))
 			check_dir(f, ino, &w);
@@ -1013,6 +1014,16 @@ int main(int argc, char **argv)
 	info(&f, "%llu data blocks used, %llu shared, %llu free",
 	     (unsigned long long)used, (unsigned long long)shared,
 	     (unsigned long long)(f.data_blocks - used));
+
+	free(f.rc_calc);
+	free(f.is_node);
+	free(f.istate);
+	free(f.refs);
+	free(f.subdirs);
+	free(f.dparent);
+	free(f.edges);
+	munmap(f.map, f.map_bytes);
+	close(fd);
 
 	if (f.errors) {
 		printf(PROG ": %s: %lu errors found, not repaired; %llu/%llu inodes, %llu/%llu blocks, %llu shared\n",

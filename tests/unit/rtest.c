@@ -76,12 +76,13 @@ int rt_summary(void)
 int main(int argc, char **argv)
 {
 	const char *bindir = argc > 1 ? argv[1] : "../../build";
+	const char *fsck_san = argc > 2 ? argv[2] : NULL;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	test_crc();
 	test_verify();
 	test_journal();
 	if (!getenv("RT_NO_TOOLS"))
-		test_tools(bindir);
+		test_tools(bindir, fsck_san);
 	return rt_summary();
 }

@@ -825,7 +825,75 @@ static void fsck_usage(void)
 	EXPECT_RUN(4, "%s/fsck.refdax -n %s", bindir, img);
 }
 
-void test_tools(const char *dir)
+static const char *fsck_fuzz_bin;
+
+/*
+ * Random damage to the metadata and the used data blocks of a populated
+ * image: fsck (built with the sanitizers when available) must always finish
+ * with 0 or 4, never crash or fail operationally.
+ */
+static void fsck_fuzz(void)
+{
+	struct img im;
+	__u8 *orig;
+	__u64 span, i;
+	__u64 seed = 0x243f6a8885a308d3ULL;
+	int iter, rc, n4 = 0, iters = 150;
+
+	if (getenv("RT_FUZZ_ITERS"))
+		iters = atoi(getenv("RT_FUZZ_ITERS"));
+	if (!EXPECT(build_populated() == 0 && img_open(&im) == 0))
+		return;
+	span = (im.g.data_start + 32) * REFDAX_BLOCK_SIZE;
+	orig = malloc(span);
+	memcpy(orig, im.map, span);
+	for (iter = 0; iter < iters; iter++) {
+		int flips = 1 + iter % 4;
+
+		memcpy(im.map, orig, span);
+		for (i = 0; i < (__u64)flips; i++) {
+			__u64 at;
+
+			seed ^= seed << 13;
+			seed ^= seed >> 7;
+			seed ^= seed << 17;
+			/* mostly the superblock, inodes and data blocks */
+			switch (seed % 4) {
+			case 0:
+				at = (seed >> 8) % 512;
+				break;
+			case 1:
+				at = im.g.itable_start * REFDAX_BLOCK_SIZE +
+				     (seed >> 8) % (12 * REFDAX_INODE_SIZE);
+				break;
+			case 2:
+				at = im.g.data_start * REFDAX_BLOCK_SIZE +
+				     (seed >> 8) % (32 * REFDAX_BLOCK_SIZE);
+				break;
+			default:
+				at = (seed >> 8) % span;
+			}
+			im.map[at] ^= (__u8)(1U << ((seed >> 40) % 8));
+		}
+		/* half the time make checksums match so deeper checks run */
+		if (iter % 2)
+			finalize(&im);
+		msync(im.map, span, MS_SYNC);
+		rc = run("%s -n %s", fsck_fuzz_bin, img);
+		if (rc == 4)
+			n4++;
+		if (!EXPECT(rc == 0 || rc == 4)) {
+			rt_note("    iteration %d, exit %d", iter, rc);
+			show_output();
+			break;
+		}
+	}
+	EXPECT(n4 > iters / 3);
+	free(orig);
+	img_close(&im);
+}
+
+void test_tools(const char *dir, const char *fsck_san)
 {
 	size_t i;
 
@@ -854,6 +922,11 @@ void test_tools(const char *dir)
 	       mkfs_refuses_signatures);
 	rt_run("tools: mkfs options", mkfs_options);
 	rt_run("tools: fsck usage and operational errors", fsck_usage);
+	if (fsck_san)
+		fsck_fuzz_bin = fsck_san;
+	else
+		fsck_fuzz_bin = "../../build/fsck.refdax";
+	rt_run("tools: fsck survives random damage", fsck_fuzz);
 
 	unlink(img);
 	unlink(out);
