@@ -53,7 +53,7 @@ mkdir -p "$out"
 out=$(cd "$out" && pwd)
 [ -n "$console" ] || console=$out/console.log
 
-append="console=ttyS0 panic=-1 oops=panic rdxout=$out"
+append="console=ttyS0 loglevel=5 panic=-1 oops=panic rdxout=$out"
 [ -n "$job" ] && append+=" rdxjob=$(realpath "$job")"
 [ "$shell" = 1 ] && append+=" rdxshell=1"
 

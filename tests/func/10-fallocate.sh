@@ -51,7 +51,7 @@ xfs_io -c "fpunch 3m 10m" p || fail "fpunch past EOF"
 assert_eq "$(fsize p)" $((4 * 1024 * 1024)) "size after punch past EOF"
 
 # More than the device holds.
-expect_err "no space" xfs_io -c "falloc 0 2g" nospace
+expect_err "no space" xfs_io -f -c "falloc 0 2g" nospace
 rm -f nospace
 
 # Survives remount.

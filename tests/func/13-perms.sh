@@ -77,9 +77,14 @@ assert_eq "$(stat -c %a tmpd/suid)" 777 "mode after unprivileged write to a setu
 
 # Group permissions.
 echo g >grp
-chown 0:1000 grp
+chown 0:2000 grp
 chmod 640 grp
 user_denied cat grp
-setpriv --reuid=1000 --regid=1000 --init-groups cat grp >/dev/null 2>&1 ||
-	setpriv --reuid=1001 --regid=1000 --clear-groups cat grp >/dev/null ||
-	fail "group read permission not granted"
+setpriv --reuid=1000 --regid=2000 --clear-groups cat grp >/dev/null ||
+	fail "read permission through the primary group not granted"
+setpriv --reuid=1000 --regid=1000 --groups=2000 cat grp >/dev/null ||
+	fail "read permission through a supplementary group not granted"
+chmod 604 grp
+setpriv --reuid=1000 --regid=2000 --clear-groups cat grp >/dev/null 2>&1 &&
+	fail "group member read a file whose group bits deny it"
+true

@@ -22,5 +22,5 @@ run_group data --hdd 1 --hdd-bytes 32M --seek 1 --seek-size 32M --fallocate 1 \
 	--fallocate-bytes 32M --mmap 1 --mmap-file --mmap-bytes 16M --sync-file 1 \
 	--sync-file-bytes 16M
 run_group names --rename 1 --link 1 --symlink 1 --dir 1 --dentry 1 --chmod 1 \
-	--utime 1 --dirdeep 1 --dirdeep-dirs 200
+	--utime 1 --dirdeep 1
 assert_eq "$(find "$MNT" -mindepth 1 -maxdepth 1 ! -name lost+found | wc -l)" 0 "leftovers after stress-ng"

@@ -6,8 +6,8 @@ set -euo pipefail
 . "$TESTLIB"
 cd "$MNT"
 x() { xfs_io "$@" >/dev/null || fail "xfs_io $*"; }
-# od of a range as "offset byte" lines with duplicates collapsed.
-bytes() { od -A d -t x1 -v -j "$2" -N "$3" "$1" | awk 'NF > 1 { print $2 }' | uniq -c | awk '{ print $1 "x" $2 }' | tr '\n' ' '; }
+# Bytes of a range as run-length "COUNTxBYTE " words.
+bytes() { od -A n -t x1 -v -w1 -j "$2" -N "$3" "$1" | uniq -c | awk '{ printf "%sx%s ", $1, $2 }'; }
 
 x -f -c "pwrite -S 0x11 0 64k" -c fsync -c "pwrite -S 0x22 16k 16k" -c fdatasync a
 assert_eq "$(bytes a 0 65536)" "16384x11 16384x22 32768x11 " "pwrite sequence"

@@ -92,20 +92,21 @@ setup_pmem() {
 }
 
 # ---- filesystem under test ----------------------------------------------
+# Exported to the tests (remount etc.), so they use only exported variables.
 fs_mkfs() {
-	case "$FS" in
+	case "$FSTYPE" in
 	refdax) "$TOOLS/mkfs.refdax" -f -q "$DEV" ;;
-	ext4) mkfs.ext4 -q -F -b 4096 "$DEV" ;;
+	ext4) mkfs.ext4 -q -F -b 4096 -i 8192 "$DEV" ;;
 	esac
 }
 fs_mount() {
-	case "$FS" in
+	case "$FSTYPE" in
 	refdax) mount -t refdax "$DEV" "$MNT" ;;
 	ext4) mount -t ext4 -o dax "$DEV" "$MNT" ;;
 	esac
 }
 fs_fsck() {
-	case "$FS" in
+	case "$FSTYPE" in
 	refdax) "$TOOLS/fsck.refdax" -n "$DEV" ;;
 	ext4) e2fsck -fn "$DEV" ;;
 	esac
@@ -208,7 +209,8 @@ run_test() {
 	fi
 
 	rc=0
-	(cd "$MNT" 2>/dev/null || cd /tmp; PHASE=$phase exec timeout -k 10 "$tmo" bash "$file") >>"$log" 2>&1 </dev/null || rc=$?
+	# Run from / so that nothing but the test itself holds the mount busy.
+	(cd / && PHASE=$phase exec timeout -k 10 "$tmo" bash "$file") >>"$log" 2>&1 </dev/null || rc=$?
 	t1=$(date +%s)
 	if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
 		why="timed out after ${tmo}s"
