@@ -19,6 +19,8 @@
 #include <linux/rbtree.h>
 #include <linux/spinlock.h>
 #include <linux/kobject.h>
+#include <linux/xarray.h>
+#include <linux/completion.h>
 #include "refdax_common.h"
 #include "refdax_compat.h"
 
@@ -56,9 +58,18 @@ struct refdax_sb_info {
 	/* orphans: unlinked inodes still open, mirrored from media */
 	struct mutex orphan_lock;
 
+	/* master-page table: shared blocks mapped by at least one file */
+	struct xarray masters;
+	atomic64_t stat_masters;
+	atomic64_t stat_shadows;
+	atomic64_t stat_cow_faults;
+	atomic64_t stat_cow_ops;
+	atomic64_t stat_cow_bytes;
+
 	unsigned int errors;		/* REFDAX_ERRORS_* */
 	bool shutdown;
 	struct kobject kobj;
+	struct completion kobj_done;
 	atomic64_t stat_txns;
 	atomic64_t stat_faults;
 };
@@ -72,6 +83,7 @@ struct refdax_inode_info {
 	struct mutex dir_lock;		/* builds/updates dir index */
 	struct refdax_dir_index *dir;	/* NULL until first use */
 	u32 flags;			/* REFDAX_IFL_* */
+	struct xarray shadows;		/* pgoff -> refdax_shadow */
 	/* pages written through shared mappings since the last fsync */
 	spinlock_t dirty_lock;
 	pgoff_t dirty_lo, dirty_hi;	/* empty when lo > hi */
@@ -142,7 +154,7 @@ int refdax_alloc_blocks(struct refdax_sb_info *sbi, u64 want, u64 align,
  */
 int refdax_put_blocks(struct refdax_sb_info *sbi, u64 first, u64 len);
 /* Add one reference to each block of a run (reflink). */
-int refdax_get_blocks(struct refdax_sb_info *sbi, u64 first, u64 len);
+int refdax_share_blocks(struct refdax_sb_info *sbi, u64 first, u64 len);
 u32 refdax_block_refs(struct refdax_sb_info *sbi, u64 blk);
 void refdax_release_deferred(struct refdax_sb_info *sbi);
 void refdax_alloc_resync(struct refdax_sb_info *sbi, u64 addr, u32 len);
@@ -191,8 +203,12 @@ int refdax_orphan_add(struct inode *inode);
 int refdax_orphan_del(struct inode *inode);
 int refdax_orphan_recover(struct super_block *sb);
 int refdax_truncate_blocks(struct inode *inode, loff_t newsize);
-/* Zero from @pos to the end of its block, if that block is mapped. */
+/* Zero from @pos to the end of its block, if that block is mapped; a
+ * shared block is unshared first.  Caller holds invalidate_lock (excl).
+ */
 int refdax_zero_tail(struct inode *inode, loff_t pos);
+/* After an aborted transaction: i_blocks back from the media inode. */
+void refdax_inode_reload_blocks(struct inode *inode);
 void refdax_evict_inode(struct inode *inode);
 void refdax_dirty_inode(struct inode *inode, int flags);
 int refdax_setattr(RDX_IDMAP_ARG, struct dentry *dentry, struct iattr *attr);
@@ -218,6 +234,44 @@ int refdax_dir_retarget(struct inode *dir, const struct qstr *name, u64 ino,
 bool refdax_dir_empty(struct inode *dir);
 void refdax_dir_forget(struct inode *dir);
 void refdax_dir_index_free(struct refdax_inode_info *ri);
+
+/* refdax_master.c: master-page table and per-file shadows */
+struct refdax_master;
+void refdax_master_init(struct refdax_sb_info *sbi);
+void refdax_master_exit(struct refdax_sb_info *sbi);
+struct refdax_master *refdax_master_get(struct refdax_sb_info *sbi, u64 pblk);
+void refdax_master_put(struct refdax_sb_info *sbi, struct refdax_master *m);
+void refdax_master_lock(struct refdax_master *m);
+void refdax_master_unlock(struct refdax_master *m);
+unsigned int refdax_master_shadows(struct refdax_master *m);
+int refdax_shadow_add(struct inode *inode, pgoff_t pgoff,
+		      struct refdax_master *m);
+void refdax_shadow_drop(struct inode *inode, pgoff_t pgoff);
+void refdax_shadow_drop_range(struct inode *inode, pgoff_t first,
+			      pgoff_t last);
+int refdax_master_for_each_shadow(struct refdax_sb_info *sbi, u64 pblk,
+				  void (*fn)(struct inode *inode,
+					     pgoff_t pgoff, void *arg),
+				  void *arg);
+size_t refdax_master_entry_bytes(void);
+size_t refdax_shadow_entry_bytes(void);
+
+/* refdax_reflink.c */
+bool refdax_range_shared(struct refdax_sb_info *sbi, u64 pblk, u64 len);
+int refdax_unshare_range_locked(struct inode *inode, u64 lblk, u64 len,
+				loff_t skip_from, loff_t skip_to);
+int refdax_unshare_for_write(struct inode *inode, loff_t pos, size_t count);
+int refdax_cow_fault(struct inode *inode, pgoff_t pgoff, u64 old);
+vm_fault_t refdax_map_shared(struct vm_fault *vmf, u64 pblk);
+loff_t refdax_remap_file_range(struct file *file_in, loff_t pos_in,
+			       struct file *file_out, loff_t pos_out,
+			       loff_t len, unsigned int flags);
+
+/* refdax_sysfs.c */
+int refdax_sysfs_init(void);
+void refdax_sysfs_exit(void);
+int refdax_sysfs_register(struct refdax_sb_info *sbi);
+void refdax_sysfs_unregister(struct refdax_sb_info *sbi);
 
 /* refdax_namei.c */
 extern const struct inode_operations refdax_dir_inode_ops;

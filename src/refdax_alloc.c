@@ -210,7 +210,7 @@ int refdax_put_blocks(struct refdax_sb_info *sbi, u64 first, u64 len)
 	return 0;
 }
 
-int refdax_get_blocks(struct refdax_sb_info *sbi, u64 first, u64 len)
+int refdax_share_blocks(struct refdax_sb_info *sbi, u64 first, u64 len)
 {
 	u64 i;
 	int ret;

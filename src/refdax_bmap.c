@@ -611,9 +611,7 @@ int refdax_get_block(struct inode *inode, u64 lblk, u64 want, u64 *pblk,
 		ret = refdax_write_inode_txn(inode);
 	if (ret) {
 		refdax_txn_abort(sbi);
-		inode->i_blocks = le64_to_cpu(rdx_pinode(sbi,
-				inode->i_ino)->i_blocks) <<
-				(REFDAX_BLOCK_SHIFT - 9);
+		refdax_inode_reload_blocks(inode);
 		goto out;
 	}
 	refdax_txn_commit(sbi);
@@ -651,13 +649,15 @@ int refdax_remove_range(struct inode *inode, u64 lblk, u64 len)
 		}
 		if (ret < 0) {
 			refdax_txn_abort(sbi);
-			inode->i_blocks = le64_to_cpu(rdx_pinode(sbi,
-					inode->i_ino)->i_blocks) <<
-					(REFDAX_BLOCK_SHIFT - 9);
+			refdax_inode_reload_blocks(inode);
 		} else {
 			refdax_txn_commit(sbi);
 		}
 		up_write(&ri->bmap_sem);
 	} while (ret == 1);
+	/* Offsets whose blocks went away no longer shadow anything. */
+	if (!ret && len)
+		refdax_shadow_drop_range(inode, lblk,
+					 min_t(u64, lblk + len - 1, ULONG_MAX));
 	return ret;
 }

@@ -7,8 +7,8 @@
  * cookie.  Names are found through an rbtree keyed by (hash, position) that
  * is built on first use by one validated scan of every block; the name bytes
  * themselves are only kept on media and compared there.  Per block, the index
- * also caches the physical block and the largest record that still fits, so
- * inserts neither walk the extent tree nor scan full blocks.
+ * also caches the physical block, and a max-tree over the largest record
+ * each block can still take finds room for an insert in O(log n).
  *
  * The index is changed together with the media, under dir_lock, inside the
  * caller's transaction; after an abort the caller drops it with
@@ -24,7 +24,6 @@
  * 32 GiB (hundreds of millions of names); larger sizes are corrupt.
  */
 #define RDX_DIR_MAX_BLOCKS	(1U << (32 + 3 - REFDAX_BLOCK_SHIFT))
-#define RDX_MIN_REC		REFDAX_DIRENT_LEN(1)
 
 /* One live name: where its record is, and the record's hash. */
 struct rdx_dname {
@@ -33,17 +32,16 @@ struct rdx_dname {
 	u32 pos8;		/* byte offset in the directory / 8 */
 };
 
-struct rdx_dblock {
-	u64 pblk;		/* cached: directory blocks never move */
-	u16 room;		/* largest record insertable in the block */
-};
-
+/*
+ * room[] is a max-tree: room[cap + b] is the largest record block b can
+ * take, room[i] the maximum of room[2i] and room[2i + 1].
+ */
 struct refdax_dir_index {
 	struct rb_root names;
-	struct rdx_dblock *blk;
+	u64 *pblk;		/* cached map: directory blocks never move */
+	u16 *room;		/* 2 * cap entries */
 	u32 nblocks;		/* blocks in the directory */
-	u32 cap;		/* entries allocated in blk[] */
-	u32 scan_from;		/* no block below has room for any name */
+	u32 cap;		/* power of two, >= nblocks */
 	u64 nr_live;		/* live records */
 };
 
@@ -133,17 +131,36 @@ static u16 rdx_block_room(void *base)
 static void *rdx_iblock(struct refdax_sb_info *sbi,
 			struct refdax_dir_index *idx, u32 lblk)
 {
-	return rdx_block(sbi, idx->blk[lblk].pblk);
+	return rdx_block(sbi, idx->pblk[lblk]);
+}
+
+/* ---- free space: the max-tree ---- */
+
+static void rdx_room_update(struct refdax_dir_index *idx, u32 lblk, u16 room)
+{
+	u32 i = idx->cap + lblk;
+
+	idx->room[i] = room;
+	for (i /= 2; i; i /= 2)
+		idx->room[i] = max(idx->room[2 * i], idx->room[2 * i + 1]);
 }
 
 static void rdx_set_room(struct refdax_sb_info *sbi,
 			 struct refdax_dir_index *idx, u32 lblk)
 {
-	u16 room = rdx_block_room(rdx_iblock(sbi, idx, lblk));
+	rdx_room_update(idx, lblk, rdx_block_room(rdx_iblock(sbi, idx, lblk)));
+}
 
-	idx->blk[lblk].room = room;
-	if (room >= RDX_MIN_REC && lblk < idx->scan_from)
-		idx->scan_from = lblk;
+/* Lowest block with room for @need bytes, or -1. */
+static s64 rdx_room_find(struct refdax_dir_index *idx, unsigned int need)
+{
+	u32 i = 1;
+
+	if (!idx->cap || idx->room[1] < need)
+		return -1;
+	while (i < idx->cap)
+		i = idx->room[2 * i] >= need ? 2 * i : 2 * i + 1;
+	return i - idx->cap;
 }
 
 /* ---- the name tree ---- */
@@ -233,28 +250,43 @@ static void rdx_index_destroy(struct refdax_dir_index *idx)
 		return;
 	rbtree_postorder_for_each_entry_safe(dn, tmp, &idx->names, node)
 		kfree(dn);
-	kvfree(idx->blk);
+	kvfree(idx->pblk);
+	kvfree(idx->room);
 	kfree(idx);
 }
 
-/* Make room for @want entries in blk[]; done before any media change. */
+/*
+ * Size the per-block arrays for @want blocks (capacity doubles, so growth
+ * is amortised O(1)); done before any media change, so it cannot fail after.
+ */
 static int rdx_index_reserve(struct refdax_dir_index *idx, u32 want)
 {
-	struct rdx_dblock *blk;
-	u32 cap;
+	u32 cap = 8, i;
+	u16 *room;
+	u64 *pblk;
 
 	if (want <= idx->cap)
 		return 0;
-	cap = max_t(u32, want, min_t(u64, (u64)idx->cap * 2,
-				     RDX_DIR_MAX_BLOCKS));
-	cap = max_t(u32, cap, 4);
-	blk = kvmalloc_array(cap, sizeof(*blk), GFP_NOFS);
-	if (!blk)
+	while (cap < want)
+		cap *= 2;
+	pblk = kvmalloc_array(cap, sizeof(*pblk), GFP_NOFS);
+	room = kvcalloc(2 * cap, sizeof(*room), GFP_NOFS);
+	if (!pblk || !room) {
+		kvfree(pblk);
+		kvfree(room);
 		return -ENOMEM;
-	if (idx->nblocks)
-		memcpy(blk, idx->blk, idx->nblocks * sizeof(*blk));
-	kvfree(idx->blk);
-	idx->blk = blk;
+	}
+	if (idx->nblocks) {
+		memcpy(pblk, idx->pblk, idx->nblocks * sizeof(*pblk));
+		memcpy(room + cap, idx->room + idx->cap,
+		       idx->nblocks * sizeof(*room));
+	}
+	for (i = cap - 1; i; i--)
+		room[i] = max(room[2 * i], room[2 * i + 1]);
+	kvfree(idx->pblk);
+	kvfree(idx->room);
+	idx->pblk = pblk;
+	idx->room = room;
 	idx->cap = cap;
 	return 0;
 }
@@ -297,8 +329,8 @@ static int rdx_index_run(struct inode *dir, struct refdax_dir_index *idx,
 
 		if (refdax_check_dirblock(&sbi->geom, base, &why))
 			return rdx_corrupt(dir, lblk, why);
-		idx->blk[lblk].pblk = pblk;
-		idx->blk[lblk].room = rdx_block_room(base);
+		idx->pblk[lblk] = pblk;
+		rdx_room_update(idx, lblk, rdx_block_room(base));
 		idx->nblocks = lblk + 1;
 		err = rdx_index_block(idx, base, lblk);
 		if (err)
@@ -471,8 +503,8 @@ static int rdx_grow(struct inode *dir, struct refdax_dir_index *idx,
 	de->d_type = REFDAX_DT_UNKNOWN;
 	de->d_hash = 0;
 
-	idx->blk[lblk].pblk = pblk;
-	idx->blk[lblk].room = REFDAX_BLOCK_SIZE;
+	idx->pblk[lblk] = pblk;
+	rdx_room_update(idx, lblk, REFDAX_BLOCK_SIZE);
 	idx->nblocks = lblk + 1;
 	i_size_write(dir, (loff_t)idx->nblocks << REFDAX_BLOCK_SHIFT);
 	*lblkp = lblk;
@@ -483,17 +515,12 @@ static int rdx_grow(struct inode *dir, struct refdax_dir_index *idx,
 static int rdx_find_room(struct inode *dir, struct refdax_dir_index *idx,
 			 unsigned int need, u32 *lblkp)
 {
-	u32 b;
+	s64 b = rdx_room_find(idx, need);
 
-	for (b = idx->scan_from; b < idx->nblocks; b++) {
-		if (idx->blk[b].room >= need) {
-			*lblkp = b;
-			return 0;
-		}
-		if (b == idx->scan_from && idx->blk[b].room < RDX_MIN_REC)
-			idx->scan_from = b + 1;
-	}
-	return rdx_grow(dir, idx, lblkp);
+	if (b < 0)
+		return rdx_grow(dir, idx, lblkp);
+	*lblkp = b;
+	return 0;
 }
 
 static void rdx_fill_rec(struct refdax_dirent *de, const struct qstr *name,

@@ -104,6 +104,15 @@ static vm_fault_t refdax_fault_locked(struct vm_fault *vmf, bool write)
 	if (ret == 1)
 		return vmf_insert_mixed(vma, vmf->address,
 					pfn_to_pfn_t(my_zero_pfn(vmf->address)));
+	if (refdax_block_refs(sbi, pblk) > 1) {
+		/* Shared: read-only from the master page, or copy-on-write. */
+		if (!write)
+			return refdax_map_shared(vmf, pblk);
+		ret = refdax_cow_fault(inode, vmf->pgoff, pblk);
+		if (ret)
+			return ret == -ENOMEM ? VM_FAULT_OOM : VM_FAULT_SIGBUS;
+		return VM_FAULT_NOPAGE;
+	}
 	if (write) {
 		refdax_mark_mmap_dirty(inode, vmf->pgoff);
 		return rdx_insert_pfn_write(vma, vmf->address,
@@ -160,6 +169,13 @@ static vm_fault_t refdax_pfn_mkwrite(struct vm_fault *vmf)
 	if (err == 1)
 		err = refdax_get_block(inode, vmf->pgoff, 1, &pblk, &len) ?:
 		      1;
+	if (err == 0 && refdax_block_refs(RDX_SB(inode->i_sb), pblk) > 1) {
+		/* A shared page mapped read-only: copy it for this file. */
+		err = refdax_cow_fault(inode, vmf->pgoff, pblk) ?: 1;
+	} else if (err == 0) {
+		/* The last owner keeps the page: it is no shadow any more. */
+		refdax_shadow_drop(inode, vmf->pgoff);
+	}
 	if (err < 0)
 		ret = err == -ENOMEM ? VM_FAULT_OOM : VM_FAULT_SIGBUS;
 	else if (err == 1)

@@ -112,10 +112,16 @@ static ssize_t refdax_write_iter(struct kiocb *iocb, struct iov_iter *from)
 	oldsize = i_size_read(inode);
 	if (pos > oldsize) {
 		/* Stale bytes past the old EOF must read back as zeroes. */
+		filemap_invalidate_lock(inode->i_mapping);
 		ret = refdax_zero_tail(inode, oldsize);
+		filemap_invalidate_unlock(inode->i_mapping);
 		if (ret)
 			goto out;
 	}
+	/* Blocks shared with other files get private copies first. */
+	ret = refdax_unshare_for_write(inode, pos, iov_iter_count(from));
+	if (ret)
+		goto out;
 	while (iov_iter_count(from)) {
 		ret = write_piece(inode, pos, iov_iter_count(from), from);
 		if (ret <= 0) {
@@ -182,9 +188,7 @@ static int alloc_range(struct inode *inode, u64 lblk, u64 end)
 			ret = refdax_write_inode_txn(inode);
 		if (ret) {
 			refdax_txn_abort(sbi);
-			inode->i_blocks = le64_to_cpu(rdx_pinode(sbi,
-					inode->i_ino)->i_blocks) <<
-					(REFDAX_BLOCK_SHIFT - 9);
+			refdax_inode_reload_blocks(inode);
 		} else {
 			refdax_txn_commit(sbi);
 			unmap_mapping_pages(inode->i_mapping, lblk, chunk,
@@ -203,6 +207,15 @@ static int alloc_range(struct inode *inode, u64 lblk, u64 end)
 static int zero_mapped(struct inode *inode, loff_t start, loff_t end)
 {
 	struct refdax_sb_info *sbi = RDX_SB(inode->i_sb);
+	int err;
+
+	if (start >= end)
+		return 0;
+	err = refdax_unshare_range_locked(inode, start >> REFDAX_BLOCK_SHIFT,
+			((end - 1) >> REFDAX_BLOCK_SHIFT) -
+			(start >> REFDAX_BLOCK_SHIFT) + 1, 0, 0);
+	if (err)
+		return err;
 
 	while (start < end) {
 		u64 pblk, len;
@@ -316,6 +329,7 @@ const struct file_operations refdax_file_ops = {
 	.mmap		= refdax_file_mmap,
 	.fsync		= refdax_fsync,
 	.fallocate	= refdax_fallocate,
+	.remap_file_range = refdax_remap_file_range,
 	.get_unmapped_area = thp_get_unmapped_area,
 	.splice_read	= rdx_splice_read,
 	.splice_write	= iter_file_splice_write,

@@ -344,6 +344,15 @@ int refdax_orphan_recover(struct super_block *sb)
 }
 
 /* Zero the bytes of the block holding @pos from @pos to the block's end. */
+void refdax_inode_reload_blocks(struct inode *inode)
+{
+	struct refdax_inode *pi = rdx_pinode(RDX_SB(inode->i_sb),
+					     inode->i_ino);
+
+	inode->i_blocks = le64_to_cpu(pi->i_blocks) <<
+			  (REFDAX_BLOCK_SHIFT - 9);
+}
+
 int refdax_zero_tail(struct inode *inode, loff_t pos)
 {
 	struct refdax_sb_info *sbi = RDX_SB(inode->i_sb);
@@ -353,6 +362,10 @@ int refdax_zero_tail(struct inode *inode, loff_t pos)
 
 	if (!off)
 		return 0;
+	ret = refdax_unshare_range_locked(inode, pos >> REFDAX_BLOCK_SHIFT, 1,
+					  0, 0);
+	if (ret)
+		return ret;
 	ret = refdax_get_block(inode, pos >> REFDAX_BLOCK_SHIFT, 0, &pblk,
 			       &len);
 	if (ret)
@@ -475,6 +488,7 @@ void refdax_evict_inode(struct inode *inode)
 			pr_warn("refdax: inode %lu: freeing failed (%d), fsck will reclaim it\n",
 				inode->i_ino, ret);
 	}
+	refdax_shadow_drop_range(inode, 0, ULONG_MAX);
 	refdax_dir_index_free(ri);
 	clear_inode(inode);
 }

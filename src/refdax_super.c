@@ -110,6 +110,7 @@ static void refdax_inode_init_once(void *p)
 	struct refdax_inode_info *ri = p;
 
 	init_rwsem(&ri->bmap_sem);
+	xa_init(&ri->shadows);
 	mutex_init(&ri->dir_lock);
 	spin_lock_init(&ri->dirty_lock);
 	inode_init_once(&ri->vfs_inode);
@@ -143,6 +144,7 @@ static int refdax_sync_fs(struct super_block *sb, int wait)
 
 static void refdax_free_sbi(struct refdax_sb_info *sbi)
 {
+	refdax_master_exit(sbi);
 	refdax_alloc_exit(sbi);
 	refdax_journal_exit(sbi);
 	if (sbi->dax_dev)
@@ -157,6 +159,7 @@ static void refdax_put_super(struct super_block *sb)
 	if (!sb_rdonly(sb) && !sbi->shutdown)
 		set_state(sbi, REFDAX_STATE_CLEAN, false);
 	refdax_sync_super(sbi);
+	refdax_sysfs_unregister(sbi);
 	sb->s_fs_info = NULL;
 	refdax_free_sbi(sbi);
 }
@@ -260,6 +263,7 @@ static int refdax_fill_super(struct super_block *sb, struct fs_context *fc)
 		return -ENOMEM;
 	sbi->sb = sb;
 	sbi->errors = opts->errors;
+	refdax_master_init(sbi);
 	sb->s_fs_info = sbi;
 
 	if (!sb_set_blocksize(sb, REFDAX_BLOCK_SIZE)) {
@@ -313,6 +317,9 @@ static int refdax_fill_super(struct super_block *sb, struct fs_context *fc)
 			goto fail_root;
 		}
 	}
+	ret = refdax_sysfs_register(sbi);
+	if (ret)
+		goto fail_root;
 	return 0;
 fail_root:
 	dput(sb->s_root);
@@ -425,15 +432,24 @@ static int __init refdax_init(void)
 			refdax_inode_init_once);
 	if (!refdax_inode_cache)
 		return -ENOMEM;
+	ret = refdax_sysfs_init();
+	if (ret)
+		goto fail_cache;
 	ret = register_filesystem(&refdax_fs_type);
 	if (ret)
-		kmem_cache_destroy(refdax_inode_cache);
+		goto fail_sysfs;
+	return 0;
+fail_sysfs:
+	refdax_sysfs_exit();
+fail_cache:
+	kmem_cache_destroy(refdax_inode_cache);
 	return ret;
 }
 
 static void __exit refdax_exit(void)
 {
 	unregister_filesystem(&refdax_fs_type);
+	refdax_sysfs_exit();
 	rcu_barrier();
 	kmem_cache_destroy(refdax_inode_cache);
 }

@@ -1,0 +1,239 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The master-page table and per-file shadow mappings.
+ *
+ * A block shared by several files (reflink) is mapped read-only into every
+ * file that faults on it, all from the one physical page.  For such a block
+ * the filesystem keeps a master entry, keyed by physical block in a per-sb
+ * xarray: it holds the lock that serialises copy-on-write of the block
+ * across all files (files that know nothing of each other) and the reverse
+ * map of its live shadows.  A shadow is one file's record, at one page
+ * offset, that its mapping was handed the master's page; it sits in the
+ * file's own xarray keyed by page offset and on the master's list.
+ *
+ * Like fs/dax.c's per-mapping entries, a shadow lives until the file's
+ * mapping of that offset is invalidated (copy-on-write, truncate, punch,
+ * remap, eviction), not until munmap, which filesystems are not told about.
+ * The master entry goes away with its last shadow, and at the latest when
+ * the block stops being shared.
+ */
+#include <linux/slab.h>
+#include <linux/xarray.h>
+#include "refdax.h"
+
+struct refdax_master {
+	u64 pblk;
+	refcount_t users;		/* shadows + callers holding it */
+	struct mutex lock;		/* serialises CoW of this block */
+	spinlock_t slock;		/* protects shadows */
+	struct list_head shadows;
+	unsigned int nr_shadows;
+	struct rcu_head rcu;
+};
+
+struct refdax_shadow {
+	struct refdax_master *m;
+	struct inode *inode;
+	pgoff_t pgoff;
+	struct list_head link;		/* on m->shadows */
+};
+
+void refdax_master_init(struct refdax_sb_info *sbi)
+{
+	xa_init(&sbi->masters);
+}
+
+void refdax_master_exit(struct refdax_sb_info *sbi)
+{
+	/* Evicting every inode dropped every shadow, hence every entry. */
+	WARN_ON_ONCE(!xa_empty(&sbi->masters));
+	xa_destroy(&sbi->masters);
+}
+
+struct refdax_master *refdax_master_get(struct refdax_sb_info *sbi, u64 pblk)
+{
+	struct refdax_master *m, *old;
+
+	for (;;) {
+		rcu_read_lock();
+		m = xa_load(&sbi->masters, pblk);
+		if (m && refcount_inc_not_zero(&m->users)) {
+			rcu_read_unlock();
+			return m;
+		}
+		rcu_read_unlock();
+
+		m = kzalloc(sizeof(*m), GFP_KERNEL);
+		if (!m)
+			return ERR_PTR(-ENOMEM);
+		m->pblk = pblk;
+		refcount_set(&m->users, 1);
+		mutex_init(&m->lock);
+		spin_lock_init(&m->slock);
+		INIT_LIST_HEAD(&m->shadows);
+		old = xa_cmpxchg(&sbi->masters, pblk, NULL, m, GFP_KERNEL);
+		if (!old) {
+			atomic64_inc(&sbi->stat_masters);
+			return m;
+		}
+		kfree(m);
+		if (xa_is_err(old))
+			return ERR_PTR(xa_err(old));
+		/* Lost a race, or found a dying entry: look again. */
+		cond_resched();
+	}
+}
+
+void refdax_master_put(struct refdax_sb_info *sbi, struct refdax_master *m)
+{
+	if (!refcount_dec_and_test(&m->users))
+		return;
+	xa_cmpxchg(&sbi->masters, m->pblk, m, NULL, 0);
+	atomic64_dec(&sbi->stat_masters);
+	kfree_rcu(m, rcu);
+}
+
+void refdax_master_lock(struct refdax_master *m)
+{
+	mutex_lock(&m->lock);
+}
+
+void refdax_master_unlock(struct refdax_master *m)
+{
+	mutex_unlock(&m->lock);
+}
+
+unsigned int refdax_master_shadows(struct refdax_master *m)
+{
+	return READ_ONCE(m->nr_shadows);
+}
+
+/* Record that @inode's mapping at @pgoff was handed @m's page. */
+int refdax_shadow_add(struct inode *inode, pgoff_t pgoff,
+		      struct refdax_master *m)
+{
+	struct refdax_sb_info *sbi = RDX_SB(inode->i_sb);
+	struct refdax_inode_info *ri = RDX_I(inode);
+	struct refdax_shadow *s, *old;
+
+	s = xa_load(&ri->shadows, pgoff);
+	if (s && s->m == m)
+		return 0;
+	if (s)
+		refdax_shadow_drop(inode, pgoff);
+	s = kmalloc(sizeof(*s), GFP_KERNEL);
+	if (!s)
+		return -ENOMEM;
+	s->m = m;
+	s->inode = inode;
+	s->pgoff = pgoff;
+	old = xa_cmpxchg(&ri->shadows, pgoff, NULL, s, GFP_KERNEL);
+	if (old) {
+		kfree(s);
+		return xa_is_err(old) ? xa_err(old) : 0;
+	}
+	refcount_inc(&m->users);
+	spin_lock(&m->slock);
+	list_add(&s->link, &m->shadows);
+	m->nr_shadows++;
+	spin_unlock(&m->slock);
+	atomic64_inc(&sbi->stat_shadows);
+	return 0;
+}
+
+static void shadow_free(struct refdax_sb_info *sbi, struct refdax_shadow *s)
+{
+	struct refdax_master *m = s->m;
+
+	spin_lock(&m->slock);
+	list_del(&s->link);
+	m->nr_shadows--;
+	spin_unlock(&m->slock);
+	kfree(s);
+	atomic64_dec(&sbi->stat_shadows);
+	refdax_master_put(sbi, m);
+}
+
+void refdax_shadow_drop(struct inode *inode, pgoff_t pgoff)
+{
+	struct refdax_shadow *s = xa_erase(&RDX_I(inode)->shadows, pgoff);
+
+	if (s)
+		shadow_free(RDX_SB(inode->i_sb), s);
+}
+
+void refdax_shadow_drop_range(struct inode *inode, pgoff_t first,
+			      pgoff_t last)
+{
+	struct refdax_inode_info *ri = RDX_I(inode);
+	struct refdax_shadow *s;
+	unsigned long idx;
+
+	if (xa_empty(&ri->shadows))
+		return;
+	xa_for_each_range(&ri->shadows, idx, s, first, last) {
+		xa_erase(&ri->shadows, idx);
+		shadow_free(RDX_SB(inode->i_sb), s);
+	}
+}
+
+/*
+ * Visit every (file, page offset) that was handed the page of @pblk.
+ * Used by memory-failure handling to reach every owner of a bad page.
+ */
+int refdax_master_for_each_shadow(struct refdax_sb_info *sbi, u64 pblk,
+				  void (*fn)(struct inode *inode,
+					     pgoff_t pgoff, void *arg),
+				  void *arg)
+{
+	struct refdax_master *m;
+	struct refdax_shadow *s;
+	struct inode **inodes;
+	pgoff_t *offs;
+	unsigned int n = 0, i, max;
+
+	rcu_read_lock();
+	m = xa_load(&sbi->masters, pblk);
+	if (m && !refcount_inc_not_zero(&m->users))
+		m = NULL;
+	rcu_read_unlock();
+	if (!m)
+		return 0;
+	/* Snapshot the list with inode references, then call outside. */
+	max = READ_ONCE(m->nr_shadows) + 8;
+	inodes = kcalloc(max, sizeof(*inodes), GFP_KERNEL);
+	offs = kcalloc(max, sizeof(*offs), GFP_KERNEL);
+	if (!inodes || !offs) {
+		kfree(inodes);
+		kfree(offs);
+		refdax_master_put(sbi, m);
+		return -ENOMEM;
+	}
+	spin_lock(&m->slock);
+	list_for_each_entry(s, &m->shadows, link) {
+		if (n == max)
+			break;
+		inodes[n] = igrab(s->inode);
+		if (inodes[n])
+			offs[n++] = s->pgoff;
+	}
+	spin_unlock(&m->slock);
+	for (i = 0; i < n; i++) {
+		fn(inodes[i], offs[i], arg);
+		iput(inodes[i]);
+	}
+	kfree(inodes);
+	kfree(offs);
+	refdax_master_put(sbi, m);
+	return n;
+}
+
+size_t refdax_master_entry_bytes(void)
+{
+	return sizeof(struct refdax_master);
+}
+
+size_t refdax_shadow_entry_bytes(void)
+{
+	return sizeof(struct refdax_shadow);
+}

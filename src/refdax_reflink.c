@@ -1,0 +1,442 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Reflink: sharing blocks between files (FICLONE, FICLONERANGE,
+ * copy_file_range, FIDEDUPERANGE) and copy-on-write when a file changes a
+ * block it shares.
+ *
+ * Sharing is recorded on media only as extent references plus the per-block
+ * reference count.  A remap moves at most RDX_REMAP_STEP blocks per
+ * transaction, each transaction leaving both files and every count
+ * consistent, as XFS remaps extent by extent.
+ *
+ * Copy-on-write replaces, for one file only, a shared block by a private
+ * copy: allocate, copy, and swap the extent in one transaction, then drop
+ * that file's ptes and shadow for the range, never another file's.  Fault
+ * CoW runs under the block's master entry lock (refdax_master.c), so files
+ * racing to write one shared page are serialised on the page itself;
+ * write(), truncate and punch CoW under the file's invalidate_lock held
+ * exclusively, which already keeps every fault of that file out.
+ */
+#include <linux/fs.h>
+#include <linux/mm.h>
+#include <linux/libnvdimm.h>
+#include "refdax.h"
+
+#define RDX_REMAP_STEP	16384U	/* blocks per remap transaction */
+#define RDX_COW_STEP	4096U	/* blocks per CoW transaction */
+
+bool refdax_range_shared(struct refdax_sb_info *sbi, u64 pblk, u64 len)
+{
+	u64 i;
+
+	for (i = 0; i < len; i++)
+		if (refdax_block_refs(sbi, pblk + i) > 1)
+			return true;
+	return false;
+}
+
+/* Length of the leading run of [pblk, pblk+len) whose sharing is @shared. */
+static u64 shared_run(struct refdax_sb_info *sbi, u64 pblk, u64 len,
+		      bool shared)
+{
+	u64 i;
+
+	for (i = 0; i < len; i++)
+		if ((refdax_block_refs(sbi, pblk + i) > 1) != shared)
+			break;
+	return i;
+}
+
+/*
+ * Replace the mapping of [lblk, lblk+len), currently the shared run at
+ * @old, by fresh blocks.  Blocks fully inside [skip_from, skip_to) (file
+ * bytes the caller overwrites next) are not copied.  Caller holds
+ * bmap_sem for write.
+ */
+static int cow_run(struct inode *inode, u64 lblk, u64 old, u64 len,
+		   loff_t skip_from, loff_t skip_to, u64 *done)
+{
+	struct refdax_sb_info *sbi = RDX_SB(inode->i_sb);
+	u64 new, got, i;
+	int ret;
+
+	ret = refdax_txn_begin(sbi);
+	if (ret)
+		return ret;
+	ret = refdax_alloc_blocks(sbi, len, 1, &new, &got);
+	if (ret)
+		goto abort;
+	for (i = 0; i < got; i++) {
+		loff_t pos = (loff_t)(lblk + i) << REFDAX_BLOCK_SHIFT;
+
+		if (pos >= skip_from && pos + REFDAX_BLOCK_SIZE <= skip_to)
+			continue;
+		memcpy_flushcache(rdx_block(sbi, new + i),
+				  rdx_block(sbi, old + i), REFDAX_BLOCK_SIZE);
+	}
+	ret = refdax_bmap_remove(inode, lblk, got);
+	if (ret > 0)
+		ret = -ENOSPC;	/* cannot happen: the step fits the journal */
+	if (!ret)
+		ret = refdax_bmap_insert(inode, lblk, new, got);
+	if (!ret)
+		ret = refdax_write_inode_txn(inode);
+	if (ret)
+		goto abort;
+	refdax_txn_commit(sbi);
+	atomic64_inc(&sbi->stat_cow_ops);
+	atomic64_add(got << REFDAX_BLOCK_SHIFT, &sbi->stat_cow_bytes);
+	*done = got;
+	return 0;
+abort:
+	refdax_txn_abort(sbi);
+	refdax_inode_reload_blocks(inode);
+	return ret;
+}
+
+/*
+ * Make every block of file range [lblk, lblk+len) private to @inode.
+ * Caller holds i_rwsem and invalidate_lock exclusively.
+ */
+int refdax_unshare_range_locked(struct inode *inode, u64 lblk, u64 len,
+				loff_t skip_from, loff_t skip_to)
+{
+	struct refdax_sb_info *sbi = RDX_SB(inode->i_sb);
+	struct refdax_inode_info *ri = RDX_I(inode);
+	u64 end = lblk + len, start = lblk;
+	int ret = 0;
+
+	if (ri->flags & REFDAX_IFL_INLINE)
+		return 0;
+	down_write(&ri->bmap_sem);
+	while (lblk < end) {
+		u64 pblk, run, n, done;
+
+		ret = refdax_bmap_lookup(inode, lblk, &pblk, &run);
+		if (ret < 0)
+			break;
+		run = min(run, end - lblk);
+		if (ret == 1) {
+			lblk += run;
+			ret = 0;
+			continue;
+		}
+		n = shared_run(sbi, pblk, run, false);
+		if (n) {
+			lblk += n;
+			continue;
+		}
+		n = min_t(u64, shared_run(sbi, pblk, run, true), RDX_COW_STEP);
+		ret = cow_run(inode, lblk, pblk, n, skip_from, skip_to, &done);
+		if (ret)
+			break;
+		lblk += done;
+	}
+	up_write(&ri->bmap_sem);
+	if (lblk > start) {
+		unmap_mapping_pages(inode->i_mapping, start, lblk - start,
+				    false);
+		refdax_shadow_drop_range(inode, start, lblk - 1);
+	}
+	pmem_wmb();
+	return ret;
+}
+
+/* write() path: unshare what [pos, pos+count) touches, if anything. */
+int refdax_unshare_for_write(struct inode *inode, loff_t pos, size_t count)
+{
+	struct refdax_sb_info *sbi = RDX_SB(inode->i_sb);
+	u64 lblk = pos >> REFDAX_BLOCK_SHIFT;
+	u64 last = (pos + count - 1) >> REFDAX_BLOCK_SHIFT;
+	u64 l = lblk;
+	int ret;
+
+	/* Cheap check first: most writes touch no shared block. */
+	while (l <= last) {
+		u64 pblk, run;
+
+		ret = refdax_get_block(inode, l, 0, &pblk, &run);
+		if (ret < 0)
+			return ret;
+		run = min(run, last - l + 1);
+		if (ret == 0 && refdax_range_shared(sbi, pblk, run))
+			break;
+		l += run;
+	}
+	if (l > last)
+		return 0;
+	filemap_invalidate_lock(inode->i_mapping);
+	ret = refdax_unshare_range_locked(inode, lblk, last - lblk + 1, pos,
+					  pos + count);
+	filemap_invalidate_unlock(inode->i_mapping);
+	return ret;
+}
+
+/*
+ * Fault path: give this file a private copy of shared block @old at
+ * @pgoff, serialised on the block's master entry.  Returns 0 when the
+ * caller must retry the fault (the mapping changed), or -errno.
+ * Caller holds invalidate_lock shared.
+ */
+int refdax_cow_fault(struct inode *inode, pgoff_t pgoff, u64 old)
+{
+	struct refdax_sb_info *sbi = RDX_SB(inode->i_sb);
+	struct refdax_inode_info *ri = RDX_I(inode);
+	struct refdax_master *m;
+	u64 pblk, len, done;
+	int ret;
+
+	m = refdax_master_get(sbi, old);
+	if (IS_ERR(m))
+		return PTR_ERR(m);
+	refdax_master_lock(m);
+	down_write(&ri->bmap_sem);
+	ret = refdax_bmap_lookup(inode, pgoff, &pblk, &len);
+	if (ret == 0 && pblk == old) {
+		if (refdax_block_refs(sbi, old) > 1) {
+			ret = cow_run(inode, pgoff, old, 1, 0, 0, &done);
+			atomic64_inc(&sbi->stat_cow_faults);
+		}
+		/* else: the last owner keeps the block, no copy needed */
+	} else if (ret > 0) {
+		ret = 0;	/* punched meanwhile: just refault */
+	}
+	up_write(&ri->bmap_sem);
+	if (!ret) {
+		unmap_mapping_pages(inode->i_mapping, pgoff, 1, false);
+		refdax_shadow_drop(inode, pgoff);
+	}
+	refdax_master_unlock(m);
+	refdax_master_put(sbi, m);
+	return ret;
+}
+
+/*
+ * Fault path: map shared block @pblk read-only at @pgoff, recording the
+ * shadow; the master lock orders this against a CoW of the same page.
+ * Returns the VM_FAULT code, or VM_FAULT_RETRY-free NOPAGE to refault.
+ */
+vm_fault_t refdax_map_shared(struct vm_fault *vmf, u64 pblk)
+{
+	struct inode *inode = file_inode(vmf->vma->vm_file);
+	struct refdax_sb_info *sbi = RDX_SB(inode->i_sb);
+	struct refdax_master *m;
+	u64 cur, len;
+	vm_fault_t ret;
+	int err;
+
+	m = refdax_master_get(sbi, pblk);
+	if (IS_ERR(m))
+		return VM_FAULT_OOM;
+	refdax_master_lock(m);
+	err = refdax_get_block(inode, vmf->pgoff, 0, &cur, &len);
+	if (err || cur != pblk) {
+		ret = err < 0 ? VM_FAULT_SIGBUS : VM_FAULT_NOPAGE;
+		goto out;
+	}
+	err = refdax_shadow_add(inode, vmf->pgoff, m);
+	if (err) {
+		ret = VM_FAULT_OOM;
+		goto out;
+	}
+	ret = vmf_insert_mixed(vmf->vma, vmf->address,
+			       rdx_pfn_t(sbi->pfn0 + pblk, sbi->pfn_flags));
+out:
+	refdax_master_unlock(m);
+	refdax_master_put(sbi, m);
+	return ret;
+}
+
+/* ---- remap_file_range ---- */
+
+/* Share [src_lblk, +len) of @src into @dst at @dst_lblk (a hole). */
+static int remap_blocks(struct inode *src, u64 src_lblk, struct inode *dst,
+			u64 dst_lblk, u64 len)
+{
+	struct refdax_sb_info *sbi = RDX_SB(src->i_sb);
+	u64 end = src_lblk + len;
+	int ret = 0;
+
+	while (src_lblk < end) {
+		u64 pblk, run, moved = 0;
+
+		ret = refdax_txn_begin(sbi);
+		if (ret)
+			return ret;
+		/* One transaction moves up to RDX_REMAP_STEP blocks. */
+		while (src_lblk < end && moved < RDX_REMAP_STEP &&
+		       refdax_txn_room(sbi) > 64 * 1024) {
+			ret = refdax_bmap_lookup(src, src_lblk, &pblk, &run);
+			if (ret < 0)
+				break;
+			run = min3(run, end - src_lblk,
+				   (u64)RDX_REMAP_STEP - moved);
+			if (ret == 0) {
+				ret = refdax_share_blocks(sbi, pblk, run);
+				if (!ret)
+					ret = refdax_bmap_insert(dst, dst_lblk,
+								 pblk, run);
+				if (ret)
+					break;
+				moved += run;
+			}
+			ret = 0;
+			src_lblk += run;
+			dst_lblk += run;
+		}
+		if (!ret)
+			ret = refdax_write_inode_txn(dst);
+		if (ret) {
+			refdax_txn_abort(sbi);
+			refdax_inode_reload_blocks(dst);
+			return ret;
+		}
+		refdax_txn_commit(sbi);
+		cond_resched();
+	}
+	return 0;
+}
+
+/* Byte-compare two ranges for dedupe; holes read as zeroes. */
+static int range_same(struct inode *a, loff_t apos, struct inode *b,
+		      loff_t bpos, loff_t len, bool *same)
+{
+	struct refdax_sb_info *sbi = RDX_SB(a->i_sb);
+
+	*same = true;
+	while (len > 0 && *same) {
+		u64 pa, pb, ra, rb;
+		int ea, eb;
+		size_t n;
+		const void *ka, *kb;
+
+		ea = refdax_get_block(a, apos >> REFDAX_BLOCK_SHIFT, 0, &pa, &ra);
+		eb = refdax_get_block(b, bpos >> REFDAX_BLOCK_SHIFT, 0, &pb, &rb);
+		if (ea < 0 || eb < 0)
+			return ea < 0 ? ea : eb;
+		n = min_t(loff_t, len, REFDAX_BLOCK_SIZE);
+		/* Offsets are block aligned: each step is one whole block. */
+		ka = ea ? page_address(ZERO_PAGE(0)) : rdx_block(sbi, pa);
+		kb = eb ? page_address(ZERO_PAGE(0)) : rdx_block(sbi, pb);
+		if (ka != kb && memcmp(ka, kb, n))
+			*same = false;
+		apos += n;
+		bpos += n;
+		len -= n;
+		cond_resched();
+	}
+	return 0;
+}
+
+/*
+ * Dedupe argument checks, as generic_remap_file_range_prep() makes them:
+ * that helper cannot compare DAX files without fs/dax.c read ops, so
+ * refdax checks here and compares pmem directly.
+ */
+static int dedupe_prep(struct inode *in, loff_t pos_in, struct inode *out,
+		       loff_t pos_out, loff_t *len, unsigned int flags)
+{
+	loff_t size_in = i_size_read(in), size_out = i_size_read(out);
+	loff_t count = *len, bcount;
+	bool same;
+	int ret;
+
+	if (IS_IMMUTABLE(out))
+		return -EPERM;
+	if (IS_SWAPFILE(in) || IS_SWAPFILE(out))
+		return -ETXTBSY;
+	if (S_ISDIR(in->i_mode) || S_ISDIR(out->i_mode))
+		return -EISDIR;
+	if (!S_ISREG(in->i_mode) || !S_ISREG(out->i_mode))
+		return -EINVAL;
+	if (!count)
+		return 0;
+	if (!IS_ALIGNED(pos_in, REFDAX_BLOCK_SIZE) ||
+	    !IS_ALIGNED(pos_out, REFDAX_BLOCK_SIZE) ||
+	    pos_in + count < pos_in || pos_out + count < pos_out)
+		return -EINVAL;
+	if (pos_in >= size_in || pos_in + count > size_in ||
+	    pos_out >= size_out || pos_out + count > size_out)
+		return -EINVAL;
+	/* A partial EOF block may only be shared at both files' EOF. */
+	if (pos_in + count == size_in && pos_out + count == size_out) {
+		bcount = ALIGN(size_in, REFDAX_BLOCK_SIZE) - pos_in;
+	} else {
+		count = ALIGN_DOWN(count, REFDAX_BLOCK_SIZE);
+		bcount = count;
+	}
+	if (in == out && pos_out + bcount > pos_in && pos_out < pos_in + bcount)
+		return -EINVAL;
+	if (count != *len && !(flags & REMAP_FILE_CAN_SHORTEN))
+		return -EINVAL;
+	*len = count;
+	if (!count)
+		return 0;
+	ret = range_same(in, pos_in, out, pos_out, count, &same);
+	if (ret)
+		return ret;
+	return same ? 0 : -EBADE;
+}
+
+static loff_t do_remap(struct inode *in, loff_t pos_in, struct inode *out,
+		       loff_t pos_out, loff_t len)
+{
+	u64 src = pos_in >> REFDAX_BLOCK_SHIFT;
+	u64 dst = pos_out >> REFDAX_BLOCK_SHIFT;
+	u64 nblk = DIV_ROUND_UP_ULL(len, REFDAX_BLOCK_SIZE);
+	loff_t new_size = pos_out + len;
+	int ret;
+
+	/* Bytes between the old EOF and the clone must read as zeroes. */
+	if (pos_out > i_size_read(out)) {
+		ret = refdax_zero_tail(out, i_size_read(out));
+		if (ret)
+			return ret;
+	}
+	/* Later stores through either file's mappings must fault (CoW). */
+	unmap_mapping_pages(in->i_mapping, src, nblk, false);
+	unmap_mapping_pages(out->i_mapping, dst, nblk, true);
+	refdax_shadow_drop_range(out, dst, dst + nblk - 1);
+
+	ret = refdax_remove_range(out, dst, nblk);
+	if (!ret)
+		ret = remap_blocks(in, src, out, dst, nblk);
+	if (ret)
+		return ret;
+	if (new_size > i_size_read(out)) {
+		i_size_write(out, new_size);
+		ret = refdax_update_inode(out);
+	}
+	return ret ? ret : len;
+}
+
+loff_t refdax_remap_file_range(struct file *file_in, loff_t pos_in,
+			       struct file *file_out, loff_t pos_out,
+			       loff_t len, unsigned int flags)
+{
+	struct inode *in = file_inode(file_in), *out = file_inode(file_out);
+	struct refdax_sb_info *sbi = RDX_SB(out->i_sb);
+	bool dedupe = flags & REMAP_FILE_DEDUP;
+	loff_t ret;
+
+	if (flags & ~(REMAP_FILE_DEDUP | REMAP_FILE_ADVISORY))
+		return -EINVAL;
+	if (sbi->shutdown)
+		return -EROFS;
+
+	lock_two_nondirectories(in, out);
+	filemap_invalidate_lock_two(in->i_mapping, out->i_mapping);
+	if (dedupe)
+		ret = dedupe_prep(in, pos_in, out, pos_out, &len, flags);
+	else
+		ret = generic_remap_file_range_prep(file_in, pos_in, file_out,
+						    pos_out, &len, flags);
+	if (ret || !len)
+		goto out;
+	/* (generic_remap_file_range_prep already did file_modified.) */
+	ret = do_remap(in, pos_in, out, pos_out, len);
+out:
+	filemap_invalidate_unlock_two(in->i_mapping, out->i_mapping);
+	unlock_two_nondirectories(in, out);
+	return ret < 0 ? ret : len;
+}
