@@ -91,6 +91,8 @@ int refdax_jnl_open(struct refdax_journal *j, struct refdax_pmem *pm,
 	}
 	j->pm = pm;
 	j->hdr = hdr;
+	j->jstart = g->journal_start * REFDAX_BLOCK_SIZE;
+	j->jend = j->jstart + jbytes;
 	j->area = start + es;
 	j->area_bytes = eb;
 	j->gen = le64_to_cpu(hdr->jh_gen);
@@ -117,6 +119,7 @@ static __u32 scan_live(struct refdax_journal *j, __u64 *offs, __u32 max)
 		    len > REFDAX_JENTRY_MAX_DATA ||
 		    off + entry_bytes(len) > j->area_bytes ||
 		    addr > j->pm->size || len > j->pm->size - addr ||
+		    (addr < j->jend && addr + len > j->jstart) ||
 		    entry_csum(je) != le32_to_cpu(je->je_csum))
 			break;
 		offs[n++] = off;
@@ -214,7 +217,8 @@ int refdax_jnl_log(struct refdax_journal *j, const void *ptr, __u32 len)
 	__u64 addr = (__u64)((const __u8 *)ptr - (const __u8 *)pm->base);
 
 	if (!j->active || len == 0 || len > REFDAX_JENTRY_MAX_DATA ||
-	    addr >= pm->size || len > pm->size - addr)
+	    addr >= pm->size || len > pm->size - addr ||
+	    (addr < j->jend && addr + len > j->jstart))
 		return -EINVAL;
 	if (range_logged(j, addr, len))
 		return 0;

@@ -84,6 +84,7 @@ struct refdax_journal {
 	struct refdax_pmem *pm;
 	struct refdax_journal_header *hdr;
 	__u8 *area;			/* entry area */
+	__u64 jstart, jend;		/* journal bytes: never a log target */
 	__u64 area_bytes;
 	__u64 gen;			/* id of the running/next transaction */
 	__u64 tail;			/* bytes used in the entry area */

@@ -420,8 +420,40 @@ static void range_limit(void)
 	sim_free(s);
 }
 
+/*
+ * The journal never logs, nor undoes, a range inside itself: a crafted
+ * entry with a valid checksum must not overwrite the journal header.
+ */
+static void journal_range_refused(void)
+{
+	struct sim *s = sim_new();
+	struct refdax_journal *j = jopen(s);
+	__u8 *hdr = s->dev + JSTART * REFDAX_BLOCK_SIZE;
+	struct refdax_journal_entry *je;
+	__u8 *snap;
+
+	refdax_jnl_begin(j);
+	EXPECT_EQ(refdax_jnl_log(j, hdr, 64), -EINVAL);
+	EXPECT_EQ(refdax_jnl_log(j, hdr - 8, 16), -EINVAL);
+	EXPECT_EQ(refdax_jnl_log(j, meta(s, 0), 64), 0);
+	memset(meta(s, 0), 0x5c, 64);
+	/* Rewrite entry 0 to target the journal header, valid checksum. */
+	je = (void *)(hdr + REFDAX_BLOCK_SIZE);
+	je->je_addr = cpu_to_le64(JSTART * REFDAX_BLOCK_SIZE);
+	je->je_csum = cpu_to_le32(refdax_csum_skip(je, sizeof(*je) + 64,
+			offsetof(struct refdax_journal_entry, je_csum)));
+	snap = snapshot(s);
+	EXPECT_EQ(recover(s), 0);
+	EXPECT_EQ(memcmp(hdr, snap + JSTART * REFDAX_BLOCK_SIZE, 8), 0);
+	EXPECT_EQ(meta(s, 0)[0], 0x5c);
+	free(snap);
+	sim_free(s);
+}
+
 void test_journal(void)
 {
+	rt_run("journal: entries may not target the journal",
+	       journal_range_refused);
 	rt_run("journal: format and open", format_and_open);
 	rt_run("journal: open rejects bad headers", open_rejects);
 	rt_run("journal: committed transaction is not undone",
