@@ -15,13 +15,25 @@
 #   RDX_NO_CRASH=1         skip the two-boot crash tests
 #   RDX_GUEST_TIMEOUT=SEC  limit for one suite guest (default 1200)
 #   RDX_SKIP_DEPS=1        do not run scripts/install-deps.sh
+#   RDX_CHECK_DIR=DIR      output directory (default build/check)
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 FS=${REFDAX_SUITE_FS:-refdax}
 GUEST_TIMEOUT=${RDX_GUEST_TIMEOUT:-1200}
-out_base=$root/build/check
+# Several people may run this in one tree at once: the first takes
+# build/check (locked for the run), later ones get build/check.<pid>.
+out_base=${RDX_CHECK_DIR:-$root/build/check}
+mkdir -p "$(dirname "$out_base")"
+exec 9>"$out_base.lock"
+if ! flock -n 9; then
+	out_base=$root/build/check.$$
+	echo "check: build/check is in use by another run; using ${out_base#"$root"/}"
+	exec 9>"$out_base.lock"
+	flock -n 9 || { echo "check: cannot lock $out_base" >&2; exit 1; }
+	trap 'rm -f "$out_base.lock"' EXIT
+fi
 mkdir -p "$out_base"
 summary=$out_base/summary.txt
 : >"$summary"

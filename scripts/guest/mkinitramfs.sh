@@ -54,6 +54,6 @@ for m in virtio_pci 9pnet_virtio 9p; do
 done
 
 mkdir -p "$(dirname "$out")"
-(cd "$work" && find . -print0 | cpio --null -o -H newc --quiet) | gzip -1 >"$out.tmp"
-mv "$out.tmp" "$out"
+(cd "$work" && find . -print0 | cpio --null -o -H newc --quiet) | gzip -1 >"$out.tmp.$$"
+mv "$out.tmp.$$" "$out"
 echo "mkinitramfs: $out ($(tr '\n' ' ' <"$work/modules/order"))"
