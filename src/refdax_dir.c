@@ -414,7 +414,7 @@ void refdax_dir_forget(struct inode *dir)
 	mutex_lock(&ri->dir_lock);
 	refdax_dir_index_free(ri);
 	i_size_write(dir, le64_to_cpu(pi->i_size));
-	dir->i_blocks = le64_to_cpu(pi->i_blocks) << (REFDAX_BLOCK_SHIFT - 9);
+	refdax_inode_reload_blocks(dir);
 	mutex_unlock(&ri->dir_lock);
 }
 
