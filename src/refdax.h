@@ -21,6 +21,7 @@
 #include <linux/kobject.h>
 #include <linux/xarray.h>
 #include <linux/completion.h>
+#include <linux/workqueue.h>
 #include "refdax_common.h"
 #include "refdax_compat.h"
 
@@ -51,6 +52,8 @@ struct refdax_sb_info {
 	u64 data_blocks;
 	u64 free_blocks;
 	u64 alloc_hint;
+	struct xarray busy_blocks;	/* freed but still pinned by GUP */
+	struct delayed_work busy_work;
 	u64 free_inodes;
 	s64 txn_ino_delta;	/* free_inodes change in running txn */
 	u64 ino_hint;

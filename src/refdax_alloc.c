@@ -16,7 +16,11 @@
 #include <linux/bitops.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
+#include <linux/mm.h>
+#include <linux/workqueue.h>
 #include "refdax.h"
+
+static void busy_work_fn(struct work_struct *work);
 
 int refdax_alloc_init(struct refdax_sb_info *sbi)
 {
@@ -40,6 +44,8 @@ int refdax_alloc_init(struct refdax_sb_info *sbi)
 			cond_resched();
 	}
 	sbi->free_blocks = sbi->data_blocks - used;
+	xa_init(&sbi->busy_blocks);
+	INIT_DELAYED_WORK(&sbi->busy_work, busy_work_fn);
 
 	ibm = rdx_block(sbi, g->ibitmap_start);
 	used = 0;
@@ -52,6 +58,10 @@ int refdax_alloc_init(struct refdax_sb_info *sbi)
 
 void refdax_alloc_exit(struct refdax_sb_info *sbi)
 {
+	if (sbi->used_map) {
+		cancel_delayed_work_sync(&sbi->busy_work);
+		xa_destroy(&sbi->busy_blocks);
+	}
 	kvfree(sbi->used_map);
 	sbi->used_map = NULL;
 }
@@ -233,19 +243,66 @@ int refdax_share_blocks(struct refdax_sb_info *sbi, u64 first, u64 len)
 	return 0;
 }
 
+/*
+ * A freed block whose page is still pinned by get_user_pages (O_DIRECT or
+ * RDMA from a mapping that was zapped meanwhile) must not be handed out
+ * again until the pin is dropped: the device would write into another
+ * file's data.  fsdax pages are idle at refcount 1 on 6.1 and 6.12.
+ */
+static bool block_pinned(struct refdax_sb_info *sbi, u64 blk)
+{
+	return page_ref_count(pfn_to_page(sbi->pfn0 + blk)) > 1;
+}
+
+static void release_block(struct refdax_sb_info *sbi, u64 blk)
+{
+	if (__test_and_clear_bit(blk - sbi->geom.data_start, sbi->used_map))
+		sbi->free_blocks++;
+}
+
 void refdax_release_deferred(struct refdax_sb_info *sbi)
 {
-	unsigned int i;
+	unsigned int i, held = 0;
 
 	spin_lock(&sbi->alloc_lock);
 	for (i = 0; i < sbi->nr_deferred; i++) {
-		u64 idx = sbi->deferred_free[i] - sbi->geom.data_start;
+		u64 blk = sbi->deferred_free[i];
 
-		if (__test_and_clear_bit(idx, sbi->used_map))
-			sbi->free_blocks++;
+		if (block_pinned(sbi, blk) &&
+		    !xa_is_err(xa_store(&sbi->busy_blocks, blk,
+					xa_mk_value(1), GFP_ATOMIC))) {
+			held++;
+			continue;
+		}
+		release_block(sbi, blk);
 	}
 	spin_unlock(&sbi->alloc_lock);
 	sbi->nr_deferred = 0;
+	if (held)
+		schedule_delayed_work(&sbi->busy_work, HZ / 10);
+}
+
+static void busy_work_fn(struct work_struct *work)
+{
+	struct refdax_sb_info *sbi = container_of(to_delayed_work(work),
+						  struct refdax_sb_info,
+						  busy_work);
+	unsigned long blk;
+	void *entry;
+	bool left = false;
+
+	spin_lock(&sbi->alloc_lock);
+	xa_for_each(&sbi->busy_blocks, blk, entry) {
+		if (block_pinned(sbi, blk)) {
+			left = true;
+			continue;
+		}
+		xa_erase(&sbi->busy_blocks, blk);
+		release_block(sbi, blk);
+	}
+	spin_unlock(&sbi->alloc_lock);
+	if (left)
+		schedule_delayed_work(&sbi->busy_work, HZ / 10);
 }
 
 void refdax_zero_blocks(struct refdax_sb_info *sbi, u64 first, u64 len)

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Kernel-style checks: checkpatch --strict (from Debian's linux-source-6.1)
+# over every C file, and sparse (make C=1) of the module for each kernel.
+# Prints PASS/FAIL lines; exits non-zero on any finding.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+work=$root/build/lint
+mkdir -p "$work"
+
+checkpatch=$work/linux-source-6.1/scripts/checkpatch.pl
+if [ ! -x "$checkpatch" ]; then
+	if [ ! -f /usr/src/linux-source-6.1.tar.xz ]; then
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends linux-source-6.1 >/dev/null
+	fi
+	tar -C "$work" -xJf /usr/src/linux-source-6.1.tar.xz \
+		linux-source-6.1/scripts/checkpatch.pl \
+		linux-source-6.1/scripts/spelling.txt \
+		linux-source-6.1/scripts/const_structs.checkpatch
+fi
+
+rc=0
+cd "$root"
+# The compatibility header exists to test kernel versions.
+cp_out=$(for f in src/*.[ch] common/*.c include/*.h mkfs/*.c fsck/*.c; do
+	extra=()
+	[ "$f" = src/refdax_compat.h ] && extra=(--ignore LINUX_VERSION_CODE)
+	"$checkpatch" --no-tree --strict -q --show-types "${extra[@]}" -f "$f" |
+		sed "s|^|$f: |"
+done 2>&1 | grep -E ': (ERROR|WARNING|CHECK):' || true)
+if [ -n "$cp_out" ]; then
+	echo "$cp_out"
+	echo "FAIL checkpatch [host]: $(wc -l <<<"$cp_out") findings"
+	rc=1
+else
+	echo "PASS checkpatch [host]"
+fi
+
+for build in /lib/modules/*/build; do
+	kver=$(basename "$(dirname "$build")")
+	dir=$work/sparse-$kver
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	cp -a Kbuild src include common "$dir/"
+	log=$dir/sparse.log
+	make -C "$build" M="$dir" C=1 W=1 modules >"$log" 2>&1 || true
+	findings=$(grep -E '(warning|error):' "$log" | grep -v 'Skipping BTF' || true)
+	if [ -n "$findings" ] || ! [ -f "$dir/refdax.ko" ]; then
+		echo "$findings"
+		echo "FAIL sparse [$kver]: see $log"
+		rc=1
+	else
+		echo "PASS sparse [$kver]"
+	fi
+done
+exit $rc
