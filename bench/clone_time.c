@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * clone_time: time ioctl(FICLONE) of one file into a new file.
+ *
+ *   clone_time [-n reps] SRC DIR
+ *
+ * Each repetition creates DIR/clone_time.tmp, times only the FICLONE ioctl
+ * (CLOCK_MONOTONIC), checks that the clone has the source's size, then
+ * unlinks the clone (not timed) and syncs the filesystem (not timed), so
+ * every repetition starts from the same state.
+ *
+ * Output: one "clone_ns <ns>" line per repetition, then "median_ns <ns>".
+ * Exit status 0 on success, 1 on any error (message on stderr).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static long long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static int cmp_ll(const void *a, const void *b)
+{
+	long long x = *(const long long *)a, y = *(const long long *)b;
+
+	return (x > y) - (x < y);
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: clone_time [-n reps] SRC DIR\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	char dst[4096];
+	struct stat st_src, st_dst;
+	long long *ns, t0, t1;
+	int reps = 5, opt, src, fd, i;
+
+	while ((opt = getopt(argc, argv, "n:")) != -1) {
+		switch (opt) {
+		case 'n':
+			reps = atoi(optarg);
+			break;
+		default:
+			usage();
+		}
+	}
+	if (argc - optind != 2 || reps < 1 || reps > 1000)
+		usage();
+	snprintf(dst, sizeof(dst), "%s/clone_time.tmp", argv[optind + 1]);
+
+	src = open(argv[optind], O_RDONLY);
+	if (src < 0 || fstat(src, &st_src)) {
+		perror(argv[optind]);
+		return 1;
+	}
+	ns = calloc(reps, sizeof(*ns));
+	if (!ns)
+		return 1;
+
+	for (i = 0; i < reps; i++) {
+		unlink(dst);
+		fd = open(dst, O_WRONLY | O_CREAT | O_EXCL, 0644);
+		if (fd < 0) {
+			perror(dst);
+			return 1;
+		}
+		t0 = now_ns();
+		if (ioctl(fd, FICLONE, src) < 0) {
+			fprintf(stderr, "FICLONE %s -> %s: %s\n", argv[optind],
+				dst, strerror(errno));
+			return 1;
+		}
+		t1 = now_ns();
+		ns[i] = t1 - t0;
+		if (fstat(fd, &st_dst) || st_dst.st_size != st_src.st_size) {
+			fprintf(stderr, "clone has size %lld, source %lld\n",
+				(long long)st_dst.st_size,
+				(long long)st_src.st_size);
+			return 1;
+		}
+		close(fd);
+		if (unlink(dst)) {
+			perror("unlink");
+			return 1;
+		}
+		if (syncfs(src)) {
+			perror("syncfs");
+			return 1;
+		}
+		printf("clone_ns %lld\n", ns[i]);
+		fflush(stdout);
+	}
+	qsort(ns, reps, sizeof(*ns), cmp_ll);
+	printf("median_ns %lld\n", ns[reps / 2]);
+	free(ns);
+	close(src);
+	return 0;
+}

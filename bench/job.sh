@@ -1,0 +1,264 @@
+#!/usr/bin/env bash
+# Benchmark job: runs INSIDE the guest that scripts/bench.sh boots (through
+# bench/guest.sh).  Compares refdax, XFS (reflink=1, -o dax=always) and ext4
+# (-o dax) on /dev/pmem0, reformatted between filesystems.  Filesystems are
+# interleaved round by round (refdax, xfs, ext4, refdax, ...) so that a
+# change in host load hits all of them alike; medians are taken on the host.
+#
+# Environment (written by scripts/bench.sh into the job file):
+#   ROOT BIN KVER RDX_OUT  repository, bench programs, kernel, results dir
+#   ROUNDS                 rounds over the filesystems
+#   FSLIST                 filesystems ("refdax xfs ext4")
+#   CLONE_MIB CLONE_REPS   FICLONE source size, clones per round
+#   FIO_MIB FIO_IOS        mmap randwrite file size, 4 KiB writes per run
+#   PSYNC_MIB PSYNC_SEC    psync file size, seconds per psync run
+#   FC_KIB FC_REPS FC_NS   fault_cost file size, passes, sharing degrees
+#   SF_FILES               small files per create/unlink run
+#
+# Output: $RDX_OUT/raw.txt, lines
+#   R <round> <fs> <metric> <value>     one sample
+#   E <round> <fs> <metric> <message>   a step that failed
+#   W <round> <fs> kernel-log <message> a peer filesystem's kernel warning
+#   I <key> <value...>                  information
+# and "DONE" last when the job completed.  Per-step logs: $RDX_OUT/logs/.
+set -euo pipefail
+
+: "${ROOT:?}" "${BIN:?}" "${RDX_OUT:?}"
+KVER=${KVER:-$(uname -r)}
+DEV=/dev/pmem0
+MNT=/mnt/bench
+RAW=$RDX_OUT/raw.txt
+LOGS=$RDX_OUT/logs
+export PATH=$ROOT/build:$PATH LC_ALL=C
+mkdir -p "$LOGS" "$MNT"
+: >"$RAW"
+
+rec() { echo "$*" >>"$RAW"; }
+sample() { rec "R $round $fs $1 $2"; }
+err() { # metric message...
+	local m=$1
+	shift
+	rec "E $round $fs $m $*"
+	echo "bench: ERROR $fs $m (round $round): $*"
+}
+say() { echo "bench: [$(cut -d' ' -f1 /proc/uptime)s] $*"; }
+
+# The kernel log is scanned after each filesystem pass for these.
+BAD='BUG|WARNING|Oops|general protection|corruption|soft lockup|hung task|blocked for more than|refcount_t|UBSAN|KASAN|Call Trace'
+dmesg_check() { # where
+	local new
+	new=$(dmesg | tail -n +"$((dmesg_lines + 1))")
+	dmesg_lines=$(dmesg | wc -l)
+	if grep -Eq "$BAD" <<<"$new"; then
+		echo "$new" >"$LOGS/dmesg-$1"
+		local first
+		first=$(grep -Em1 'BUG|WARNING|Oops|general protection|corruption' <<<"$new" |
+			sed 's/^\[ *[0-9.]*\] //')
+		if [ "$fs" = refdax ]; then
+			err kernel-log "kernel log: $first (logs/dmesg-$1)"
+		else
+			# A peer's own kernel warning: recorded, not a refdax failure.
+			rec "W $round $fs kernel-log $first (logs/dmesg-$1)"
+			echo "bench: peer $fs kernel warning: $first"
+		fi
+	fi
+}
+
+# ---- setup --------------------------------------------------------------------
+modprobe nd_e820
+modprobe nd_pmem
+for _ in $(seq 1 50); do [ -b "$DEV" ] && break; sleep 0.2; done
+[ -b "$DEV" ] || { echo "bench: no $DEV"; exit 1; }
+insmod "$ROOT/build/$KVER/refdax.ko"
+modprobe xfs
+modprobe ext4
+rec "I kernel $KVER"
+rec "I pmem_bytes $(blockdev --getsize64 "$DEV")"
+rec "I cpus $(nproc)"
+rec "I mem_kib $(awk '/MemTotal/ { print $2 }' /proc/meminfo)"
+rec "I fio $(fio --version)"
+dmesg_lines=$(dmesg | wc -l)
+
+SYS=""
+mkfs_mount() { # fs
+	umount "$MNT" 2>/dev/null || true
+	case "$1" in
+	refdax)
+		mkfs.refdax -f -q "$DEV" >"$LOGS/mkfs-$1.log" 2>&1
+		mount -t refdax "$DEV" "$MNT"
+		SYS=/sys/fs/refdax/$(basename "$DEV")
+		;;
+	xfs)
+		mkfs.xfs -f -m reflink=1 "$DEV" >"$LOGS/mkfs-$1.log" 2>&1
+		mount -t xfs -o dax=always "$DEV" "$MNT"
+		;;
+	ext4)
+		mkfs.ext4 -F -q "$DEV" >"$LOGS/mkfs-$1.log" 2>&1
+		mount -t ext4 -o dax "$DEV" "$MNT"
+		;;
+	esac
+	# Every filesystem must really be in DAX mode, or the comparison is moot.
+	if [ "$1" != refdax ] && ! grep -q "^$DEV $MNT .*dax" /proc/mounts; then
+		err mount "not mounted with dax: $(grep " $MNT " /proc/mounts)"
+		return 1
+	fi
+}
+
+# make_file path MiB: a file of real (written) data blocks, 0xcd bytes.
+make_file() {
+	if ! timeout -k 5 300 xfs_io -f -c "pwrite -q -b 1m 0 ${2}m" -c fsync "$1"; then
+		err make_file "cannot write $1 (${2} MiB)"
+		return 1
+	fi
+}
+
+# Run a command under a time limit; log its output; non-zero on failure.
+run() { # metric limit log cmd...
+	local m=$1 lim=$2 log=$3 rc=0
+	shift 3
+	timeout -k 5 "$lim" "$@" >"$log" 2>&1 || rc=$?
+	if [ "$rc" -ne 0 ]; then
+		err "$m" "exit $rc: $(tail -n 3 "$log" | tr '\n' ' ')"
+		return 1
+	fi
+}
+
+sysval() { cat "$SYS/$1" 2>/dev/null || echo NA; }
+
+# ---- 1. FICLONE of a CLONE_MIB file ------------------------------------------------
+bench_clone() {
+	local log=$LOGS/clone-$fs-$round.log
+	[ "$fs" = ext4 ] && return 0
+	make_file "$MNT/big" "$CLONE_MIB" || return 1
+	sync
+	if run clone_ns 300 "$log" "$BIN/clone_time" -n "$CLONE_REPS" "$MNT/big" "$MNT"; then
+		awk '$1 == "clone_ns" { print $2 }' "$log" | while read -r v; do sample clone_ns "$v"; done
+	fi
+	rm -f "$MNT/big" "$MNT/clone_time.tmp"
+	sync
+}
+
+# ---- 2. mmap randwrite: copy-on-write faults on a fresh clone; unshared ---------
+fio_mmap() { # metric file
+	local m=$1 f=$2 log=$LOGS/$1-$fs-$round.json before after
+	[ -n "$SYS" ] && before=$(sysval cow_faults)
+	run "$m" 300 "$log" fio --name="$m" --filename="$f" --size="${FIO_MIB}M" \
+		--ioengine=mmap --rw=randwrite --bs=4k --direct=0 --numjobs=1 \
+		--number_ios="$FIO_IOS" --runtime=120 --invalidate=0 \
+		--output-format=json || return 0
+	sample "${m}_iops" "$(jq '.jobs[0].write.iops' "$log")"
+	sample "${m}_ios" "$(jq '.jobs[0].write.total_ios' "$log")"
+	sample "${m}_minflt" "$(jq '.jobs[0].minf' "$log")"
+	sample "${m}_fltperio" "$(jq '.jobs[0].minf / ([.jobs[0].write.total_ios, 1] | max)' "$log")"
+	if [ -n "$SYS" ]; then
+		after=$(sysval cow_faults)
+		sample "${m}_cowfaults" "$((after - before))"
+	fi
+}
+
+bench_mmap() {
+	make_file "$MNT/cowsrc" "$FIO_MIB" || return 1
+	if [ "$fs" != ext4 ]; then
+		if ! cp --reflink=always "$MNT/cowsrc" "$MNT/cow"; then
+			err cow "cp --reflink=always failed"
+			return 1
+		fi
+		sync
+		fio_mmap cow "$MNT/cow"
+		# Copy-on-write must not have changed the source.
+		# (xfs_io pwrite fills with 0xcd.)
+		if ! cmp -s <(head -c "$((FIO_MIB << 20))" /dev/zero | tr '\0' '\315') \
+			"$MNT/cowsrc"; then
+			err cow_src "source of the clone changed after copy-on-write writes"
+		fi
+		rm -f "$MNT/cow"
+	fi
+	sync
+	fio_mmap unshared "$MNT/cowsrc"
+	rm -f "$MNT/cowsrc"
+	sync
+}
+
+# ---- 3. read-fault cost on blocks shared by N files ------------------------------
+bench_faults() {
+	local n log slab0 slab1
+	[ "$fs" = ext4 ] && return 0
+	for n in $FC_NS; do
+		log=$LOGS/faults-$n-$fs-$round.log
+		slab0=$(awk '/^Slab:/ { print $2 }' /proc/meminfo)
+		if run "fault_$n" 600 "$log" "$BIN/fault_cost" -k -n "$n" -s "$FC_KIB" \
+			-r "$FC_REPS" "$MNT"; then
+			sample "fault_cold_ns_$n" "$(awk '$1 == "cold_ns_per_fault" { print $2 }' "$log")"
+			sample "fault_warm_ns_$n" "$(awk '$1 == "warm_ns_per_fault" { print $2 }' "$log")"
+			sample "fault_warm_page_ns_$n" "$(awk '$1 == "warm_ns_per_page" { print $2 }' "$log")"
+			sample "fault_faults_per_page_$n" "$(awk '$1 == "pass" && $2 == 2 { printf "%.3f", $8 / $6 }' "$log")"
+		fi
+		if [ -n "$SYS" ]; then
+			slab1=$(awk '/^Slab:/ { print $2 }' /proc/meminfo)
+			sample "mem_master_entries_$n" "$(sysval master_entries)"
+			sample "mem_shadows_$n" "$(sysval shadows)"
+			sample "mem_master_bytes_$n" "$(sysval master_bytes)"
+			sample "mem_slab_delta_kib_$n" "$((slab1 - slab0))"
+		fi
+		rm -f "$MNT"/fc.*
+		sync
+		if [ -n "$SYS" ]; then
+			# All sharing state must go with the files (unlinked inodes
+			# are evicted at once; no drop_caches, which would also drop
+			# the guest's cache of the 9p root and slow everything).
+			sample "mem_master_entries_after_rm_$n" "$(sysval master_entries)"
+			sample "mem_shadows_after_rm_$n" "$(sysval shadows)"
+		fi
+	done
+}
+
+# ---- 4. psync 4 KiB random write/read, small-file create/unlink -------------------
+bench_psync() {
+	local rw log
+	make_file "$MNT/ps" "$PSYNC_MIB" || return 1
+	for rw in randwrite randread; do
+		log=$LOGS/psync-$rw-$fs-$round.json
+		run "psync_$rw" 120 "$log" fio --name="psync_$rw" --filename="$MNT/ps" \
+			--size="${PSYNC_MIB}M" --ioengine=psync --rw="$rw" --bs=4k --direct=0 \
+			--numjobs=1 --time_based --runtime="$PSYNC_SEC" --invalidate=0 \
+			--output-format=json || continue
+		case "$rw" in
+		randwrite) sample psync_randwrite_iops "$(jq '.jobs[0].write.iops' "$log")" ;;
+		randread) sample psync_randread_iops "$(jq '.jobs[0].read.iops' "$log")" ;;
+		esac
+	done
+	rm -f "$MNT/ps"
+	log=$LOGS/smallfile-$fs-$round.log
+	if run smallfile 300 "$log" "$BIN/smallfile" -n "$SF_FILES" "$MNT"; then
+		sample create_per_s "$(awk '$1 == "create_per_s" { print $2 }' "$log")"
+		sample unlink_per_s "$(awk '$1 == "unlink_per_s" { print $2 }' "$log")"
+	fi
+	sync
+}
+
+for round in $(seq 1 "$ROUNDS"); do
+	for fs in $FSLIST; do
+		say "round $round/$ROUNDS: $fs"
+		SYS=""
+		if ! mkfs_mount "$fs" >"$LOGS/mount-$fs-$round.log" 2>&1; then
+			err mount "mkfs/mount failed: $(tail -n 3 "$LOGS/mount-$fs-$round.log" | tr '\n' ' ')"
+			continue
+		fi
+		for step in clone mmap faults psync; do
+			say "  $fs $step"
+			"bench_$step" || err "$step" "step failed (exit $?)"
+		done
+		dmesg_check "$fs-$round"
+		if ! timeout 120 umount "$MNT"; then
+			err umount "umount failed"
+			break 2
+		fi
+		if [ "$fs" = refdax ]; then
+			if ! timeout 300 fsck.refdax -n "$DEV" >"$LOGS/fsck-$round.log" 2>&1; then
+				err fsck "fsck.refdax -n found problems (logs/fsck-$round.log)"
+			fi
+		fi
+	done
+done
+say "done"
+echo DONE >>"$RAW"

@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# Render the results table from a raw.txt written by bench/job.sh.
+#
+#   bench/report.sh RAW.txt
+#
+# Every number is the median of the samples of all rounds.  Ratios are
+# refdax divided by the peer measured in the same guest; for times (ms, ns)
+# lower is better, for rates (IOPS, files/s) higher is better.
+set -euo pipefail
+raw=${1:?usage: report.sh RAW.txt}
+[ -f "$raw" ] || { echo "report: no $raw" >&2; exit 1; }
+
+# "fs metric median count" for every (fs, metric) with numeric samples.
+medians=$(awk '$1 == "R" && $5 ~ /^-?[0-9.]+(e[+-]?[0-9]+)?$/ { print $3, $4, $5 }' "$raw" |
+	sort -k1,1 -k2,2 -k3,3g |
+	awk '
+	function flush() {
+		if (n == 0) return
+		m = n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+		print key, m, n
+		n = 0
+	}
+	{ k = $1 " " $2; if (k != key) { flush(); key = k } v[++n] = $3 }
+	END { flush() }')
+
+awk -v kv="$(awk '$1 == "I" && $2 == "kernel" { print $3 }' "$raw")" \
+	-v done="$(grep -cx DONE "$raw" || true)" '
+FNR == NR { med[$1, $2] = $3; cnt[$1, $2] = $4; next }
+function has(fs, m) { return ((fs, m) in med) }
+function val(fs, m, scale, fmt) {
+	if (!has(fs, m)) return "n/a"
+	return sprintf(fmt, med[fs, m] * scale)
+}
+function ratio(a, b, m) {
+	if (!has(a, m) || !has(b, m) || med[b, m] == 0) return "n/a"
+	return sprintf("%.2f", med[a, m] / med[b, m])
+}
+function row(label, unit, m, scale, fmt) {
+	printf "%-34s | %-7s | %10s | %10s | %10s | %10s | %11s\n", label, unit,
+		val("refdax", m, scale, fmt), val("xfs", m, scale, fmt),
+		val("ext4", m, scale, fmt), ratio("refdax", "xfs", m),
+		ratio("refdax", "ext4", m)
+}
+function verdict(ok) { return ok ? "MET" : "NOT MET" }
+END {
+	printf "refdax benchmark, kernel %s (medians; ratios = refdax / peer)\n\n", kv
+	printf "%-34s | %-7s | %10s | %10s | %10s | %10s | %11s\n", "metric", "unit",
+		"refdax", "xfs", "ext4", "refdax/xfs", "refdax/ext4"
+	printf "%s\n", "-----------------------------------+---------+------------+------------+------------+------------+------------"
+	row("FICLONE 1 GiB file (lower=better)", "ms", "clone_ns", 1e-6, "%.3f")
+	row("mmap randwrite 4k, fresh clone (CoW)", "IOPS", "cow_iops", 1, "%.0f")
+	row("  page faults per write (CoW run)", "ratio", "cow_fltperio", 1, "%.3f")
+	row("mmap randwrite 4k, unshared file", "IOPS", "unshared_iops", 1, "%.0f")
+	row("  page faults per write (unshared)", "ratio", "unshared_fltperio", 1, "%.3f")
+	split("1 4 16 64", ns, " ")
+	for (i = 1; i <= 4; i++)
+		row(sprintf("read fault, shared by %2d, cold", ns[i]), "ns", "fault_cold_ns_" ns[i], 1, "%.0f")
+	for (i = 1; i <= 4; i++)
+		row(sprintf("read fault, shared by %2d, warm", ns[i]), "ns", "fault_warm_ns_" ns[i], 1, "%.0f")
+	row("  faults per page touched (N=64)", "ratio", "fault_faults_per_page_64", 1, "%.3f")
+	row("psync randwrite 4k", "IOPS", "psync_randwrite_iops", 1, "%.0f")
+	row("psync randread 4k", "IOPS", "psync_randread_iops", 1, "%.0f")
+	row("small files: create+4k write", "files/s", "create_per_s", 1, "%.0f")
+	row("small files: unlink", "files/s", "unlink_per_s", 1, "%.0f")
+
+	printf "\nGoals (issue):\n"
+	if (has("refdax", "cow_iops") && has("xfs", "cow_iops")) {
+		r = med["refdax", "cow_iops"] / med["xfs", "cow_iops"]
+		printf "  CoW faults >= 1.5x XFS        : %.2fx  %s\n", r, verdict(r >= 1.5)
+	} else
+		printf "  CoW faults >= 1.5x XFS        : no data\n"
+	if (has("refdax", "clone_ns") && has("xfs", "clone_ns")) {
+		r = med["refdax", "clone_ns"] / med["xfs", "clone_ns"]
+		printf "  clone <= 0.5x XFS time        : %.2fx  %s\n", r, verdict(r <= 0.5)
+	} else
+		printf "  clone <= 0.5x XFS time        : no data\n"
+	for (t = 1; t <= 2; t++) {
+		kind = t == 1 ? "cold" : "warm"
+		ok = 1; lo = -1; hi = -1
+		for (i = 2; i <= 4; i++) {
+			m = "fault_" kind "_ns_" ns[i]
+			if (!has("refdax", m)) { ok = 0; break }
+			x = med["refdax", m]
+			if (lo < 0 || x < lo) lo = x
+			if (x > hi) hi = x
+		}
+		if (!ok || lo <= 0) {
+			printf "  read faults flat in N (%s)  : no data\n", kind
+			continue
+		}
+		r64 = "n/a"
+		if (has("refdax", "fault_" kind "_ns_1") && med["refdax", "fault_" kind "_ns_1"] > 0)
+			r64 = sprintf("%.2f", med["refdax", "fault_" kind "_ns_64"] / med["refdax", "fault_" kind "_ns_1"])
+		xr = "n/a"
+		if (has("xfs", "fault_" kind "_ns_64") && has("xfs", "fault_" kind "_ns_4"))
+			xr = sprintf("%.2f", med["xfs", "fault_" kind "_ns_64"] / med["xfs", "fault_" kind "_ns_4"])
+		printf "  read faults flat in N (%s)  : max/min over N=4,16,64 = %.2f (<= 1.25 required), N=64/N=1 = %s; xfs N=64/N=4 = %s  %s\n",
+			kind, hi / lo, r64, xr, verdict(hi / lo <= 1.25)
+	}
+
+	printf "\nrefdax master-page table after the read test (files still present):\n"
+	if (has("refdax", "mem_master_entries_64")) {
+		e64 = med["refdax", "mem_master_entries_64"]; s64 = med["refdax", "mem_shadows_64"]
+		b64 = med["refdax", "mem_master_bytes_64"]
+		printf "  N=64: master_entries %d, shadows %d, master_bytes %d (%.1f bytes per shared block)\n",
+			e64, s64, b64, e64 ? b64 / e64 : 0
+		if (has("refdax", "mem_master_bytes_16")) {
+			e16 = med["refdax", "mem_master_entries_16"]; s16 = med["refdax", "mem_shadows_16"]
+			b16 = med["refdax", "mem_master_bytes_16"]
+			if (s64 != s16 && e64 == e16 && e64 > 0) {
+				per_s = (b64 - b16) / (s64 - s16)
+				per_m = (b64 - s64 * per_s) / e64
+				printf "  => %.0f bytes per master entry, %.0f bytes per shadow (solved from N=16 and N=64)\n",
+					per_m, per_s
+			}
+		}
+		if (has("refdax", "mem_slab_delta_kib_64"))
+			printf "  kernel Slab growth during the N=64 test (all of it, inodes included): %d KiB\n",
+				med["refdax", "mem_slab_delta_kib_64"]
+		printf "  after rm of all files: master_entries %s, shadows %s\n",
+			val("refdax", "mem_master_entries_after_rm_64", 1, "%d"),
+			val("refdax", "mem_shadows_after_rm_64", 1, "%d")
+	} else
+		printf "  no data\n"
+	if (has("refdax", "cow_cowfaults"))
+		printf "  refdax cow_faults counter per CoW fio run: %d (fio writes per run: %d)\n",
+			med["refdax", "cow_cowfaults"], med["refdax", "cow_ios"]
+	if (!done)
+		printf "\nWARNING: the guest job did not complete (no DONE line)\n"
+}' <(echo "$medians") "$raw"
+
+if grep -q '^W ' "$raw"; then
+	echo
+	echo "Kernel warnings from peer filesystems (not refdax):"
+	grep '^W ' "$raw" | sed 's/^W /  round /'
+fi
+if grep -q '^E ' "$raw"; then
+	echo
+	echo "Errors recorded in the run:"
+	grep '^E ' "$raw" | sed 's/^E /  round /'
+fi
