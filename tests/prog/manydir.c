@@ -2,9 +2,11 @@
 /*
  * manydir: a directory with many entries.
  *
- *   manydir DIR N
+ *   manydir DIR N [FILES]
  *
- * Creates N empty files f<i> (with names of varying length) in DIR, looks
+ * Creates N entries f<i> (with names of varying length) in DIR: the first
+ * FILES (default N) are new empty files, the rest hard links to f<i % FILES>
+ * (so a directory can be far larger than the inode table).  It looks
  * each one up by name in a scrambled order (stat: must exist, be a regular
  * file, have a distinct inode number), reads the directory and checks that
  * it lists exactly "." , ".." and the N names once each, removes every
@@ -22,7 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static long n;
+static long n, nfiles;
 static char *seen;
 static ino_t *inos;
 
@@ -121,11 +123,14 @@ int main(int argc, char **argv)
 	double t;
 	int dfd;
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: manydir DIR N\n");
+	if (argc != 3 && argc != 4) {
+		fprintf(stderr, "usage: manydir DIR N [FILES]\n");
 		return 2;
 	}
 	n = atol(argv[2]);
+	nfiles = argc == 4 ? atol(argv[3]) : n;
+	if (nfiles < 1 || nfiles > n)
+		nfiles = n;
 	seen = calloc(n, 1);
 	inos = calloc(n, sizeof(*inos));
 	if (!seen || !inos)
@@ -139,13 +144,21 @@ int main(int argc, char **argv)
 	t = now();
 	for (long i = 0; i < n; i++) {
 		name_of(i, name, sizeof(name));
-		int fd = openat(dfd, name, O_CREAT | O_EXCL | O_WRONLY, 0644);
+		if (i < nfiles) {
+			int fd = openat(dfd, name, O_CREAT | O_EXCL | O_WRONLY, 0644);
 
-		if (fd < 0)
-			die("create", name);
-		close(fd);
+			if (fd < 0)
+				die("create", name);
+			close(fd);
+		} else {
+			char base[128];
+
+			name_of(i % nfiles, base, sizeof(base));
+			if (linkat(dfd, base, dfd, name, 0))
+				die("link", name);
+		}
 	}
-	printf("create %ld: %.1fs\n", n, now() - t);
+	printf("create %ld (%ld inodes): %.1fs\n", n, nfiles, now() - t);
 
 	t = now();
 	for (long k = 0; k < n; k++) {
@@ -156,16 +169,29 @@ int main(int argc, char **argv)
 		name_of(i, name, sizeof(name));
 		if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW))
 			die("lookup", name);
-		if (!S_ISREG(st.st_mode) || st.st_size != 0 || st.st_nlink != 1) {
-			fprintf(stderr, "manydir: %s: bad mode/size/nlink\n", name);
+		long base = i % nfiles;
+		nlink_t want = n / nfiles + (base < n % nfiles);
+
+		if (!S_ISREG(st.st_mode) || st.st_size != 0 || st.st_nlink != want) {
+			fprintf(stderr, "manydir: %s: mode %o size %lld nlink %lu (want %lu)\n", name,
+				st.st_mode, (long long)st.st_size, (unsigned long)st.st_nlink,
+				(unsigned long)want);
 			return 1;
 		}
 		inos[i] = st.st_ino;
 	}
+	/* Links share the inode of their base file. */
+	for (long i = nfiles; i < n; i++)
+		if (inos[i] != inos[i % nfiles]) {
+			fprintf(stderr, "manydir: link f%ld has inode %llu, base f%ld has %llu\n", i,
+				(unsigned long long)inos[i], i % nfiles,
+				(unsigned long long)inos[i % nfiles]);
+			return 1;
+		}
 	printf("lookup %ld: %.1fs\n", n, now() - t);
-	/* Distinct inode numbers. */
-	for (long i = 0; i < n; i++)
-		for (long j = i + 1; j < n && j < i + 64; j++)
+	/* Distinct inode numbers among the files. */
+	for (long i = 0; i < nfiles; i++)
+		for (long j = i + 1; j < nfiles && j < i + 64; j++)
 			if (inos[i] == inos[j]) {
 				fprintf(stderr, "manydir: f%ld and f%ld share inode %llu\n", i, j,
 					(unsigned long long)inos[i]);
