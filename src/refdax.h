@@ -69,6 +69,11 @@ struct refdax_sb_info {
 	atomic64_t stat_cow_ops;
 	atomic64_t stat_cow_bytes;
 
+	/* memory failure: owner of each mapped private block, bad blocks */
+	struct xarray owners;
+	struct xarray bad_blocks;
+	atomic64_t stat_mem_failures;
+
 	unsigned int errors;		/* REFDAX_ERRORS_* */
 	bool shutdown;
 	struct kobject kobj;
@@ -269,6 +274,15 @@ vm_fault_t refdax_map_shared(struct vm_fault *vmf, u64 pblk);
 loff_t refdax_remap_file_range(struct file *file_in, loff_t pos_in,
 			       struct file *file_out, loff_t pos_out,
 			       loff_t len, unsigned int flags);
+
+/* refdax_mf.c: memory failure */
+extern const struct dax_holder_operations refdax_dax_holder_ops;
+void refdax_mf_init(struct refdax_sb_info *sbi);
+void refdax_mf_exit(struct refdax_sb_info *sbi);
+void refdax_owner_set(struct refdax_sb_info *sbi, u64 pblk, u64 ino,
+		      pgoff_t pgoff);
+void refdax_owner_clear(struct refdax_sb_info *sbi, u64 pblk);
+bool refdax_block_bad(struct refdax_sb_info *sbi, u64 pblk, u64 len);
 
 /* refdax_sysfs.c */
 int refdax_sysfs_init(void);

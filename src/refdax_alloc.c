@@ -256,6 +256,7 @@ static bool block_pinned(struct refdax_sb_info *sbi, u64 blk)
 
 static void release_block(struct refdax_sb_info *sbi, u64 blk)
 {
+	refdax_owner_clear(sbi, blk);
 	if (__test_and_clear_bit(blk - sbi->geom.data_start, sbi->used_map))
 		sbi->free_blocks++;
 }

@@ -76,6 +76,13 @@
 #define rdx_splice_read		generic_file_splice_read
 #endif
 
+/* 6.7 tells a device's coming removal apart from a poisoned range. */
+#ifdef MF_MEM_PRE_REMOVE
+#define RDX_MF_PRE_REMOVE	MF_MEM_PRE_REMOVE
+#else
+#define RDX_MF_PRE_REMOVE	0
+#endif
+
 static inline pfn_t rdx_pfn_t(unsigned long pfn, u64 flags)
 {
 	return __pfn_to_pfn_t(pfn, flags);

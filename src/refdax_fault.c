@@ -101,6 +101,8 @@ static vm_fault_t refdax_fault_locked(struct vm_fault *vmf, bool write)
 	if (ret < 0)
 		return ret == -ENOMEM ? VM_FAULT_OOM : VM_FAULT_SIGBUS;
 	atomic64_inc(&sbi->stat_faults);
+	if (ret == 0 && refdax_block_bad(sbi, pblk, 1))
+		return VM_FAULT_HWPOISON;
 	if (ret == 1)
 		return vmf_insert_mixed(vma, vmf->address,
 					pfn_to_pfn_t(my_zero_pfn(vmf->address)));
@@ -113,6 +115,7 @@ static vm_fault_t refdax_fault_locked(struct vm_fault *vmf, bool write)
 			return ret == -ENOMEM ? VM_FAULT_OOM : VM_FAULT_SIGBUS;
 		return VM_FAULT_NOPAGE;
 	}
+	refdax_owner_set(sbi, pblk, inode->i_ino, vmf->pgoff);
 	if (write) {
 		refdax_mark_mmap_dirty(inode, vmf->pgoff);
 		return rdx_insert_pfn_write(vma, vmf->address,

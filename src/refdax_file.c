@@ -47,6 +47,11 @@ static ssize_t refdax_read_iter(struct kiocb *iocb, struct iov_iter *to)
 			break;
 		n = min_t(u64, (len << REFDAX_BLOCK_SHIFT) - off,
 			  min_t(u64, iov_iter_count(to), size - pos));
+		if (ret == 0 && refdax_block_bad(sbi, pblk,
+				DIV_ROUND_UP_ULL(off + n, REFDAX_BLOCK_SIZE))) {
+			ret = -EIO;
+			break;
+		}
 		if (ret == 1)
 			got = iov_iter_zero(n, to);
 		else

@@ -146,6 +146,7 @@ static void refdax_free_sbi(struct refdax_sb_info *sbi)
 {
 	refdax_master_exit(sbi);
 	refdax_alloc_exit(sbi);
+	refdax_mf_exit(sbi);
 	refdax_journal_exit(sbi);
 	if (sbi->dax_dev)
 		fs_put_dax(sbi->dax_dev, sbi);
@@ -204,7 +205,7 @@ static int map_device(struct fs_context *fc, struct refdax_sb_info *sbi)
 	int id;
 
 	sbi->dax_dev = fs_dax_get_by_bdev(sb->s_bdev, &sbi->dax_part_off,
-					  sbi, NULL);
+					  sbi, &refdax_dax_holder_ops);
 	if (!sbi->dax_dev)
 		return invalf(fc, "refdax: %pg: device does not support DAX (use an fsdax pmem namespace)",
 			      sb->s_bdev);
@@ -264,6 +265,7 @@ static int refdax_fill_super(struct super_block *sb, struct fs_context *fc)
 	sbi->sb = sb;
 	sbi->errors = opts->errors;
 	refdax_master_init(sbi);
+	refdax_mf_init(sbi);
 	sb->s_fs_info = sbi;
 
 	if (!sb_set_blocksize(sb, REFDAX_BLOCK_SIZE)) {

@@ -33,6 +33,7 @@ RDX_COUNTER(cow_bytes, atomic64_read(&sbi->stat_cow_bytes));
 RDX_COUNTER(transactions, atomic64_read(&sbi->stat_txns));
 RDX_COUNTER(faults, atomic64_read(&sbi->stat_faults));
 RDX_COUNTER(free_blocks, READ_ONCE(sbi->free_blocks));
+RDX_COUNTER(memory_failures, atomic64_read(&sbi->stat_mem_failures));
 RDX_COUNTER(master_bytes, atomic64_read(&sbi->stat_masters) *
 	    refdax_master_entry_bytes() + atomic64_read(&sbi->stat_shadows) *
 	    refdax_shadow_entry_bytes());
@@ -65,6 +66,7 @@ static struct attribute *refdax_attrs[] = {
 	&transactions_attr.attr,
 	&faults_attr.attr,
 	&free_blocks_attr.attr,
+	&memory_failures_attr.attr,
 	NULL,
 };
 ATTRIBUTE_GROUPS(refdax);

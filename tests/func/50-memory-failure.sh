@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# refdax-test: refdax-only
+# Memory failure reaches refdax, which finds every owner of the bad page
+# from its own reverse maps: both files mapping a reflinked block (master
+# entry shadows) and the one file mapping a private block (owner map).
+# Every mapping process gets SIGBUS (BUS_MCEERR_AR), read() of the bad block
+# fails with EIO while its neighbour still reads, and nothing else breaks.
+set -euo pipefail
+# shellcheck source=tests/guest/testlib.sh
+. "$TESTLIB"
+MT=$(prog mtouch)
+SYS=/sys/fs/refdax/$(basename "$DEV")
+modprobe hwpoison_inject 2>/dev/null || skip "no hwpoison_inject module"
+mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
+INJ=/sys/kernel/debug/hwpoison/corrupt-pfn
+[ -w "$INJ" ] || skip "no $INJ"
+
+# Physical base of the pmem range behind $DEV, from /proc/iomem.
+base=$(grep -i "Persistent Memory" /proc/iomem | head -n 1 | sed 's/^ *\([0-9a-f]*\)-.*/\1/')
+[ -n "$base" ] || skip "no Persistent Memory range in /proc/iomem"
+# pfn of the first block of FILE: fiemap reports 512-byte units from the
+# start of the device.
+pfn_of() {
+	local sect
+	sect=$(xfs_io -c "fiemap" "$1" | awk 'NR == 2 { split($3, a, "[.:]"); print a[1]; exit }')
+	[ -n "$sect" ] || fail "no extent for $1"
+	echo $((0x$base / 4096 + sect / 8))
+}
+
+# Start mtouch on FILE as a coprocess; it reports "ready" once mapped.
+inject_and_check() { # pfn files...
+	local pfn=$1 f rc out i=0
+	shift
+	local -a pids=() ins=() outs=()
+	for f in "$@"; do
+		coproc MT_CO { "$MT" "$f" 2>&1; echo "exit=$?"; }
+		ins[i]=${MT_CO[1]}
+		outs[i]=${MT_CO[0]}
+		pids[i]=$MT_CO_PID
+		exec {fdin}>&"${MT_CO[1]}" {fdout}<&"${MT_CO[0]}"
+		ins[i]=$fdin
+		outs[i]=$fdout
+		read -r out <&"${outs[i]}"
+		[[ $out == ready* ]] || fail "mtouch $f did not map: $out"
+		i=$((i + 1))
+	done
+	printf '%#x\n' "$pfn" >"$INJ" || fail "injecting poison at pfn $pfn"
+	for i in "${!pids[@]}"; do
+		echo go >&"${ins[i]}"
+		out=$(cat <&"${outs[i]}")
+		grep -q "sigbus code 4" <<<"$out" || fail "owner $i not killed with BUS_MCEERR_AR: $out"
+		grep -q "exit=135" <<<"$out" || fail "owner $i exit: $out"
+	done
+	wait 2>/dev/null || true
+}
+
+cd "$MNT"
+xfs_io -f -c "pwrite -q -S 0x11 0 64k" a >/dev/null
+cp --reflink=always a b
+xfs_io -f -c "pwrite -q -S 0x22 0 64k" c >/dev/null
+fails0=$(cat "$SYS/memory_failures")
+
+inject_and_check "$(pfn_of a)" a b
+assert_eq "$(cat "$SYS/memory_failures")" $((fails0 + 1)) "memory_failures after shared poison"
+expect_err "Input/output error" dd if=a of=/dev/null bs=4k count=1
+expect_err "Input/output error" dd if=b of=/dev/null bs=4k count=1
+dd if=a of=/dev/null bs=4k count=1 skip=1 2>/dev/null || fail "neighbour block unreadable"
+
+inject_and_check "$(pfn_of c)" c
+assert_eq "$(cat "$SYS/memory_failures")" $((fails0 + 2)) "memory_failures after private poison"
+expect_err "Input/output error" dd if=c of=/dev/null bs=4k count=1
+dmesg | grep -q "refdax (.*): memory failure in block .* (2 refs, 2 mapped owners)" ||
+	fail "no owner report for the shared block in dmesg"
