@@ -13,7 +13,7 @@
 #   RDX_KVERS="k1 k2"      kernels to test (default: all with headers)
 #   RDX_TESTS="05-* 07-rename"  only these functional tests
 #   RDX_NO_CRASH=1         skip the two-boot crash tests
-#   RDX_GUEST_TIMEOUT=SEC  limit for one suite guest (default 1200)
+#   RDX_GUEST_TIMEOUT=SEC  limit for one suite guest (default 1500)
 #   RDX_SKIP_DEPS=1        do not run scripts/install-deps.sh
 #   RDX_CHECK_DIR=DIR      output directory (default build/check)
 set -euo pipefail
@@ -21,7 +21,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 FS=${REFDAX_SUITE_FS:-refdax}
-GUEST_TIMEOUT=${RDX_GUEST_TIMEOUT:-1200}
+GUEST_TIMEOUT=${RDX_GUEST_TIMEOUT:-1500}
 # Several people may run this in one tree at once: the first takes
 # build/check (locked for the run), later ones get build/check.<pid>.
 out_base=${RDX_CHECK_DIR:-$root/build/check}
@@ -180,10 +180,19 @@ lookup() { # results-file name
 }
 
 report() { # results-file name kver guest-rc console
-	local r verdict detail
+	local r verdict detail last how
 	r=$(lookup "$1" "$2")
 	if [ -z "$r" ]; then
-		result FAIL "$2" "$3" ": not run: guest ended early (rc $4; see ${5#"$root"/})"
+		# The test the guest was in when it died gets the blame.
+		last=$(grep -a -o 'run-suite: === [^ ]*' "$5" 2>/dev/null | tail -n 1 | awk '{ print $3 }')
+		how="guest ended"
+		[ "$4" = 124 ] && how="guest timed out"
+		grep -aq 'Kernel panic' "$5" 2>/dev/null && how="guest kernel panicked"
+		if [ "$last" = "$2" ]; then
+			result FAIL "$2" "$3" ": $how during this test (rc $4; see ${5#"$root"/})"
+		else
+			result FAIL "$2" "$3" ": not run: $how before it (rc $4)"
+		fi
 		return
 	fi
 	verdict=${r%% *}
