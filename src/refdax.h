@@ -218,7 +218,7 @@ int refdax_zero_tail(struct inode *inode, loff_t pos);
 /* After an aborted transaction: i_blocks back from the media inode. */
 void refdax_inode_reload_blocks(struct inode *inode);
 void refdax_evict_inode(struct inode *inode);
-void refdax_dirty_inode(struct inode *inode, int flags);
+int refdax_write_inode(struct inode *inode, struct writeback_control *wbc);
 int refdax_setattr(RDX_IDMAP_ARG, struct dentry *dentry, struct iattr *attr);
 int refdax_getattr(RDX_IDMAP_ARG, const struct path *path, struct kstat *st,
 		   u32 request_mask, unsigned int query_flags);

@@ -12,6 +12,7 @@
 #include <linux/falloc.h>
 #include <linux/libnvdimm.h>
 #include <linux/blkdev.h>
+#include <linux/writeback.h>
 #include "refdax.h"
 
 static int refdax_open(struct inode *inode, struct file *file)
@@ -168,6 +169,8 @@ static int refdax_fsync(struct file *file, loff_t start, loff_t end,
 	 * mappings still sit in CPU caches.
 	 */
 	ret = refdax_flush_mmap_dirty(inode);
+	if (!ret)
+		ret = sync_inode_metadata(inode, 1);	/* timestamps */
 	pmem_wmb();
 	if (!ret)
 		ret = blkdev_issue_flush(inode->i_sb->s_bdev);

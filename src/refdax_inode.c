@@ -177,16 +177,23 @@ int refdax_update_inode(struct inode *inode)
 	return 0;
 }
 
-void refdax_dirty_inode(struct inode *inode, int flags)
+/*
+ * Every change but timestamps is written in the transaction that makes it,
+ * so an inode is only ever dirty for its timestamps (file_update_time,
+ * touch_atime).  Those need not be durable before fsync: writeback, fsync
+ * and sync persist them here, saving a transaction per write().
+ */
+int refdax_write_inode(struct inode *inode, struct writeback_control *wbc)
 {
 	int ret;
 
 	if (!inode->i_nlink && !(RDX_I(inode)->flags & REFDAX_IFL_ORPHAN))
-		return;
+		return 0;
 	ret = refdax_update_inode(inode);
 	if (ret && ret != -EROFS)
 		pr_warn_ratelimited("refdax: inode %lu: update failed (%d)\n",
 				    inode->i_ino, ret);
+	return ret == -EROFS ? 0 : ret;
 }
 
 struct inode *refdax_new_inode(struct inode *dir, umode_t mode, dev_t rdev)

@@ -188,7 +188,7 @@ static int refdax_show_options(struct seq_file *seq, struct dentry *root)
 static const struct super_operations refdax_sops = {
 	.alloc_inode	= refdax_alloc_inode,
 	.free_inode	= refdax_free_inode,
-	.dirty_inode	= refdax_dirty_inode,
+	.write_inode	= refdax_write_inode,
 	.evict_inode	= refdax_evict_inode,
 	.put_super	= refdax_put_super,
 	.sync_fs	= refdax_sync_fs,
