@@ -207,18 +207,18 @@ static int map_device(struct fs_context *fc, struct refdax_sb_info *sbi)
 	sbi->dax_dev = fs_dax_get_by_bdev(sb->s_bdev, &sbi->dax_part_off,
 					  sbi, &refdax_dax_holder_ops);
 	if (!sbi->dax_dev)
-		return invalf(fc, "refdax: %pg: device does not support DAX (use an fsdax pmem namespace)",
+		return invalf(fc, "refdax (%pg): cannot mount: device does not support DAX (use an fsdax pmem namespace)",
 			      sb->s_bdev);
 	sbi->size = bdev_nr_bytes(sb->s_bdev);
 	want = sbi->size >> PAGE_SHIFT;
 	if (want < 2)
-		return invalf(fc, "refdax: %pg: device too small", sb->s_bdev);
+		return invalf(fc, "refdax (%pg): cannot mount: device too small", sb->s_bdev);
 	id = dax_read_lock();
 	got = dax_direct_access(sbi->dax_dev, sbi->dax_part_off >> PAGE_SHIFT,
 				want, DAX_ACCESS, &sbi->virt, &pfn);
 	dax_read_unlock(id);
 	if (got < want)
-		return invalf(fc, "refdax: %pg: cannot map the device (%ld of %ld pages, error %ld)",
+		return invalf(fc, "refdax (%pg): cannot mount: cannot map the device (%ld of %ld pages, error %ld)",
 			      sb->s_bdev, got < 0 ? 0 : got, want,
 			      got < 0 ? got : 0);
 	sbi->pfn0 = pfn_t_to_pfn(pfn);
@@ -234,14 +234,14 @@ static int check_super(struct fs_context *fc, struct refdax_sb_info *sbi)
 
 	/* A poisoned superblock must fail the mount, not the machine. */
 	if (copy_mc_to_kernel(&copy, sbi->virt, sizeof(copy)))
-		return invalf(fc, "refdax: %pg: media error reading the superblock",
+		return invalf(fc, "refdax (%pg): cannot mount: media error reading the superblock",
 			      sb->s_bdev);
 	if (refdax_check_super(&copy, sbi->size, &sbi->geom, &why))
-		return invalf(fc, "refdax: %pg: bad superblock: %s", sb->s_bdev,
+		return invalf(fc, "refdax (%pg): cannot mount: %s", sb->s_bdev,
 			      why);
 	if (le64_to_cpu(copy.s_feature_ro_compat) &
 	    ~REFDAX_FEAT_RO_COMPAT_SUPP && !sb_rdonly(sb))
-		return invalf(fc, "refdax: %pg: unknown ro_compat features, mount read-only",
+		return invalf(fc, "refdax (%pg): cannot mount: unknown ro_compat features, mount read-only",
 			      sb->s_bdev);
 	sbi->rsb = sbi->virt;
 	if (!sbi->errors)
@@ -269,7 +269,7 @@ static int refdax_fill_super(struct super_block *sb, struct fs_context *fc)
 	sb->s_fs_info = sbi;
 
 	if (!sb_set_blocksize(sb, REFDAX_BLOCK_SIZE)) {
-		ret = invalf(fc, "refdax: %pg: cannot use 4096-byte blocks",
+		ret = invalf(fc, "refdax (%pg): cannot mount: cannot use 4096-byte blocks",
 			     sb->s_bdev);
 		goto fail;
 	}
@@ -294,13 +294,13 @@ static int refdax_fill_super(struct super_block *sb, struct fs_context *fc)
 	root = refdax_iget(sb, sbi->geom.root_ino);
 	if (IS_ERR(root)) {
 		ret = PTR_ERR(root);
-		errorf(fc, "refdax: %pg: cannot read the root directory",
+		errorf(fc, "refdax (%pg): cannot mount: cannot read the root directory",
 		       sb->s_bdev);
 		goto fail;
 	}
 	if (!S_ISDIR(root->i_mode)) {
 		iput(root);
-		ret = invalf(fc, "refdax: %pg: root inode is not a directory",
+		ret = invalf(fc, "refdax (%pg): cannot mount: root inode is not a directory",
 			     sb->s_bdev);
 		goto fail;
 	}
@@ -314,7 +314,7 @@ static int refdax_fill_super(struct super_block *sb, struct fs_context *fc)
 		if (!ret)
 			ret = refdax_orphan_recover(sb);
 		if (ret) {
-			errorf(fc, "refdax: %pg: recovery failed (%d)",
+			errorf(fc, "refdax (%pg): cannot mount: recovery failed (%d)",
 			       sb->s_bdev, ret);
 			goto fail_root;
 		}

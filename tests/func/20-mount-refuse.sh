@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# refdax-test: nomount refdax-only
+# Bad images and unsuitable devices are refused at mount with a one-line
+# reason in the kernel log, never an oops: zeroed device, wrong magic, bad
+# superblock checksum, geometry that fails the validator (with a valid
+# checksum), an unknown incompat feature, and a device that is not DAX.
+set -euo pipefail
+# shellcheck source=tests/guest/testlib.sh
+. "$TESTLIB"
+mountpoint -q "$MNT" && umount "$MNT"
+loopdev=""
+cleanup() {
+	cd /
+	mountpoint -q "$MNT" && umount "$MNT"
+	[ -n "$loopdev" ] && losetup -d "$loopdev"
+	true
+}
+trap cleanup EXIT
+
+# patch_sb FIELD_OFFSET FORMAT VALUE [nocsum]: rewrite one superblock field
+# and, unless told not to, the superblock crc32c (field 508, over 512 bytes).
+patch_sb() {
+	python3 - "$DEV" "$@" <<'PY'
+import struct, sys
+dev, off, fmt, val = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4], 0)
+fix = len(sys.argv) < 6
+def crc32c(data, crc=0):
+    crc ^= 0xffffffff
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82f63b78 if crc & 1 else 0)
+    return crc ^ 0xffffffff
+with open(dev, "r+b") as f:
+    sb = bytearray(f.read(512))
+    struct.pack_into("<" + fmt, sb, off, val)
+    if fix:
+        struct.pack_into("<I", sb, 508, 0)
+        struct.pack_into("<I", sb, 508, crc32c(bytes(sb)))
+    f.seek(0)
+    f.write(sb)
+PY
+}
+
+# refused WHY: mount must fail and the kernel log must give WHY in one line.
+refused() {
+	local why=$1 mark
+	mark="refdax-test-mark-$RANDOM"
+	echo "$mark" >/dev/kmsg
+	if mount -t refdax "$DEV" "$MNT" 2>/dev/null; then
+		umount "$MNT"
+		fail "mount succeeded, expected refusal: $why"
+	fi
+	dmesg | sed -n "/$mark/,\$p" | grep -q "refdax.*$why" ||
+		fail "no '$why' in the kernel log: $(dmesg | sed -n "/$mark/,\$p" | tail -n 3)"
+}
+
+fresh() { "$TOOLS/mkfs.refdax" -q -f "$DEV" >/dev/null || fail mkfs; }
+
+dd if=/dev/zero of="$DEV" bs=1M count=1 conv=fsync status=none
+refused "magic"
+
+fresh
+patch_sb 0 Q 0x1234 nocsum
+refused "magic"
+
+fresh
+patch_sb 56 B 0x41 nocsum	# a label byte, checksum left stale
+refused "checksum"
+
+fresh
+patch_sb 120 Q 0x7fffffffffff	# s_nblocks far beyond the device
+refused "cannot mount: .*"
+
+fresh
+patch_sb 32 Q 0x8000000000000000	# unknown incompat feature bit
+refused "feature"
+
+fresh
+mount -t refdax "$DEV" "$MNT" || fail "a fresh filesystem does not mount"
+umount "$MNT"
+
+# A loop device on a tmpfs file has no DAX: refused with that reason.
+img=$(mktemp /tmp/refdax-img.XXXXXX)
+"$TOOLS/mkfs.refdax" -q -f -s 64M "$img" >/dev/null || fail "mkfs on an image"
+modprobe loop 2>/dev/null || true
+loopdev=$(losetup -f --show "$img") || skip "no loop device"
+mark="refdax-test-mark-$RANDOM"
+echo "$mark" >/dev/kmsg
+if mount -t refdax "$loopdev" "$MNT" 2>/dev/null; then
+	fail "mount of a non-DAX loop device succeeded"
+fi
+dmesg | sed -n "/$mark/,\$p" | grep -q "refdax.*does not support DAX" ||
+	fail "no DAX reason in the kernel log"
+rm -f "$img"
