@@ -2,9 +2,13 @@
 /*
  * refdax in-kernel structures and the interfaces between the module's files.
  *
- * Lock order (outermost first):
- *   i_rwsem (VFS) -> mapping->invalidate_lock -> refdax_inode_info.bmap_sem
- *   -> refdax_sb_info.txn_lock (the journal) -> refdax_sb_info.alloc_lock
+ * Lock order (outermost first), regular files:
+ *   i_rwsem (VFS) -> mapping->invalidate_lock -> master entry lock
+ *   -> refdax_inode_info.bmap_sem -> refdax_sb_info.txn_lock (the journal)
+ *   -> refdax_sb_info.alloc_lock
+ * Directories: i_rwsem -> txn_lock -> dir_lock -> bmap_sem; a directory's
+ * bmap_sem has its own lockdep class, since a namespace operation begins
+ * its transaction before it knows which directory blocks it touches.
  * Faults take invalidate_lock shared and never i_rwsem, so user copies made
  * under i_rwsem may fault on refdax mappings without deadlock.  No user
  * copy is ever made while bmap_sem or the journal is held.

@@ -636,10 +636,12 @@ int refdax_remove_range(struct inode *inode, u64 lblk, u64 len)
 	if (ri->flags & REFDAX_IFL_INLINE)
 		return 0;
 	do {
-		ret = refdax_txn_begin(sbi);
-		if (ret)
-			return ret;
 		down_write(&ri->bmap_sem);
+		ret = refdax_txn_begin(sbi);
+		if (ret) {
+			up_write(&ri->bmap_sem);
+			return ret;
+		}
 		ret = refdax_bmap_remove(inode, lblk, len);
 		if (ret >= 0) {
 			int err = refdax_write_inode_txn(inode);

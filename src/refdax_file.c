@@ -187,10 +187,12 @@ static int alloc_range(struct inode *inode, u64 lblk, u64 end)
 	while (lblk < end) {
 		u64 chunk = min_t(u64, end - lblk, 16384);
 
-		ret = refdax_txn_begin(sbi);
-		if (ret)
-			break;
 		down_write(&ri->bmap_sem);
+		ret = refdax_txn_begin(sbi);
+		if (ret) {
+			up_write(&ri->bmap_sem);
+			break;
+		}
 		ret = refdax_bmap_alloc_range(inode, lblk, chunk);
 		if (!ret)
 			ret = refdax_write_inode_txn(inode);

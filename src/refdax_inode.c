@@ -572,6 +572,8 @@ const struct inode_operations refdax_symlink_inode_ops = {
 	.getattr	= refdax_getattr,
 };
 
+static struct lock_class_key refdax_dir_bmap_key;
+
 static const struct address_space_operations refdax_aops = {
 	.dirty_folio	= noop_dirty_folio,
 };
@@ -586,6 +588,7 @@ void refdax_set_inode_ops(struct inode *inode)
 		inode->i_flags |= S_DAX;
 		break;
 	case S_IFDIR:
+		lockdep_set_class(&RDX_I(inode)->bmap_sem, &refdax_dir_bmap_key);
 		inode->i_op = &refdax_dir_inode_ops;
 		inode->i_fop = &refdax_dir_ops;
 		break;

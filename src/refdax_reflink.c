@@ -249,6 +249,26 @@ out:
 
 /* ---- remap_file_range ---- */
 
+/* Both extent trees, in a fixed order so two remaps cannot deadlock. */
+static void lock_two_bmaps(struct inode *a, struct inode *b)
+{
+	if (a == b) {
+		down_write(&RDX_I(a)->bmap_sem);
+		return;
+	}
+	if (a > b)
+		swap(a, b);
+	down_write(&RDX_I(a)->bmap_sem);
+	down_write_nested(&RDX_I(b)->bmap_sem, SINGLE_DEPTH_NESTING);
+}
+
+static void unlock_two_bmaps(struct inode *a, struct inode *b)
+{
+	up_write(&RDX_I(a)->bmap_sem);
+	if (a != b)
+		up_write(&RDX_I(b)->bmap_sem);
+}
+
 /* Share [src_lblk, +len) of @src into @dst at @dst_lblk (a hole). */
 static int remap_blocks(struct inode *src, u64 src_lblk, struct inode *dst,
 			u64 dst_lblk, u64 len)
@@ -260,9 +280,12 @@ static int remap_blocks(struct inode *src, u64 src_lblk, struct inode *dst,
 	while (src_lblk < end) {
 		u64 pblk, run, moved = 0;
 
+		lock_two_bmaps(src, dst);
 		ret = refdax_txn_begin(sbi);
-		if (ret)
+		if (ret) {
+			unlock_two_bmaps(src, dst);
 			return ret;
+		}
 		/* One transaction moves up to RDX_REMAP_STEP blocks. */
 		while (src_lblk < end && moved < RDX_REMAP_STEP &&
 		       refdax_txn_room(sbi) > 64 * 1024) {
@@ -289,9 +312,11 @@ static int remap_blocks(struct inode *src, u64 src_lblk, struct inode *dst,
 		if (ret) {
 			refdax_txn_abort(sbi);
 			refdax_inode_reload_blocks(dst);
+			unlock_two_bmaps(src, dst);
 			return ret;
 		}
 		refdax_txn_commit(sbi);
+		unlock_two_bmaps(src, dst);
 		cond_resched();
 	}
 	return 0;
