@@ -103,18 +103,21 @@ __u32 refdax_name_hash(const char *name, unsigned int len)
 
 void refdax_super_set_csum(struct refdax_super *sb)
 {
-	sb->s_checksum = cpu_to_le32(refdax_csum_skip(sb, sizeof(*sb),
-				offsetof(struct refdax_super, s_checksum)));
+	size_t off = offsetof(struct refdax_super, s_checksum);
+
+	sb->s_checksum = cpu_to_le32(refdax_csum_skip(sb, sizeof(*sb), off));
 }
 
 void refdax_inode_set_csum(struct refdax_inode *ri)
 {
-	ri->i_csum = cpu_to_le32(refdax_csum_skip(ri, sizeof(*ri),
-				offsetof(struct refdax_inode, i_csum)));
+	size_t off = offsetof(struct refdax_inode, i_csum);
+
+	ri->i_csum = cpu_to_le32(refdax_csum_skip(ri, sizeof(*ri), off));
 }
 
 void refdax_bmap_node_set_csum(struct refdax_bmap_node *bn)
 {
-	bn->bn_csum = cpu_to_le32(refdax_csum_skip(bn, REFDAX_BLOCK_SIZE,
-				offsetof(struct refdax_bmap_node, bn_csum)));
+	size_t off = offsetof(struct refdax_bmap_node, bn_csum);
+
+	bn->bn_csum = cpu_to_le32(refdax_csum_skip(bn, REFDAX_BLOCK_SIZE, off));
 }

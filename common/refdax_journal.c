@@ -40,7 +40,7 @@ static void set_gen(struct refdax_journal *j, __u64 gen)
 	struct refdax_pmem *pm = j->pm;
 
 	pm->fence(pm);
-	*(volatile __le64 *)&j->hdr->jh_gen = cpu_to_le64(gen);
+	WRITE_ONCE(j->hdr->jh_gen, cpu_to_le64(gen));
 	persist(pm, &j->hdr->jh_gen, sizeof(j->hdr->jh_gen));
 	pm->fence(pm);
 	j->gen = gen;

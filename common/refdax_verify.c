@@ -212,11 +212,11 @@ static int check_entries(const struct refdax_geom *g, const void *ents,
 
 		for (i = 0; i < nr; i++) {
 			__u32 lblk = le32_to_cpu(idx[i].ei_lblk);
+			__u64 child = le64_to_cpu(idx[i].ei_child);
 
 			if (i > 0 && lblk < next)
 				return bad(why, "index keys not ascending");
-			if (!refdax_data_block_ok(g,
-					le64_to_cpu(idx[i].ei_child), 1))
+			if (!refdax_data_block_ok(g, child, 1))
 				return bad(why,
 					   "index child outside the data area");
 			next = (__u64)lblk + 1;

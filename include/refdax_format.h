@@ -30,7 +30,7 @@
 #define REFDAX_MAGIC		0x3158414446455200ULL	/* "\0REFDAX1" */
 #define REFDAX_VERSION		1
 #define REFDAX_BLOCK_SHIFT	12
-#define REFDAX_BLOCK_SIZE	(1U << REFDAX_BLOCK_SHIFT)
+#define REFDAX_BLOCK_SIZE	4096U			/* 1 << BLOCK_SHIFT */
 #define REFDAX_HUGE_BLOCKS	512U			/* 2 MiB in blocks */
 #define REFDAX_CACHELINE	64U
 
@@ -42,7 +42,7 @@
 /* Feature flags.  A kernel refuses to mount an image with unknown incompat
  * bits, and mounts read-only with unknown ro_compat bits.
  */
-#define REFDAX_FEAT_INCOMPAT_REFLINK	(1ULL << 0)	/* blocks may be shared */
+#define REFDAX_FEAT_INCOMPAT_REFLINK	0x1ULL	/* blocks may be shared */
 #define REFDAX_FEAT_INCOMPAT_SUPP	REFDAX_FEAT_INCOMPAT_REFLINK
 #define REFDAX_FEAT_RO_COMPAT_SUPP	0ULL
 #define REFDAX_FEAT_COMPAT_SUPP		0ULL
@@ -191,11 +191,11 @@ struct refdax_bmap_root {
 #define REFDAX_SYMLINK_MAX	(REFDAX_BLOCK_SIZE - 1)
 
 /* i_flags */
-#define REFDAX_IFL_ORPHAN	(1U << 0)	/* on the orphan list */
-#define REFDAX_IFL_INLINE	(1U << 1)	/* symlink target stored inline */
-#define REFDAX_IFL_APPEND	(1U << 2)
-#define REFDAX_IFL_IMMUTABLE	(1U << 3)
-#define REFDAX_IFL_NOATIME	(1U << 4)
+#define REFDAX_IFL_ORPHAN	0x01U	/* on the orphan list */
+#define REFDAX_IFL_INLINE	0x02U	/* symlink target stored inline */
+#define REFDAX_IFL_APPEND	0x04U
+#define REFDAX_IFL_IMMUTABLE	0x08U
+#define REFDAX_IFL_NOATIME	0x10U
 #define REFDAX_IFL_SUPP		0x1fU
 
 struct refdax_inode {
@@ -271,6 +271,7 @@ struct refdax_dirent {
 #define REFDAX_REFCOUNTS_PER_BLOCK	(REFDAX_BLOCK_SIZE / 4U)
 #define REFDAX_REFCOUNT_MAX		0xfffffff0U
 
+REFDAX_STATIC_ASSERT(REFDAX_BLOCK_SIZE == 1U << REFDAX_BLOCK_SHIFT);
 REFDAX_STATIC_ASSERT(sizeof(struct refdax_super) == 512);
 REFDAX_STATIC_ASSERT(sizeof(struct refdax_journal_header) == 64);
 REFDAX_STATIC_ASSERT(sizeof(struct refdax_journal_entry) == 32);

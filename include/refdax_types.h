@@ -28,6 +28,8 @@
 #define cpu_to_le16(x)	((__le16)htole16(x))
 #define cpu_to_le32(x)	((__le32)htole32(x))
 #define cpu_to_le64(x)	((__le64)htole64(x))
+/* One untorn store of an aligned word, as the kernel's WRITE_ONCE. */
+#define WRITE_ONCE(x, val)	__atomic_store_n(&(x), (val), __ATOMIC_RELAXED)
 #endif
 
 #endif /* REFDAX_TYPES_H */

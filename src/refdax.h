@@ -119,8 +119,9 @@ static inline void *rdx_block(struct refdax_sb_info *sbi, u64 blk)
 static inline struct refdax_inode *rdx_pinode(struct refdax_sb_info *sbi,
 					      u64 ino)
 {
-	return (struct refdax_inode *)((u8 *)rdx_block(sbi,
-		sbi->geom.itable_start) + ino * REFDAX_INODE_SIZE);
+	u8 *table = rdx_block(sbi, sbi->geom.itable_start);
+
+	return (struct refdax_inode *)(table + ino * REFDAX_INODE_SIZE);
 }
 
 static inline __le32 *rdx_refcount(struct refdax_sb_info *sbi, u64 blk)
@@ -223,8 +224,8 @@ int refdax_zero_tail(struct inode *inode, loff_t pos);
 void refdax_inode_reload_blocks(struct inode *inode);
 void refdax_evict_inode(struct inode *inode);
 int refdax_write_inode(struct inode *inode, struct writeback_control *wbc);
-int refdax_setattr(RDX_IDMAP_ARG, struct dentry *dentry, struct iattr *attr);
-int refdax_getattr(RDX_IDMAP_ARG, const struct path *path, struct kstat *st,
+int refdax_setattr(struct rdx_idmap *idmap, struct dentry *dentry, struct iattr *attr);
+int refdax_getattr(struct rdx_idmap *idmap, const struct path *path, struct kstat *st,
 		   u32 request_mask, unsigned int query_flags);
 void refdax_set_inode_ops(struct inode *inode);
 extern const struct inode_operations refdax_file_inode_ops;
@@ -261,10 +262,8 @@ int refdax_shadow_add(struct inode *inode, pgoff_t pgoff,
 void refdax_shadow_drop(struct inode *inode, pgoff_t pgoff);
 void refdax_shadow_drop_range(struct inode *inode, pgoff_t first,
 			      pgoff_t last);
-int refdax_master_for_each_shadow(struct refdax_sb_info *sbi, u64 pblk,
-				  void (*fn)(struct inode *inode,
-					     pgoff_t pgoff, void *arg),
-				  void *arg);
+unsigned int refdax_master_unmap_shadows(struct refdax_sb_info *sbi,
+					 u64 pblk);
 size_t refdax_master_entry_bytes(void);
 size_t refdax_shadow_entry_bytes(void);
 

@@ -18,12 +18,12 @@
 
 /* 6.3 replaced the user_namespace argument of inode ops by mnt_idmap. */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
-#define RDX_IDMAP_ARG		struct mnt_idmap *idmap
+#define rdx_idmap		mnt_idmap	/* struct rdx_idmap *idmap */
 #define RDX_NOP_IDMAP		(&nop_mnt_idmap)
 #define rdx_fillattr(idmap, mask, inode, st) \
 	generic_fillattr(idmap, mask, inode, st)
 #else
-#define RDX_IDMAP_ARG		struct user_namespace *idmap
+#define rdx_idmap		user_namespace
 #define RDX_NOP_IDMAP		(&init_user_ns)
 #define rdx_fillattr(idmap, mask, inode, st) \
 	generic_fillattr(idmap, inode, st)

@@ -48,8 +48,9 @@ static ssize_t refdax_read_iter(struct kiocb *iocb, struct iov_iter *to)
 			break;
 		n = min_t(u64, (len << REFDAX_BLOCK_SHIFT) - off,
 			  min_t(u64, iov_iter_count(to), size - pos));
-		if (ret == 0 && refdax_block_bad(sbi, pblk,
-				DIV_ROUND_UP_ULL(off + n, REFDAX_BLOCK_SIZE))) {
+		if (ret == 0 &&
+		    refdax_block_bad(sbi, pblk, DIV_ROUND_UP(off + n,
+							     REFDAX_BLOCK_SIZE))) {
 			ret = -EIO;
 			break;
 		}
@@ -217,13 +218,14 @@ static int alloc_range(struct inode *inode, u64 lblk, u64 end)
 static int zero_mapped(struct inode *inode, loff_t start, loff_t end)
 {
 	struct refdax_sb_info *sbi = RDX_SB(inode->i_sb);
+	u64 first, last;
 	int err;
 
 	if (start >= end)
 		return 0;
-	err = refdax_unshare_range_locked(inode, start >> REFDAX_BLOCK_SHIFT,
-			((end - 1) >> REFDAX_BLOCK_SHIFT) -
-			(start >> REFDAX_BLOCK_SHIFT) + 1, 0, 0);
+	first = start >> REFDAX_BLOCK_SHIFT;
+	last = (end - 1) >> REFDAX_BLOCK_SHIFT;
+	err = refdax_unshare_range_locked(inode, first, last - first + 1, 0, 0);
 	if (err)
 		return err;
 

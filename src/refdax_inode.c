@@ -415,7 +415,7 @@ static int refdax_setsize(struct inode *inode, loff_t newsize)
 	return ret;
 }
 
-int refdax_setattr(RDX_IDMAP_ARG, struct dentry *dentry, struct iattr *attr)
+int refdax_setattr(struct rdx_idmap *idmap, struct dentry *dentry, struct iattr *attr)
 {
 	struct inode *inode = d_inode(dentry);
 	int ret;
@@ -438,7 +438,7 @@ int refdax_setattr(RDX_IDMAP_ARG, struct dentry *dentry, struct iattr *attr)
 	return refdax_update_inode(inode);
 }
 
-int refdax_getattr(RDX_IDMAP_ARG, const struct path *path, struct kstat *st,
+int refdax_getattr(struct rdx_idmap *idmap, const struct path *path, struct kstat *st,
 		   u32 request_mask, unsigned int query_flags)
 {
 	struct inode *inode = d_inode(path->dentry);
@@ -504,7 +504,7 @@ static int refdax_fiemap(struct inode *inode, struct fiemap_extent_info *fi,
 			 u64 start, u64 len)
 {
 	struct refdax_sb_info *sbi = RDX_SB(inode->i_sb);
-	u64 lblk, end, pblk, run;
+	u64 lblk, end, pblk, run, phys;
 	int ret;
 
 	ret = fiemap_prep(inode, fi, start, &len, 0);
@@ -544,9 +544,10 @@ static int refdax_fiemap(struct inode *inode, struct fiemap_extent_info *fi,
 		if (lblk + run >= end ||
 		    refdax_bmap_lookup(inode, lblk + run, &pblk, &i) < 0)
 			flags |= FIEMAP_EXTENT_LAST;
+		phys = (pblk << REFDAX_BLOCK_SHIFT) + sbi->dax_part_off;
 		ret = fiemap_fill_next_extent(fi, lblk << REFDAX_BLOCK_SHIFT,
-				(pblk << REFDAX_BLOCK_SHIFT) + sbi->dax_part_off,
-				run << REFDAX_BLOCK_SHIFT, flags);
+					      phys, run << REFDAX_BLOCK_SHIFT,
+					      flags);
 		if (ret)
 			break;
 		lblk += run;

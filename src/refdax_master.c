@@ -178,13 +178,10 @@ void refdax_shadow_drop_range(struct inode *inode, pgoff_t first,
 }
 
 /*
- * Visit every (file, page offset) that was handed the page of @pblk.
- * Used by memory-failure handling to reach every owner of a bad page.
+ * Zap every mapping of @pblk's page that was handed out through a shadow
+ * (memory failure: every owner must refault).  Returns how many.
  */
-int refdax_master_for_each_shadow(struct refdax_sb_info *sbi, u64 pblk,
-				  void (*fn)(struct inode *inode,
-					     pgoff_t pgoff, void *arg),
-				  void *arg)
+unsigned int refdax_master_unmap_shadows(struct refdax_sb_info *sbi, u64 pblk)
 {
 	struct refdax_master *m;
 	struct refdax_shadow *s;
@@ -199,27 +196,25 @@ int refdax_master_for_each_shadow(struct refdax_sb_info *sbi, u64 pblk,
 	rcu_read_unlock();
 	if (!m)
 		return 0;
-	/* Snapshot the list with inode references, then call outside. */
-	max = READ_ONCE(m->nr_shadows) + 8;
-	inodes = kcalloc(max, sizeof(*inodes), GFP_KERNEL);
-	offs = kcalloc(max, sizeof(*offs), GFP_KERNEL);
-	if (!inodes || !offs) {
-		kfree(inodes);
-		kfree(offs);
-		refdax_master_put(sbi, m);
-		return -ENOMEM;
+	/* Snapshot the list with inode references, then unmap outside. */
+	refdax_master_lock(m);
+	max = m->nr_shadows;
+	inodes = kcalloc(max, sizeof(*inodes), GFP_NOFS);
+	offs = kcalloc(max, sizeof(*offs), GFP_NOFS);
+	if (inodes && offs) {
+		spin_lock(&m->slock);
+		list_for_each_entry(s, &m->shadows, link) {
+			if (n == max)
+				break;
+			inodes[n] = igrab(s->inode);
+			if (inodes[n])
+				offs[n++] = s->pgoff;
+		}
+		spin_unlock(&m->slock);
 	}
-	spin_lock(&m->slock);
-	list_for_each_entry(s, &m->shadows, link) {
-		if (n == max)
-			break;
-		inodes[n] = igrab(s->inode);
-		if (inodes[n])
-			offs[n++] = s->pgoff;
-	}
-	spin_unlock(&m->slock);
+	refdax_master_unlock(m);
 	for (i = 0; i < n; i++) {
-		fn(inodes[i], offs[i], arg);
+		unmap_mapping_pages(inodes[i]->i_mapping, offs[i], 1, true);
 		iput(inodes[i]);
 	}
 	kfree(inodes);

@@ -44,14 +44,6 @@ bool refdax_block_bad(struct refdax_sb_info *sbi, u64 pblk, u64 len)
 	return xa_find(&sbi->bad_blocks, &idx, pblk + len - 1, XA_PRESENT);
 }
 
-static void kill_mapping(struct inode *inode, pgoff_t pgoff, void *arg)
-{
-	unsigned int *owners = arg;
-
-	unmap_mapping_pages(inode->i_mapping, pgoff, 1, true);
-	(*owners)++;
-}
-
 /* The private owner, if the owner map still describes the block. */
 static void kill_private(struct refdax_sb_info *sbi, u64 pblk,
 			 unsigned int *owners)
@@ -67,8 +59,11 @@ static void kill_private(struct refdax_sb_info *sbi, u64 pblk,
 	if (!inode)
 		return;		/* not in memory: nothing maps it */
 	/* An old entry may be stale: trust it only if it still holds. */
-	if (refdax_get_block(inode, pgoff, 0, &cur, &len) == 0 && cur == pblk)
-		kill_mapping(inode, pgoff, owners);
+	if (refdax_get_block(inode, pgoff, 0, &cur, &len) == 0 &&
+	    cur == pblk) {
+		unmap_mapping_pages(inode->i_mapping, pgoff, 1, true);
+		(*owners)++;
+	}
 	iput(inode);
 }
 
@@ -83,7 +78,7 @@ static int fail_block(struct refdax_sb_info *sbi, u64 pblk)
 	}
 	xa_store(&sbi->bad_blocks, pblk, xa_mk_value(1), GFP_NOFS);
 	atomic64_inc(&sbi->stat_mem_failures);
-	refdax_master_for_each_shadow(sbi, pblk, kill_mapping, &owners);
+	owners = refdax_master_unmap_shadows(sbi, pblk);
 	kill_private(sbi, pblk, &owners);
 	pr_err_ratelimited("refdax (%pg): memory failure in block %llu (%u refs, %u mapped owners)\n",
 			   sbi->sb->s_bdev, pblk, refdax_block_refs(sbi, pblk),

@@ -193,25 +193,25 @@ out_free:
 	return err;
 }
 
-static int refdax_create(RDX_IDMAP_ARG, struct inode *dir,
+static int refdax_create(struct rdx_idmap *idmap, struct inode *dir,
 			 struct dentry *dentry, umode_t mode, bool excl)
 {
 	return rdx_new_entry(dir, dentry, mode, 0, NULL);
 }
 
-static int refdax_mknod(RDX_IDMAP_ARG, struct inode *dir,
+static int refdax_mknod(struct rdx_idmap *idmap, struct inode *dir,
 			struct dentry *dentry, umode_t mode, dev_t rdev)
 {
 	return rdx_new_entry(dir, dentry, mode, rdev, NULL);
 }
 
-static int refdax_mkdir(RDX_IDMAP_ARG, struct inode *dir,
+static int refdax_mkdir(struct rdx_idmap *idmap, struct inode *dir,
 			struct dentry *dentry, umode_t mode)
 {
 	return rdx_new_entry(dir, dentry, S_IFDIR | mode, 0, NULL);
 }
 
-static int refdax_symlink(RDX_IDMAP_ARG, struct inode *dir,
+static int refdax_symlink(struct rdx_idmap *idmap, struct inode *dir,
 			  struct dentry *dentry, const char *target)
 {
 	return rdx_new_entry(dir, dentry, S_IFLNK | 0777, 0, target);
@@ -425,7 +425,7 @@ static int rdx_rename_write(struct rdx_rename *r)
 	return err;
 }
 
-static int refdax_rename(RDX_IDMAP_ARG, struct inode *old_dir,
+static int refdax_rename(struct rdx_idmap *idmap, struct inode *old_dir,
 			 struct dentry *old_dentry, struct inode *new_dir,
 			 struct dentry *new_dentry, unsigned int flags)
 {

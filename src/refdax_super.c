@@ -207,7 +207,7 @@ static int map_device(struct fs_context *fc, struct refdax_sb_info *sbi)
 	sbi->dax_dev = fs_dax_get_by_bdev(sb->s_bdev, &sbi->dax_part_off,
 					  sbi, &refdax_dax_holder_ops);
 	if (!sbi->dax_dev)
-		return invalf(fc, "refdax (%pg): cannot mount: device does not support DAX (use an fsdax pmem namespace)",
+		return invalf(fc, "refdax (%pg): cannot mount: device does not support DAX",
 			      sb->s_bdev);
 	sbi->size = bdev_nr_bytes(sb->s_bdev);
 	want = sbi->size >> PAGE_SHIFT;
@@ -218,7 +218,7 @@ static int map_device(struct fs_context *fc, struct refdax_sb_info *sbi)
 				want, DAX_ACCESS, &sbi->virt, &pfn);
 	dax_read_unlock(id);
 	if (got < want)
-		return invalf(fc, "refdax (%pg): cannot mount: cannot map the device (%ld of %ld pages, error %ld)",
+		return invalf(fc, "refdax (%pg): cannot mount: mapped %ld of %ld pages (%ld)",
 			      sb->s_bdev, got < 0 ? 0 : got, want,
 			      got < 0 ? got : 0);
 	sbi->pfn0 = pfn_t_to_pfn(pfn);
@@ -241,7 +241,7 @@ static int check_super(struct fs_context *fc, struct refdax_sb_info *sbi)
 			      why);
 	if (le64_to_cpu(copy.s_feature_ro_compat) &
 	    ~REFDAX_FEAT_RO_COMPAT_SUPP && !sb_rdonly(sb))
-		return invalf(fc, "refdax (%pg): cannot mount: unknown ro_compat features, mount read-only",
+		return invalf(fc, "refdax (%pg): cannot mount: unknown ro_compat features",
 			      sb->s_bdev);
 	sbi->rsb = sbi->virt;
 	if (!sbi->errors)
@@ -332,7 +332,7 @@ fail:
 	return ret;
 }
 
-enum { Opt_errors };
+enum { OPT_ERRORS };
 
 static const struct constant_table refdax_param_errors[] = {
 	{ "continue",	REFDAX_ERRORS_CONTINUE },
@@ -342,7 +342,7 @@ static const struct constant_table refdax_param_errors[] = {
 };
 
 static const struct fs_parameter_spec refdax_param_spec[] = {
-	fsparam_enum("errors", Opt_errors, refdax_param_errors),
+	fsparam_enum("errors", OPT_ERRORS, refdax_param_errors),
 	{}
 };
 
@@ -356,7 +356,7 @@ static int refdax_parse_param(struct fs_context *fc,
 	opt = fs_parse(fc, refdax_param_spec, param, &result);
 	if (opt < 0)
 		return opt;
-	if (opt == Opt_errors)
+	if (opt == OPT_ERRORS)
 		opts->errors = result.uint_32;
 	return 0;
 }
@@ -407,9 +407,12 @@ static const struct fs_context_operations refdax_context_ops = {
 
 static int refdax_init_fs_context(struct fs_context *fc)
 {
-	fc->fs_private = kzalloc(sizeof(struct refdax_mount_opts), GFP_KERNEL);
-	if (!fc->fs_private)
+	struct refdax_mount_opts *opts;
+
+	opts = kzalloc(sizeof(*opts), GFP_KERNEL);
+	if (!opts)
 		return -ENOMEM;
+	fc->fs_private = opts;
 	fc->ops = &refdax_context_ops;
 	return 0;
 }
@@ -429,9 +432,10 @@ static int __init refdax_init(void)
 	int ret;
 
 	refdax_inode_cache = kmem_cache_create("refdax_inode_cache",
-			sizeof(struct refdax_inode_info), 0,
-			SLAB_RECLAIM_ACCOUNT | SLAB_ACCOUNT,
-			refdax_inode_init_once);
+					       sizeof(struct refdax_inode_info),
+					       0, SLAB_RECLAIM_ACCOUNT |
+					       SLAB_ACCOUNT,
+					       refdax_inode_init_once);
 	if (!refdax_inode_cache)
 		return -ENOMEM;
 	ret = refdax_sysfs_init();

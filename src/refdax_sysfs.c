@@ -53,6 +53,7 @@ static ssize_t shared_blocks_show(struct kobject *kobj,
 	}
 	return sysfs_emit(buf, "%llu\n", n);
 }
+
 static struct kobj_attribute shared_blocks_attr = __ATTR_RO(shared_blocks);
 
 static struct attribute *refdax_attrs[] = {
