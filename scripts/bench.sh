@@ -96,6 +96,8 @@ for kv in "${kvers[@]}"; do
 	echo "bench: guest on $kv exited $rc after $(($(date +%s) - t0))s" \
 		"(console: ${out#"$root"/}/console.log)"
 	{
+		echo "I source $(git rev-parse --short HEAD 2>/dev/null || echo unknown)" \
+			"($(git status --porcelain -- src include common 2>/dev/null | wc -l) changed files in src/include/common)"
 		echo "I host_accel $accel"
 		echo "I host_guest_seconds $(($(date +%s) - t0))"
 	} >>"$out/raw.txt"
