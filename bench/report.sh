@@ -23,6 +23,21 @@ medians=$(awk '$1 == "R" && $5 ~ /^-?[0-9.]+(e[+-]?[0-9]+)?$/ { print $3, $4, $5
 	{ k = $1 " " $2; if (k != key) { flush(); key = k } v[++n] = $3 }
 	END { flush() }')
 
+# "fs metric@round median count": the same per round, for per-round ratios
+# (each round measures all filesystems within minutes, so a per-round ratio
+# cancels slow changes of the host load).
+rmedians=$(awk '$1 == "R" && $5 ~ /^-?[0-9.]+(e[+-]?[0-9]+)?$/ { print $3, $4 "@" $2, $5 }' "$raw" |
+	sort -k1,1 -k2,2 -k3,3g |
+	awk '
+	function flush() {
+		if (n == 0) return
+		m = n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+		print key, m, n
+		n = 0
+	}
+	{ k = $1 " " $2; if (k != key) { flush(); key = k } v[++n] = $3 }
+	END { flush() }')
+
 awk -v kv="$(awk '$1 == "I" && $2 == "kernel" { print $3 }' "$raw")" \
 	-v done="$(grep -cx DONE "$raw" || true)" '
 FNR == NR { med[$1, $2] = $3; cnt[$1, $2] = $4; next }
@@ -42,6 +57,15 @@ function row(label, unit, m, scale, fmt) {
 		ratio("refdax", "ext4", m)
 }
 function verdict(ok) { return ok ? "MET" : "NOT MET" }
+function rounds(m,   r, out) {
+	out = ""
+	for (r = 1; r <= 99; r++) {
+		if (!has("refdax", m "@" r) || !has("xfs", m "@" r) || med["xfs", m "@" r] == 0)
+			continue
+		out = out sprintf(" %.2f", med["refdax", m "@" r] / med["xfs", m "@" r])
+	}
+	return out == "" ? "" : "  (per round:" out ")"
+}
 END {
 	printf "refdax benchmark, kernel %s (medians; ratios = refdax / peer)\n\n", kv
 	printf "%-34s | %-7s | %10s | %10s | %10s | %10s | %11s\n", "metric", "unit",
@@ -66,12 +90,12 @@ END {
 	printf "\nGoals (issue):\n"
 	if (has("refdax", "cow_iops") && has("xfs", "cow_iops")) {
 		r = med["refdax", "cow_iops"] / med["xfs", "cow_iops"]
-		printf "  CoW faults >= 1.5x XFS        : %.2fx  %s\n", r, verdict(r >= 1.5)
+		printf "  CoW faults >= 1.5x XFS        : %.2fx  %s%s\n", r, verdict(r >= 1.5), rounds("cow_iops")
 	} else
 		printf "  CoW faults >= 1.5x XFS        : no data\n"
 	if (has("refdax", "clone_ns") && has("xfs", "clone_ns")) {
 		r = med["refdax", "clone_ns"] / med["xfs", "clone_ns"]
-		printf "  clone <= 0.5x XFS time        : %.2fx  %s\n", r, verdict(r <= 0.5)
+		printf "  clone <= 0.5x XFS time        : %.2fx  %s%s\n", r, verdict(r <= 0.5), rounds("clone_ns")
 	} else
 		printf "  clone <= 0.5x XFS time        : no data\n"
 	for (t = 1; t <= 2; t++) {
@@ -127,7 +151,7 @@ END {
 			med["refdax", "cow_cowfaults"], med["refdax", "cow_ios"]
 	if (!done)
 		printf "\nWARNING: the guest job did not complete (no DONE line)\n"
-}' <(echo "$medians") "$raw"
+}' <(printf '%s\n%s\n' "$medians" "$rmedians") "$raw"
 
 if grep -q '^W ' "$raw"; then
 	echo
