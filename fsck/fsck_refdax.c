@@ -23,6 +23,7 @@
 #include <linux/fs.h>
 
 #include "refdax_common.h"
+#include "fsck_compiler.h"
 
 #define PROG		"fsck.refdax"
 #define EXIT_CLEAN	0
@@ -80,7 +81,7 @@ static void *xcalloc(size_t n, size_t sz)
 	return p;
 }
 
-__attribute__((format(printf, 2, 3)))
+__printf(2, 3)
 static void err(struct fsck *f, const char *fmt, ...)
 {
 	va_list ap;
@@ -98,7 +99,7 @@ static void err(struct fsck *f, const char *fmt, ...)
 	putchar('\n');
 }
 
-__attribute__((format(printf, 2, 3)))
+__printf(2, 3)
 static void warn(struct fsck *f, const char *fmt, ...)
 {
 	va_list ap;
@@ -111,7 +112,7 @@ static void warn(struct fsck *f, const char *fmt, ...)
 	putchar('\n');
 }
 
-__attribute__((format(printf, 2, 3)))
+__printf(2, 3)
 static void info(struct fsck *f, const char *fmt, ...)
 {
 	va_list ap;
@@ -161,7 +162,7 @@ static int is_mounted(const char *path, const struct stat *st)
 {
 	char real[PATH_MAX], mreal[PATH_MAX];
 	char dev[PATH_MAX], dir[PATH_MAX];
-	int have_real = realpath(path, real) != NULL;
+	int have_real = !!realpath(path, real);
 	FILE *mf = fopen("/proc/self/mounts", "r");
 	char line[3 * PATH_MAX];
 	int found = 0;
@@ -308,82 +309,92 @@ static void collect(struct walk *w, __u64 lblk, __u64 pblk, __u64 len)
 	w->next++;
 }
 
+static void walk_entries(struct walk *w, const void *ents, unsigned int nr,
+			 unsigned int depth, __u64 lo, __u64 hi);
+
 /*
- * Walk @nr validated entries at @depth whose keys must lie in [lo, hi).
+ * Walk @nr validated extents whose logical blocks must lie in [lo, hi).
  * Extents were already range-checked by the validators.
  */
-static void walk_entries(struct walk *w, const void *ents, unsigned int nr,
-			 unsigned int depth, __u64 lo, __u64 hi)
+static void walk_extents(struct walk *w, const struct refdax_extent *e,
+			 unsigned int nr, __u64 lo, __u64 hi)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr; i++) {
+		__u64 lblk = le32_to_cpu(e[i].e_lblk);
+		__u64 len = le32_to_cpu(e[i].e_len);
+		__u64 pblk = le64_to_cpu(e[i].e_pblk);
+
+		if (lblk < lo || lblk + len > hi) {
+			err(w->f,
+			    "inode %llu: extent at block %llu outside its key range [%llu, %llu)",
+			    (unsigned long long)w->ino,
+			    (unsigned long long)lblk,
+			    (unsigned long long)lo,
+			    (unsigned long long)hi);
+			w->bad = 1;
+		}
+		add_refs(w, pblk, len);
+		w->mapped += len;
+		collect(w, lblk, pblk, len);
+	}
+}
+
+/* Walk @nr validated index entries at @depth whose keys lie in [lo, hi). */
+static void walk_index(struct walk *w, const struct refdax_bmap_index *idx,
+		       unsigned int nr, unsigned int depth, __u64 lo, __u64 hi)
 {
 	struct fsck *f = w->f;
 	unsigned int i;
 
-	if (depth == 0) {
-		const struct refdax_extent *e = ents;
+	for (i = 0; i < nr; i++) {
+		__u64 key = le32_to_cpu(idx[i].ei_lblk);
+		__u64 child = le64_to_cpu(idx[i].ei_child);
+		__u64 end = i + 1 < nr ? le32_to_cpu(idx[i + 1].ei_lblk) : hi;
+		const struct refdax_bmap_node *bn;
+		const char *why;
+		__u64 di = child - f->g.data_start;
 
-		for (i = 0; i < nr; i++) {
-			__u64 lblk = le32_to_cpu(e[i].e_lblk);
-			__u64 len = le32_to_cpu(e[i].e_len);
-			__u64 pblk = le64_to_cpu(e[i].e_pblk);
-
-			if (lblk < lo || lblk + len > hi) {
-				err(f, "inode %llu: extent at logical block %llu outside its index key range [%llu, %llu)",
-				    (unsigned long long)w->ino,
-				    (unsigned long long)lblk,
-				    (unsigned long long)lo,
-				    (unsigned long long)hi);
-				w->bad = 1;
-			}
-			add_refs(w, pblk, len);
-			w->mapped += len;
-			collect(w, lblk, pblk, len);
+		if (key < lo || key >= hi) {
+			err(f, "inode %llu: index key %llu outside its parent's range [%llu, %llu)",
+			    (unsigned long long)w->ino,
+			    (unsigned long long)key,
+			    (unsigned long long)lo,
+			    (unsigned long long)hi);
+			w->bad = 1;
 		}
-		return;
-	}
-
-	{
-		const struct refdax_bmap_index *idx = ents;
-
-		for (i = 0; i < nr; i++) {
-			__u64 key = le32_to_cpu(idx[i].ei_lblk);
-			__u64 child = le64_to_cpu(idx[i].ei_child);
-			__u64 end = i + 1 < nr ?
-				le32_to_cpu(idx[i + 1].ei_lblk) : hi;
-			const struct refdax_bmap_node *bn;
-			const char *why;
-			__u64 di = child - f->g.data_start;
-
-			if (key < lo || key >= hi) {
-				err(f, "inode %llu: index key %llu outside its parent's range [%llu, %llu)",
-				    (unsigned long long)w->ino,
-				    (unsigned long long)key,
-				    (unsigned long long)lo,
-				    (unsigned long long)hi);
-				w->bad = 1;
-			}
-			add_refs(w, child, 1);
-			w->nodes++;
-			if (f->is_node[di]) {
-				err(f, "inode %llu: extent-tree node block %llu referenced more than once",
-				    (unsigned long long)w->ino,
-				    (unsigned long long)child);
-				w->bad = 1;
-				continue;
-			}
-			f->is_node[di] = 1;
-			bn = block_ptr(f, child);
-			if (refdax_check_bmap_node(&f->g, bn, depth - 1,
-						   &why)) {
-				err(f, "inode %llu: extent-tree node at block %llu (depth %u): %s",
-				    (unsigned long long)w->ino,
-				    (unsigned long long)child, depth - 1, why);
-				w->bad = 1;
-				continue;
-			}
-			walk_entries(w, bn + 1, le16_to_cpu(bn->bn_hdr.bh_nr),
-				     depth - 1, key, end < hi ? end : hi);
+		add_refs(w, child, 1);
+		w->nodes++;
+		if (f->is_node[di]) {
+			err(f, "inode %llu: extent-tree node block %llu referenced more than once",
+			    (unsigned long long)w->ino,
+			    (unsigned long long)child);
+			w->bad = 1;
+			continue;
 		}
+		f->is_node[di] = 1;
+		bn = block_ptr(f, child);
+		if (refdax_check_bmap_node(&f->g, bn, depth - 1, &why)) {
+			err(f, "inode %llu: extent-tree node at block %llu (depth %u): %s",
+			    (unsigned long long)w->ino,
+			    (unsigned long long)child, depth - 1, why);
+			w->bad = 1;
+			continue;
+		}
+		walk_entries(w, bn + 1, le16_to_cpu(bn->bn_hdr.bh_nr),
+			     depth - 1, key, end < hi ? end : hi);
 	}
+}
+
+/* Walk @nr validated entries at @depth whose keys must lie in [lo, hi). */
+static void walk_entries(struct walk *w, const void *ents, unsigned int nr,
+			 unsigned int depth, __u64 lo, __u64 hi)
+{
+	if (depth == 0)
+		walk_extents(w, ents, nr, lo, hi);
+	else
+		walk_index(w, ents, nr, depth, lo, hi);
 }
 
 static void walk_inode(struct walk *w, const struct refdax_inode *ri)
@@ -498,6 +509,43 @@ static unsigned int mode_to_dt(__u16 mode)
 	return (mode >> 12) & 15;
 }
 
+/* Check the live entry @de (name @nm) of directory @dir and count it. */
+static void check_dirent(struct fsck *f, __u64 dir,
+			 const struct refdax_dirent *de, const char *nm)
+{
+	__u64 t = le64_to_cpu(de->d_ino);
+	__u16 tmode;
+
+	if (!(f->istate[t] & IS_INUSE)) {
+		err(f, "directory %llu: entry '%s' points to free inode %llu",
+		    (unsigned long long)dir, show_name(nm, de->d_namelen),
+		    (unsigned long long)t);
+		return;
+	}
+	if (t == f->g.root_ino) {
+		err(f, "directory %llu: entry '%s' points to the root directory",
+		    (unsigned long long)dir, show_name(nm, de->d_namelen));
+		return;
+	}
+	f->refs[t]++;
+	add_edge(f, dir, t);
+	tmode = le16_to_cpu(f->itable[t].i_mode);
+	if (f->istate[t] & IS_VALID && de->d_type != mode_to_dt(tmode))
+		err(f, "directory %llu: entry '%s' has type %u but inode %llu has mode 0%o",
+		    (unsigned long long)dir, show_name(nm, de->d_namelen),
+		    de->d_type, (unsigned long long)t, tmode);
+	if (!(f->istate[t] & IS_DIR))
+		return;
+	f->subdirs[dir]++;
+	if (f->dparent[t])
+		err(f, "directory %llu has entries in both directory %llu and %llu",
+		    (unsigned long long)t,
+		    (unsigned long long)f->dparent[t],
+		    (unsigned long long)dir);
+	else
+		f->dparent[t] = dir;
+}
+
 static void check_dir(struct fsck *f, __u64 dir, struct walk *w)
 {
 	const struct refdax_inode *ri = &f->itable[dir];
@@ -539,7 +587,6 @@ static void check_dir(struct fsck *f, __u64 dir, struct walk *w)
 				const struct refdax_dirent *de =
 					(const void *)(blk + off);
 				__u64 t = le64_to_cpu(de->d_ino);
-				__u16 tmode;
 				const char *nm = (const char *)blk + off +
 						 REFDAX_DIRENT_HDR;
 
@@ -560,40 +607,7 @@ static void check_dir(struct fsck *f, __u64 dir, struct walk *w)
 				names[nnames].len = de->d_namelen;
 				names[nnames].name = nm;
 				nnames++;
-
-				if (!(f->istate[t] & IS_INUSE)) {
-					err(f, "directory %llu: entry '%s' points to free inode %llu",
-					    (unsigned long long)dir,
-					    show_name(nm, de->d_namelen),
-					    (unsigned long long)t);
-					continue;
-				}
-				if (t == f->g.root_ino) {
-					err(f, "directory %llu: entry '%s' points to the root directory",
-					    (unsigned long long)dir,
-					    show_name(nm, de->d_namelen));
-					continue;
-				}
-				f->refs[t]++;
-				add_edge(f, dir, t);
-				tmode = le16_to_cpu(f->itable[t].i_mode);
-				if (f->istate[t] & IS_VALID &&
-				    de->d_type != mode_to_dt(tmode))
-					err(f, "directory %llu: entry '%s' has type %u but inode %llu has mode 0%o",
-					    (unsigned long long)dir,
-					    show_name(nm, de->d_namelen),
-					    de->d_type, (unsigned long long)t,
-					    le16_to_cpu(f->itable[t].i_mode));
-				if (!(f->istate[t] & IS_DIR))
-					continue;
-				f->subdirs[dir]++;
-				if (f->dparent[t])
-					err(f, "directory %llu has entries in both directory %llu and %llu",
-					    (unsigned long long)t,
-					    (unsigned long long)f->dparent[t],
-					    (unsigned long long)dir);
-				else
-					f->dparent[t] = dir;
+				check_dirent(f, dir, de, nm);
 			}
 		}
 	}
@@ -669,14 +683,16 @@ static void check_trees(struct fsck *f)
 			continue;
 		}
 		w.ino = ino;
-		w.mapped = w.nodes = 0;
+		w.mapped = 0;
+		w.nodes = 0;
 		w.bad = 0;
 		w.next = 0;
 		w.collect = S_ISDIR(mode) || S_ISLNK(mode);
 		walk_inode(&w, ri);
 		blocks = le64_to_cpu(ri->i_blocks);
 		if (blocks != w.mapped + w.nodes)
-			err(f, "inode %llu: i_blocks %llu, but maps %llu blocks and %llu tree nodes",
+			err(f,
+			    "inode %llu: i_blocks %llu, but maps %llu blocks and %llu tree nodes",
 			    (unsigned long long)ino,
 			    (unsigned long long)blocks,
 			    (unsigned long long)w.mapped,
@@ -804,7 +820,8 @@ static void check_links(struct fsck *f)
 			continue;
 		}
 		if (!(st & IS_REACHED) && ino != root) {
-			err(f, "inode %llu is not reachable from the root and not on the orphan list",
+			err(f,
+			    "inode %llu is not reachable from the root and not on the orphan list",
 			    (unsigned long long)ino);
 			continue;
 		}
@@ -818,7 +835,7 @@ static void check_links(struct fsck *f)
 					    (unsigned long long)parent);
 			} else if (f->dparent[ino] &&
 				   parent != f->dparent[ino]) {
-				err(f, "directory %llu: i_parent %llu, but its entry is in directory %llu",
+				err(f, "directory %llu: i_parent %llu, but its entry is in %llu",
 				    (unsigned long long)ino,
 				    (unsigned long long)parent,
 				    (unsigned long long)f->dparent[ino]);
@@ -852,7 +869,7 @@ static void check_refcounts(struct fsck *f, __u64 *used, __u64 *shared)
 			s++;
 		if (f->is_node[i] && c != 1) {
 			nodes_bad++;
-			err(f, "block %llu: extent-tree node also referenced elsewhere (%u references)",
+			err(f, "block %llu: extent-tree node also referenced elsewhere (%u refs)",
 			    (unsigned long long)(ds + i), c);
 		}
 		if (d > REFDAX_REFCOUNT_MAX) {
@@ -971,13 +988,14 @@ int main(int argc, char **argv)
 		       f.errors);
 		return EXIT_UNCORRECTED;
 	}
-	info(&f, "%llu blocks, %llu inodes, journal %llu+%llu, inode bitmap %llu+%llu, inode table %llu+%llu, refcounts %llu+%llu, data from %llu",
+	info(&f, "%llu blocks, %llu inodes, journal %llu+%llu, inode bitmap %llu+%llu",
 	     (unsigned long long)f.g.nblocks,
 	     (unsigned long long)f.g.ninodes,
 	     (unsigned long long)f.g.journal_start,
 	     (unsigned long long)f.g.journal_blocks,
 	     (unsigned long long)f.g.ibitmap_start,
-	     (unsigned long long)f.g.ibitmap_blocks,
+	     (unsigned long long)f.g.ibitmap_blocks);
+	info(&f, "inode table %llu+%llu, refcounts %llu+%llu, data from %llu",
 	     (unsigned long long)f.g.itable_start,
 	     (unsigned long long)f.g.itable_blocks,
 	     (unsigned long long)f.g.refcount_start,
@@ -1025,19 +1043,15 @@ int main(int argc, char **argv)
 	munmap(f.map, f.map_bytes);
 	close(fd);
 
-	if (f.errors) {
-		printf(PROG ": %s: %lu errors found, not repaired; %llu/%llu inodes, %llu/%llu blocks, %llu shared\n",
-		       f.path, f.errors, (unsigned long long)inodes_used,
-		       (unsigned long long)f.g.ninodes,
-		       (unsigned long long)used,
-		       (unsigned long long)f.data_blocks,
-		       (unsigned long long)shared);
-		return EXIT_UNCORRECTED;
-	}
-	printf(PROG ": %s: clean, %llu/%llu inodes, %llu/%llu blocks, %llu shared\n",
-	       f.path, (unsigned long long)inodes_used,
+	if (f.errors)
+		printf(PROG ": %s: %lu errors found, not repaired; ", f.path,
+		       f.errors);
+	else
+		printf(PROG ": %s: clean, ", f.path);
+	printf("%llu/%llu inodes, %llu/%llu blocks, %llu shared\n",
+	       (unsigned long long)inodes_used,
 	       (unsigned long long)f.g.ninodes, (unsigned long long)used,
 	       (unsigned long long)f.data_blocks,
 	       (unsigned long long)shared);
-	return EXIT_CLEAN;
+	return f.errors ? EXIT_UNCORRECTED : EXIT_CLEAN;
 }

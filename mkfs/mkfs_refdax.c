@@ -27,13 +27,13 @@
 #define PROG			"mkfs.refdax"
 #define MIN_BYTES		(16ULL << 20)
 /* 2^40 blocks (4 PiB) keeps every block and byte count far from overflow. */
-#define MAX_BLOCKS		(1ULL << 40)
+#define MAX_BLOCKS		0x10000000000ULL	/* 2^40 */
 #define DEF_JOURNAL_BLOCKS	256ULL
 #define MIN_JOURNAL_BLOCKS	8ULL
 #define MAX_JOURNAL_BLOCKS	65536ULL
 #define BYTES_PER_INODE		16384ULL
 #define MIN_INODES		64ULL
-#define MAX_INODES		(1ULL << 32)
+#define MAX_INODES		0x100000000ULL		/* 2^32 */
 #define SIG_BYTES		(128U << 10)
 
 struct opts {
@@ -246,7 +246,7 @@ static int is_mounted(const char *path, const struct stat *st)
 {
 	char real[PATH_MAX], mreal[PATH_MAX];
 	char dev[PATH_MAX], dir[PATH_MAX];
-	int have_real = realpath(path, real) != NULL;
+	int have_real = !!realpath(path, real);
 	FILE *f = fopen("/proc/self/mounts", "r");
 	char line[3 * PATH_MAX];
 	int found = 0;
@@ -404,16 +404,23 @@ static void fill_super(struct refdax_super *sb, const struct layout *l,
 static void fill_root(struct refdax_inode *ri, const struct timespec *ts,
 		      __u32 gen)
 {
+	__le64 sec = cpu_to_le64((__u64)ts->tv_sec);
+	__le32 nsec = cpu_to_le32((__u32)ts->tv_nsec);
+
 	memset(ri, 0, sizeof(*ri));
 	ri->i_mode = cpu_to_le16(S_IFDIR | 0755);
 	ri->i_nlink = cpu_to_le32(2);
 	ri->i_uid = cpu_to_le32(getuid());
 	ri->i_gid = cpu_to_le32(getgid());
 	ri->i_generation = cpu_to_le32(gen);
-	ri->i_atime = ri->i_mtime = ri->i_ctime = ri->i_crtime =
-		cpu_to_le64((__u64)ts->tv_sec);
-	ri->i_atime_ns = ri->i_mtime_ns = ri->i_ctime_ns = ri->i_crtime_ns =
-		cpu_to_le32((__u32)ts->tv_nsec);
+	ri->i_atime = sec;
+	ri->i_mtime = sec;
+	ri->i_ctime = sec;
+	ri->i_crtime = sec;
+	ri->i_atime_ns = nsec;
+	ri->i_mtime_ns = nsec;
+	ri->i_ctime_ns = nsec;
+	ri->i_crtime_ns = nsec;
 	ri->i_parent = cpu_to_le64(REFDAX_ROOT_INO);
 	ri->i_root.br_hdr.bh_magic = cpu_to_le16(REFDAX_BMAP_MAGIC);
 	ri->i_root.br_hdr.bh_max = cpu_to_le16(REFDAX_BMAP_ROOT_MAX);
@@ -428,6 +435,27 @@ static void print_size(__u64 bytes)
 		printf("%.2f GiB", (double)bytes / (1ULL << 30));
 	else
 		printf("%.2f MiB", (double)bytes / (1ULL << 20));
+}
+
+/* What was made, on two lines: geometry, then label and uuid. */
+static void print_summary(const struct opts *o, const struct layout *l,
+			  const __u8 *uuid)
+{
+	printf("%s: ", o->path);
+	print_size(l->nblocks * REFDAX_BLOCK_SIZE);
+	printf(", %llu blocks of 4096, %llu inodes, journal %llu blocks",
+	       (unsigned long long)l->nblocks,
+	       (unsigned long long)l->ninodes,
+	       (unsigned long long)l->journal_blocks);
+	printf(", data area from block %llu (%llu blocks)\n",
+	       (unsigned long long)l->data_start,
+	       (unsigned long long)(l->nblocks - l->data_start));
+	if (o->label)
+		printf("label \"%s\", ", o->label);
+	printf("uuid %02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x\n",
+	       uuid[0], uuid[1], uuid[2], uuid[3], uuid[4], uuid[5],
+	       uuid[6], uuid[7], uuid[8], uuid[9], uuid[10], uuid[11],
+	       uuid[12], uuid[13], uuid[14], uuid[15]);
 }
 
 int main(int argc, char **argv)
@@ -479,7 +507,7 @@ int main(int argc, char **argv)
 		bytes = (__u64)st.st_size;
 		if (o.size && bytes != o.size) {
 			if (bytes && !o.force)
-				die("%s is %llu bytes, not empty: -s only sizes an empty or missing image (use -f to resize)",
+				die("%s is not empty (%llu bytes); use -f to resize it",
 				    o.path, (unsigned long long)bytes);
 			if (ftruncate(fd, (off_t)o.size))
 				die("cannot size %s: %s", o.path,
@@ -576,21 +604,7 @@ int main(int argc, char **argv)
 		die("cannot close %s: %s", o.path, strerror(errno));
 	created_path = NULL;
 
-	if (!o.quiet) {
-		printf("%s: ", o.path);
-		print_size(l.nblocks * REFDAX_BLOCK_SIZE);
-		printf(", %llu blocks of 4096, %llu inodes, journal %llu blocks, data area from block %llu (%llu blocks)\n",
-		       (unsigned long long)l.nblocks,
-		       (unsigned long long)l.ninodes,
-		       (unsigned long long)l.journal_blocks,
-		       (unsigned long long)l.data_start,
-		       (unsigned long long)(l.nblocks - l.data_start));
-		if (o.label)
-			printf("label \"%s\", ", o.label);
-		printf("uuid %02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x\n",
-		       uuid[0], uuid[1], uuid[2], uuid[3], uuid[4], uuid[5],
-		       uuid[6], uuid[7], uuid[8], uuid[9], uuid[10], uuid[11],
-		       uuid[12], uuid[13], uuid[14], uuid[15]);
-	}
+	if (!o.quiet)
+		print_summary(&o, &l, uuid);
 	return 0;
 }
