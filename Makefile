@@ -41,7 +41,7 @@ $(BUILD)/mkfs.refdax: mkfs/*.c $(COMMON_SRC) include/*.h
 	@mkdir -p $(BUILD)
 	$(CC) $(UCFLAGS) -o $@ mkfs/*.c $(COMMON_SRC)
 
-$(BUILD)/fsck.refdax: fsck/*.c $(COMMON_SRC) include/*.h
+$(BUILD)/fsck.refdax: fsck/*.c fsck/*.h $(COMMON_SRC) include/*.h
 	@mkdir -p $(BUILD)
 	$(CC) $(UCFLAGS) -o $@ fsck/*.c $(COMMON_SRC)
 

@@ -67,6 +67,8 @@ struct refdax_sb_info {
 
 	/* master-page table: shared blocks mapped by at least one file */
 	struct xarray masters;
+	struct xarray unshared;		/* blocks whose master may retire */
+	struct work_struct retire_work;
 	atomic64_t stat_masters;
 	atomic64_t stat_shadows;
 	atomic64_t stat_cow_faults;
@@ -264,6 +266,7 @@ void refdax_shadow_drop_range(struct inode *inode, pgoff_t first,
 			      pgoff_t last);
 unsigned int refdax_master_unmap_shadows(struct refdax_sb_info *sbi,
 					 u64 pblk);
+void refdax_master_note_unshared(struct refdax_sb_info *sbi, u64 pblk);
 size_t refdax_master_entry_bytes(void);
 size_t refdax_shadow_entry_bytes(void);
 
@@ -284,6 +287,8 @@ void refdax_mf_init(struct refdax_sb_info *sbi);
 void refdax_mf_exit(struct refdax_sb_info *sbi);
 void refdax_owner_set(struct refdax_sb_info *sbi, u64 pblk, u64 ino,
 		      pgoff_t pgoff);
+void refdax_owner_set_atomic(struct refdax_sb_info *sbi, u64 pblk, u64 ino,
+			     pgoff_t pgoff);
 void refdax_owner_clear(struct refdax_sb_info *sbi, u64 pblk);
 bool refdax_block_bad(struct refdax_sb_info *sbi, u64 pblk, u64 len);
 

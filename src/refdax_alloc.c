@@ -216,6 +216,8 @@ int refdax_put_blocks(struct refdax_sb_info *sbi, u64 first, u64 len)
 		*rc = cpu_to_le32(c - 1);
 		if (c == 1)
 			sbi->deferred_free[sbi->nr_deferred++] = first + i;
+		else if (c == 2)
+			refdax_master_note_unshared(sbi, first + i);
 	}
 	return 0;
 }

@@ -38,13 +38,19 @@ struct refdax_shadow {
 	struct list_head link;		/* on m->shadows */
 };
 
+static void retire_work_fn(struct work_struct *work);
+
 void refdax_master_init(struct refdax_sb_info *sbi)
 {
 	xa_init(&sbi->masters);
+	xa_init(&sbi->unshared);
+	INIT_WORK(&sbi->retire_work, retire_work_fn);
 }
 
 void refdax_master_exit(struct refdax_sb_info *sbi)
 {
+	flush_work(&sbi->retire_work);
+	xa_destroy(&sbi->unshared);
 	/* Evicting every inode dropped every shadow, hence every entry. */
 	WARN_ON_ONCE(!xa_empty(&sbi->masters));
 	xa_destroy(&sbi->masters);
@@ -221,6 +227,80 @@ unsigned int refdax_master_unmap_shadows(struct refdax_sb_info *sbi, u64 pblk)
 	kfree(offs);
 	refdax_master_put(sbi, m);
 	return n;
+}
+
+/*
+ * @pblk's count dropped to one: it is no longer shared, so its master entry
+ * goes.  The one file still holding a shadow keeps its read-only pte (its
+ * next store finds the block private and just makes it writable) and moves
+ * to the owner map, where memory-failure handling still finds it.
+ */
+static void retire_master(struct refdax_sb_info *sbi, u64 pblk)
+{
+	struct refdax_master *m;
+	struct refdax_shadow *s, *tmp;
+	LIST_HEAD(gone);
+
+	rcu_read_lock();
+	m = xa_load(&sbi->masters, pblk);
+	if (m && !refcount_inc_not_zero(&m->users))
+		m = NULL;
+	rcu_read_unlock();
+	if (!m)
+		return;
+	refdax_master_lock(m);
+	if (refdax_block_refs(sbi, pblk) == 1) {
+		spin_lock(&m->slock);
+		list_for_each_entry_safe(s, tmp, &m->shadows, link) {
+			struct refdax_inode_info *ri = RDX_I(s->inode);
+
+			/* Whoever erases the xarray slot frees the shadow. */
+			if (xa_cmpxchg(&ri->shadows, s->pgoff, s, NULL, 0) != s)
+				continue;
+			refdax_owner_set_atomic(sbi, pblk, s->inode->i_ino,
+						s->pgoff);
+			list_move(&s->link, &gone);
+			m->nr_shadows--;
+		}
+		spin_unlock(&m->slock);
+	}
+	refdax_master_unlock(m);
+	list_for_each_entry_safe(s, tmp, &gone, link) {
+		kfree(s);
+		atomic64_dec(&sbi->stat_shadows);
+		refdax_master_put(sbi, m);
+	}
+	refdax_master_put(sbi, m);
+}
+
+static void retire_work_fn(struct work_struct *work)
+{
+	struct refdax_sb_info *sbi = container_of(work, struct refdax_sb_info,
+						  retire_work);
+	unsigned long blk;
+	void *entry;
+
+	/*
+	 * The transaction that dropped the counts may still be running (and
+	 * could abort): wait for it, so the counts read below are committed.
+	 */
+	mutex_lock(&sbi->txn_lock);
+	mutex_unlock(&sbi->txn_lock);
+	xa_for_each(&sbi->unshared, blk, entry) {
+		xa_erase(&sbi->unshared, blk);
+		retire_master(sbi, blk);
+		cond_resched();
+	}
+}
+
+/* Called after a commit that took blocks from two references to one. */
+void refdax_master_note_unshared(struct refdax_sb_info *sbi, u64 pblk)
+{
+	if (xa_empty(&sbi->masters))
+		return;
+	if (!xa_is_err(xa_store(&sbi->unshared, pblk, xa_mk_value(1),
+				GFP_NOFS)))
+		queue_work(system_unbound_wq, &sbi->retire_work);
 }
 
 size_t refdax_master_entry_bytes(void)

@@ -17,8 +17,8 @@
 /* Owner map values: inode number and page offset in one xarray value. */
 #define OWNER_PGOFF_BITS	32
 
-void refdax_owner_set(struct refdax_sb_info *sbi, u64 pblk, u64 ino,
-		      pgoff_t pgoff)
+static void owner_store(struct refdax_sb_info *sbi, u64 pblk, u64 ino,
+			pgoff_t pgoff, gfp_t gfp)
 {
 	unsigned long v;
 
@@ -27,7 +27,20 @@ void refdax_owner_set(struct refdax_sb_info *sbi, u64 pblk, u64 ino,
 		return;
 	v = (ino << OWNER_PGOFF_BITS) | pgoff;
 	if (xa_to_value(xa_load(&sbi->owners, pblk)) != v)
-		xa_store(&sbi->owners, pblk, xa_mk_value(v), GFP_KERNEL);
+		xa_store(&sbi->owners, pblk, xa_mk_value(v), gfp);
+}
+
+void refdax_owner_set(struct refdax_sb_info *sbi, u64 pblk, u64 ino,
+		      pgoff_t pgoff)
+{
+	owner_store(sbi, pblk, ino, pgoff, GFP_KERNEL);
+}
+
+/* Same, from atomic context (a spinlock held). */
+void refdax_owner_set_atomic(struct refdax_sb_info *sbi, u64 pblk, u64 ino,
+			     pgoff_t pgoff)
+{
+	owner_store(sbi, pblk, ino, pgoff, GFP_ATOMIC);
 }
 
 void refdax_owner_clear(struct refdax_sb_info *sbi, u64 pblk)
