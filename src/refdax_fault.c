@@ -113,7 +113,10 @@ static vm_fault_t refdax_fault_locked(struct vm_fault *vmf, bool write)
 		ret = refdax_cow_fault(inode, vmf->pgoff, pblk);
 		if (ret)
 			return ret == -ENOMEM ? VM_FAULT_OOM : VM_FAULT_SIGBUS;
-		return VM_FAULT_NOPAGE;
+		/* Map the private copy now rather than fault a second time. */
+		ret = refdax_get_block(inode, vmf->pgoff, 0, &pblk, &len);
+		if (ret || refdax_block_refs(sbi, pblk) > 1)
+			return VM_FAULT_NOPAGE;
 	}
 	refdax_owner_set(sbi, pblk, inode->i_ino, vmf->pgoff);
 	if (write) {
