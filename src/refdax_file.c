@@ -324,13 +324,44 @@ out:
 	return ret;
 }
 
+/* SEEK_DATA / SEEK_HOLE from the extent map: holes are unmapped blocks. */
+static loff_t seek_data_hole(struct inode *inode, loff_t offset, int whence)
+{
+	loff_t size = i_size_read(inode);
+	u64 lblk, pblk, len;
+	int ret;
+
+	if (offset < 0 || offset >= size)
+		return -ENXIO;
+	lblk = offset >> REFDAX_BLOCK_SHIFT;
+	while ((loff_t)lblk << REFDAX_BLOCK_SHIFT < size) {
+		ret = refdax_get_block(inode, lblk, 0, &pblk, &len);
+		if (ret < 0)
+			return ret;
+		if ((ret == 0) == (whence == SEEK_DATA))
+			return max_t(loff_t, offset,
+				     (loff_t)lblk << REFDAX_BLOCK_SHIFT);
+		lblk += len;
+	}
+	/* No more data: ENXIO; the implicit hole at EOF: size. */
+	return whence == SEEK_DATA ? -ENXIO : size;
+}
+
 static loff_t refdax_llseek(struct file *file, loff_t offset, int whence)
 {
 	struct inode *inode = file_inode(file);
+	loff_t pos;
 
-	return generic_file_llseek_size(file, offset, whence,
-					inode->i_sb->s_maxbytes,
-					i_size_read(inode));
+	if (whence != SEEK_DATA && whence != SEEK_HOLE)
+		return generic_file_llseek_size(file, offset, whence,
+						inode->i_sb->s_maxbytes,
+						i_size_read(inode));
+	inode_lock_shared(inode);
+	pos = seek_data_hole(inode, offset, whence);
+	inode_unlock_shared(inode);
+	if (pos < 0)
+		return pos;
+	return vfs_setpos(file, pos, inode->i_sb->s_maxbytes);
 }
 
 const struct file_operations refdax_file_ops = {
