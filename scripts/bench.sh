@@ -59,6 +59,13 @@ if [ "$quick" = 1 ]; then
 	PSYNC_SEC=1 FC_KIB=256 FC_REPS=3 FC_NS="1 4 16 64" SF_FILES=200
 fi
 
+# The guest mounts tmpfs over these: a tree there is invisible inside it.
+case "$root/" in
+/tmp/* | /run/* | /mnt/* | /var/tmp/* | /root/* | /media/*)
+	echo "bench: $root is hidden by a tmpfs inside the guest; use another directory" >&2
+	exit 2 ;;
+esac
+
 for t in fio jq xfs_io mkfs.xfs mkfs.ext4 qemu-system-x86_64 gcc; do
 	command -v "$t" >/dev/null || { echo "bench: $t is not installed" >&2; exit 1; }
 done
