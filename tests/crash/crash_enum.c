@@ -25,13 +25,13 @@
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define __printf(a, b)	__attribute__((format(printf, a, b)))
 
-#define DEV_BYTES	(128U * 1024)	/* 32 blocks */
+#define DEV_BYTES	(64U * 1024)	/* 16 blocks */
 #define JSTART		1ULL
-#define JBLOCKS		8ULL		/* header block + 28 KiB of entries */
+#define JBLOCKS		4ULL		/* header block + 12 KiB of entries */
 #define JLO		(JSTART * REFDAX_BLOCK_SIZE)
 #define JHI		((JSTART + JBLOCKS) * REFDAX_BLOCK_SIZE)
 #define AREA_BYTES	((JBLOCKS - 1) * REFDAX_BLOCK_SIZE)
-#define META		(16U * REFDAX_BLOCK_SIZE)	/* workloads' metadata */
+#define META		(5U * REFDAX_BLOCK_SIZE)	/* workloads' metadata */
 
 /* ---- workloads: transactions as lists of journal calls and stores ---- */
 
@@ -158,7 +158,7 @@ struct run {
 	struct refdax_geom g;
 	struct refdax_journal j, rj, pj;
 	__u8 *prev, *next;		/* states before / after the txn */
-	__u8 *scratch0, *scratch1, *plain, *plain2;
+	__u8 *scratch0, *scratch1, *plain2;
 	__u64 gen0;			/* jh_gen when the txn began */
 	int returned;			/* commit/abort returned */
 	int txn, op;
@@ -289,20 +289,19 @@ static int check_recovered(struct run *r, int nested, const char *how,
 	return 0;
 }
 
-static int nested_state(void *ctx, const __u8 *m, const char *how)
+static int nested_state(void *ctx, __u8 *m, const char *how)
 {
 	struct run *r = ctx;
 	const char *why;
 	int ret;
 
-	memcpy(r->plain, m, DEV_BYTES);
-	ret = plain_recover(r, r->plain, &why);
+	ret = plain_recover(r, m, &why);
 	if (ret < 0) {
 		report(r, 1, how, "recovery failed: %d%s%s", ret,
 		       why ? ": " : "", why ? why : "");
 		return 1;
 	}
-	return check_recovered(r, 1, how, r->plain, r->expect);
+	return check_recovered(r, 1, how, m, r->expect);
 }
 
 static void rec_hook(struct pmsim *ps, const char *where)
@@ -314,7 +313,7 @@ static void rec_hook(struct pmsim *ps, const char *where)
 		 &r->nested);
 }
 
-static int top_state(void *ctx, const __u8 *m, const char *how)
+static int top_state(void *ctx, __u8 *m, const char *how)
 {
 	struct run *r = ctx;
 	__u64 gen = img_gen(m), fails = r->failures;
@@ -402,10 +401,9 @@ static struct run *run_new(const struct cfg *cfg)
 	r->next = malloc(DEV_BYTES);
 	r->scratch0 = malloc(DEV_BYTES);
 	r->scratch1 = malloc(DEV_BYTES);
-	r->plain = malloc(DEV_BYTES);
 	r->plain2 = malloc(DEV_BYTES);
 	if (!r->prev || !r->next || !r->scratch0 || !r->scratch1 ||
-	    !r->plain || !r->plain2)
+	    !r->plain2)
 		abort();
 	r->g.nblocks = DEV_BYTES / REFDAX_BLOCK_SIZE;
 	r->g.journal_start = JSTART;
@@ -421,7 +419,6 @@ static void run_free(struct run *r)
 	free(r->next);
 	free(r->scratch0);
 	free(r->scratch1);
-	free(r->plain);
 	free(r->plain2);
 	free(r);
 }
@@ -630,7 +627,7 @@ static struct wl *wl_full(int then_abort)
 			      then_abort ? ", then abort" : "");
 	__u32 used = 0, i = 0;
 
-	/* 4 KiB entries take 4160 bytes: six fit in 28 KiB */
+	/* 4 KiB entries take 4160 bytes: two fit in 12 KiB */
 	while (used + 4160 <= AREA_BYTES) {
 		wl_log(w, META + 4096 * i, 4096);
 		wl_write(w, META + 4096 * i + 32 * i, 512);
@@ -640,15 +637,15 @@ static struct wl *wl_full(int then_abort)
 	wl_log(w, META + 4096 * i, 4096)->expect = -ENOSPC;
 	/* 64-byte entries up to the last slot, which ends the area */
 	for (i = 0; used + 64 <= AREA_BYTES; i++, used += 64)
-		wl_logw(w, META + 4096 * 7 + 64 * i,
+		wl_logw(w, META + 4096 * 3 + 64 * i,
 			used + 128 > AREA_BYTES ? 32 : 16);
-	wl_log(w, META + 4096 * 7 + 64 * i, 1)->expect = -ENOSPC;
+	wl_log(w, META + 4096 * 3 + 64 * i, 1)->expect = -ENOSPC;
 	if (then_abort)
 		wl_abort(w);
 	else
 		wl_commit(w);
 	/* the next transaction starts over at the beginning of the area */
-	wl_logw(w, META + 4096 * 7 + 8, 8);
+	wl_logw(w, META + 4096 * 3 + 8, 8);
 	wl_commit(w);
 	return w;
 }

@@ -29,8 +29,11 @@
 
 struct pmsim;
 typedef void (*pms_hook_t)(struct pmsim *ps, const char *where);
-/* Called with one possible media image; returns nonzero on a failure. */
-typedef int (*pms_state_fn)(void *ctx, const __u8 *media, const char *how);
+/*
+ * Called with one possible media image, in scratch space the callee may
+ * change; returns nonzero on a failure.
+ */
+typedef int (*pms_state_fn)(void *ctx, __u8 *media, const char *how);
 
 struct pms_stats {
 	__u64 points;		/* crash points visited */
