@@ -87,11 +87,11 @@ assert_eq "$(cat fresh)" one "content after self rename"
 # Many renames in a loop (names reuse directory slots).
 mkdir r
 touch r/f0
-for i in $(seq 1 300); do mv "r/f$((i - 1))" "r/f$i"; done
-assert_eq "$(ls r)" f300 "after 300 renames"
+for i in $(seq 1 100); do mv "r/f$((i - 1))" "r/f$i"; done
+assert_eq "$(ls r)" f100 "after 100 renames"
 
 remount
 cd "$MNT"
 assert_eq "$(stat -c %i E/..)" "$(finode .)" ".. after remount"
 assert_eq "$(cat E/file)" x "moved file after remount"
-assert_eq "$(ls r)" f300 "renamed file after remount"
+assert_eq "$(ls r)" f100 "renamed file after remount"
