@@ -177,9 +177,14 @@ void refdax_shadow_drop_range(struct inode *inode, pgoff_t first,
 
 	if (xa_empty(&ri->shadows))
 		return;
+	/*
+	 * Free only what xa_erase() hands back: the retire worker may have
+	 * claimed the shadow (xa_cmpxchg) since the walk saw it.
+	 */
 	xa_for_each_range(&ri->shadows, idx, s, first, last) {
-		xa_erase(&ri->shadows, idx);
-		shadow_free(RDX_SB(inode->i_sb), s);
+		s = xa_erase(&ri->shadows, idx);
+		if (s)
+			shadow_free(RDX_SB(inode->i_sb), s);
 	}
 }
 
