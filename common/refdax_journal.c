@@ -23,10 +23,18 @@ static __u64 entry_bytes(__u32 len)
 	return (n + REFDAX_CACHELINE - 1) & ~(__u64)(REFDAX_CACHELINE - 1);
 }
 
-static __u32 entry_csum(const struct refdax_journal_entry *je)
+/* crc32c of header (checksum field as 0) and data, from the secret seed. */
+static __u32 entry_csum(const struct refdax_journal *j,
+			const struct refdax_journal_entry *je)
 {
-	return refdax_csum_skip(je, sizeof(*je) + le32_to_cpu(je->je_len),
-				offsetof(struct refdax_journal_entry, je_csum));
+	static const __u8 zero[4];
+	size_t off = offsetof(struct refdax_journal_entry, je_csum);
+	__u32 crc;
+
+	crc = refdax_crc32c(j->seed, je, off);
+	crc = refdax_crc32c(crc, zero, sizeof(zero));
+	return refdax_crc32c(crc, (const __u8 *)je + off + 4,
+			     sizeof(*je) - off - 4 + le32_to_cpu(je->je_len));
 }
 
 static void persist(struct refdax_pmem *pm, const void *addr, size_t len)
@@ -96,7 +104,18 @@ int refdax_jnl_open(struct refdax_journal *j, struct refdax_pmem *pm,
 	j->area = start + es;
 	j->area_bytes = eb;
 	j->gen = le64_to_cpu(hdr->jh_gen);
+	j->seed = le32_to_cpu(hdr->jh_seed);
 	return 0;
+}
+
+void refdax_jnl_reseed(struct refdax_journal *j, __u32 seed)
+{
+	struct refdax_pmem *pm = j->pm;
+
+	WRITE_ONCE(j->hdr->jh_seed, cpu_to_le32(seed));
+	persist(pm, &j->hdr->jh_seed, sizeof(j->hdr->jh_seed));
+	pm->fence(pm);
+	j->seed = seed;
 }
 
 /*
@@ -120,7 +139,7 @@ static __u32 scan_live(struct refdax_journal *j, __u64 *offs, __u32 max)
 		    off + entry_bytes(len) > j->area_bytes ||
 		    addr > j->pm->size || len > j->pm->size - addr ||
 		    (addr < j->jend && addr + len > j->jstart) ||
-		    entry_csum(je) != le32_to_cpu(je->je_csum))
+		    entry_csum(j, je) != le32_to_cpu(je->je_csum))
 			break;
 		offs[n++] = off;
 		off += entry_bytes(len);
@@ -233,7 +252,7 @@ int refdax_jnl_log(struct refdax_journal *j, const void *ptr, __u32 len)
 	je->je_seq = cpu_to_le32(j->seq);
 	je->je_pad = 0;
 	memcpy(je + 1, ptr, len);
-	je->je_csum = cpu_to_le32(entry_csum(je));
+	je->je_csum = cpu_to_le32(entry_csum(j, je));
 	persist(pm, je, sizeof(*je) + len);
 	/* The undo record must be durable before the range may change. */
 	pm->fence(pm);

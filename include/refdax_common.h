@@ -87,6 +87,7 @@ struct refdax_journal {
 	__u64 jstart, jend;		/* journal bytes: never a log target */
 	__u64 area_bytes;
 	__u64 gen;			/* id of the running/next transaction */
+	__u32 seed;			/* entry checksum seed (jh_seed) */
 	__u64 tail;			/* bytes used in the entry area */
 	__u32 seq;			/* entries in the running transaction */
 	__u32 nr_ranges;
@@ -97,6 +98,8 @@ struct refdax_journal {
 int refdax_jnl_format(struct refdax_pmem *pm, const struct refdax_geom *g);
 int refdax_jnl_open(struct refdax_journal *j, struct refdax_pmem *pm,
 		    const struct refdax_geom *g, const char **why);
+/* Set a new checksum seed; only with no live entries (after recovery). */
+void refdax_jnl_reseed(struct refdax_journal *j, __u32 seed);
 /* Undo an interrupted transaction.  Returns entries undone or -errno. */
 int refdax_jnl_recover(struct refdax_journal *j);
 void refdax_jnl_begin(struct refdax_journal *j);

@@ -103,7 +103,10 @@ struct refdax_super {
  * non-temporal store and fences again.  Entries whose je_gen equals the
  * current jh_gen and whose checksum verifies belong to an uncommitted
  * transaction: recovery copies their old contents back in reverse order and
- * then bumps jh_gen.  See docs/format.md.
+ * then bumps jh_gen.  Entry checksums start from jh_seed, a random value
+ * the kernel renews at every mount (after recovery), so bytes a user shapes
+ * in metadata that is later logged cannot pass for a valid entry in a slot
+ * the next transaction reuses.  See docs/format.md.
  */
 #define REFDAX_JOURNAL_MAGIC	0x4c4e524a58445252ULL	/* "RRDXJRNL" */
 
@@ -112,7 +115,8 @@ struct refdax_journal_header {
 	__le64	jh_gen;			/* commit word: the live transaction id */
 	__le64	jh_entry_start;		/* byte offset of entry area in journal */
 	__le64	jh_entry_bytes;		/* size of the entry area */
-	__u8	jh_pad[32];		/* keep jh_gen alone in its cache line */
+	__le32	jh_seed;		/* secret seed of entry checksums */
+	__u8	jh_pad[28];		/* the header fills one cache line */
 };
 
 struct refdax_journal_entry {

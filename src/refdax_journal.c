@@ -13,6 +13,7 @@
 #include <linux/vmalloc.h>
 #include <linux/sched.h>
 #include <linux/blkdev.h>
+#include <linux/random.h>
 #include <asm/cacheflush.h>
 #include "refdax.h"
 
@@ -73,6 +74,8 @@ int refdax_journal_init(struct refdax_sb_info *sbi)
 	if (ret > 0)
 		pr_info("refdax: %pg: journal recovery undid %d entries\n",
 			sbi->sb->s_bdev, ret);
+	/* A fresh secret: no stale slot can pass for an entry of this mount. */
+	refdax_jnl_reseed(sbi->jnl, get_random_u32());
 	return 0;
 }
 
