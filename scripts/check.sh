@@ -102,6 +102,17 @@ else
 	tail -n 15 "$unit_log" | sed 's/^/    /'
 fi
 
+# Store-level crash enumeration of the journal (bounded run, seconds).
+if [ -f tests/crash/Makefile ]; then
+	step crash-enumeration "$out_base/crash-enum.log" make -C tests/crash || true
+	grep -h "^crash-enum:" "$out_base/crash-enum.log" | sed 's/^/    /' || true
+fi
+
+# Kernel coding style (checkpatch --strict, sparse per kernel) and DKMS.
+section "lint and dkms"
+step lint "$out_base/lint.log" ./scripts/lint.sh || true
+step dkms-build "$out_base/dkms.log" ./scripts/dkms-check.sh || true
+
 # ---- 3. test programs and kernel modules ---------------------------------------
 section "test programs and modules"
 # Each program on its own: a broken one fails its build step and the tests
