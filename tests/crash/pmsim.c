@@ -256,9 +256,11 @@ static int build(struct pmsim *ps, __u8 *scratch, pms_state_fn fn,
 void pms_enum(struct pmsim *ps, __u8 *scratch, const struct pms_budget *b,
 	      __u64 *rng, pms_state_fn fn, void *ctx, struct pms_stats *st)
 {
-	__u64 n = pms_dirty_units(ps), total = 1, i, k, s, singles;
+	__u64 n, total = 1, i, k, s, singles;
 	char how[96];
 
+	pms_observe(ps);
+	n = pms_dirty_units(ps);
 	st->points++;
 	if (n > st->max_dirty)
 		st->max_dirty = n;

@@ -93,7 +93,7 @@ struct pms_budget {
 };
 
 /*
- * Build every possible media image at this moment (or a sample) in
+ * Look at the view, then build every possible media image (or a sample) in
  * @scratch and pass it to @fn.  @rng is a fixed-seed generator state.
  */
 void pms_enum(struct pmsim *ps, __u8 *scratch, const struct pms_budget *b,
