@@ -1,17 +1,24 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * fsck.refdax - check a refdax filesystem.
+ * fsck.refdax - check and repair a refdax filesystem.
  *
- * Only check mode exists for now: the device is opened read-only and mapped
- * privately, so even journal recovery happens on a private copy.  Exit
- * status follows fsck(8): 0 clean, 4 errors left uncorrected, 8 operational
- * error, 16 usage error.
+ * -n only checks: the device is opened read-only and mapped privately, so
+ * even journal recovery happens on a private copy.  -y repairs everything it
+ * can; -p (or -a) repairs only what needs no human judgement and leaves the
+ * rest (exit 4).  Both open the device read-write, refuse a mounted one, map
+ * it shared, run journal recovery for real and write their repairs through
+ * the mapping (msync).  Repairs are made as problems are found; a pass that
+ * repaired something is followed by a fresh one, until a pass finds nothing
+ * or can repair nothing more.  Exit status follows fsck(8): 0 clean, 1
+ * errors corrected, 4 errors left uncorrected, 8 operational error, 16
+ * usage error.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,55 +29,17 @@
 #include <sys/types.h>
 #include <linux/fs.h>
 
-#include "refdax_common.h"
-#include "fsck_compiler.h"
-
-#define PROG		"fsck.refdax"
-#define EXIT_CLEAN	0
-#define EXIT_UNCORRECTED 4
-#define EXIT_OPERROR	8
-#define EXIT_USAGE	16
+#include "fsck.h"
 
 #define MAX_REPORTED	100	/* errors printed without -v */
 #define MAX_RC_REPORTED	10	/* refcount mismatches shown without -v */
-
-/* per-inode state bits */
-#define IS_INUSE	0x01	/* bitmap bit set */
-#define IS_VALID	0x02	/* passed the validator and the tree walk */
-#define IS_DIR		0x04
-#define IS_ORPHANED	0x08	/* on the orphan list */
-#define IS_REACHED	0x10	/* reachable from the root */
-#define IS_TREE_OK	0x20	/* extent tree walked without errors */
+#define MAX_PASSES	5
 
 struct ext_rec {
 	__u64 lblk, pblk, len;
 };
 
-struct fsck {
-	const char *path;
-	int verbose;
-	__u8 *map;
-	__u64 dev_bytes;
-	__u64 map_bytes;
-	struct refdax_geom g;
-	const struct refdax_super *sb;
-	const __u8 *ibitmap;
-	const struct refdax_inode *itable;
-	const __le32 *rc_disk;
-	__u64 data_blocks;
-	__u32 *rc_calc;		/* computed references per data block */
-	__u8 *is_node;		/* data block holds an extent-tree node */
-	__u8 *istate;
-	__u32 *refs;		/* directory entries naming each inode */
-	__u32 *subdirs;		/* subdirectory entries in each dir */
-	__u64 *dparent;		/* dir holding a directory's entry */
-	__u64 (*edges)[2];	/* (directory, child) for every live entry */
-	size_t nedges, edges_cap;
-	unsigned long errors;
-	unsigned long warnings;
-};
-
-static void *xcalloc(size_t n, size_t sz)
+void *xcalloc(size_t n, size_t sz)
 {
 	void *p = calloc(n ? n : 1, sz);
 
@@ -81,17 +50,28 @@ static void *xcalloc(size_t n, size_t sz)
 	return p;
 }
 
-__printf(2, 3)
-static void err(struct fsck *f, const char *fmt, ...)
+void *xrealloc(void *p, size_t n, size_t sz)
+{
+	p = realloc(p, (n ? n : 1) * sz);
+	if (!p) {
+		fprintf(stderr, PROG ": out of memory\n");
+		exit(EXIT_OPERROR);
+	}
+	return p;
+}
+
+void err(struct fsck *f, const char *fmt, ...)
 {
 	va_list ap;
 
 	f->errors++;
+	f->shown = 0;
 	if (f->errors > MAX_REPORTED && !f->verbose) {
 		if (f->errors == MAX_REPORTED + 1)
 			printf("%s: more errors not shown (use -v)\n", f->path);
 		return;
 	}
+	f->shown = 1;
 	printf("%s: ", f->path);
 	va_start(ap, fmt);
 	vprintf(fmt, ap);
@@ -99,12 +79,12 @@ static void err(struct fsck *f, const char *fmt, ...)
 	putchar('\n');
 }
 
-__printf(2, 3)
-static void warn(struct fsck *f, const char *fmt, ...)
+void warn(struct fsck *f, const char *fmt, ...)
 {
 	va_list ap;
 
 	f->warnings++;
+	f->shown = 1;
 	printf("%s: warning: ", f->path);
 	va_start(ap, fmt);
 	vprintf(fmt, ap);
@@ -112,8 +92,7 @@ static void warn(struct fsck *f, const char *fmt, ...)
 	putchar('\n');
 }
 
-__printf(2, 3)
-static void info(struct fsck *f, const char *fmt, ...)
+void info(struct fsck *f, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -126,13 +105,48 @@ static void info(struct fsck *f, const char *fmt, ...)
 	putchar('\n');
 }
 
+/*
+ * Whether to repair the problem just reported: never with -n, always with
+ * -y, with -p only when @safe (the repair loses nothing and needs no
+ * judgement).  The caller makes the change and then calls fixed().
+ */
+bool fixing(struct fsck *f, bool safe)
+{
+	if (f->mode == MODE_CHECK)
+		return false;
+	if (f->mode == MODE_PREEN && !safe) {
+		f->manual++;
+		if (f->shown)
+			printf("%s:   not repaired in preen mode (run " PROG " -y)\n",
+			       f->path);
+		return false;
+	}
+	return true;
+}
+
+void fixed(struct fsck *f, const char *fmt, ...)
+{
+	va_list ap;
+
+	f->fixes++;
+	if (!f->shown && !f->verbose)
+		return;
+	printf("%s:   repaired: ", f->path);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+}
+
 static void usage(const char *msg)
 {
 	if (msg)
 		fprintf(stderr, PROG ": %s\n", msg);
 	fprintf(stderr,
-		"Usage: " PROG " [-n] [-f] [-v] device-or-image\n"
-		"  -n   check only, change nothing (the only mode so far)\n"
+		"Usage: " PROG " [-n | -p | -a | -y] [-f] [-v] device-or-image\n"
+		"  -n   check only, change nothing\n"
+		"  -p   repair what is safe without asking (-a is the same)\n"
+		"  -y   repair everything that can be repaired\n"
 		"  -f   check even if the filesystem seems clean (always done)\n"
 		"  -v   verbose\n");
 	exit(EXIT_USAGE);
@@ -186,11 +200,21 @@ static int is_mounted(const char *path, const struct stat *st)
 	return found;
 }
 
+/* Repairs write through a shared mapping: flushing is msync. */
 static void pm_flush(struct refdax_pmem *pm, const void *addr, size_t len)
 {
-	(void)pm;
-	(void)addr;
-	(void)len;
+	struct fsck *f = pm->priv;
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t a = (uintptr_t)addr & ~(page - 1);
+	uintptr_t e = (uintptr_t)addr + len;
+
+	if (f->mode == MODE_CHECK || !len)
+		return;
+	if (msync((void *)a, e - a, MS_SYNC)) {
+		fprintf(stderr, PROG ": %s: cannot write back: %s\n", f->path,
+			strerror(errno));
+		exit(EXIT_OPERROR);
+	}
 }
 
 static void pm_fence(struct refdax_pmem *pm)
@@ -200,34 +224,38 @@ static void pm_fence(struct refdax_pmem *pm)
 
 static void set_region_pointers(struct fsck *f)
 {
-	f->sb = (const struct refdax_super *)f->map;
 	f->ibitmap = f->map + f->g.ibitmap_start * REFDAX_BLOCK_SIZE;
-	f->itable = (const struct refdax_inode *)
+	f->itable = (struct refdax_inode *)
 		(f->map + f->g.itable_start * REFDAX_BLOCK_SIZE);
-	f->rc_disk = (const __le32 *)
+	f->rc_disk = (__le32 *)
 		(f->map + f->g.refcount_start * REFDAX_BLOCK_SIZE);
 	f->data_blocks = f->g.nblocks - f->g.data_start;
-}
-
-static int bit_set(const __u8 *bm, __u64 nr)
-{
-	return (bm[nr / 8] >> (nr % 8)) & 1;
-}
-
-static const void *block_ptr(const struct fsck *f, __u64 pblk)
-{
-	return f->map + pblk * REFDAX_BLOCK_SIZE;
 }
 
 /* ---- superblock and journal ---- */
 
 static int check_super(struct fsck *f)
 {
-	const char *why;
+	struct refdax_super copy;
+	const char *why, *why2;
 
-	if (refdax_check_super((const struct refdax_super *)f->map,
-			       f->dev_bytes, &f->g, &why)) {
-		err(f, "superblock: %s", why);
+	if (!refdax_check_super(f->sb, f->dev_bytes, &f->g, &why)) {
+		set_region_pointers(f);
+		return 0;
+	}
+	err(f, "superblock: %s", why);
+	/* Only the checksum wrong?  Then the rest can still be checked. */
+	memcpy(&copy, f->sb, sizeof(copy));
+	refdax_super_set_csum(&copy);
+	if (refdax_check_super(&copy, f->dev_bytes, &f->g, &why2))
+		return -1;
+	if (fixing(f, FIX_ASK)) {
+		refdax_super_set_csum(f->sb);
+		fixed(f, "recomputed the superblock checksum");
+	} else if (f->mode == MODE_CHECK) {
+		/* the private copy only, so that checking goes on */
+		refdax_super_set_csum(f->sb);
+	} else {
 		return -1;
 	}
 	set_region_pointers(f);
@@ -246,8 +274,13 @@ static int check_journal(struct fsck *f)
 	pm.size = f->g.nblocks * REFDAX_BLOCK_SIZE;
 	pm.flush = pm_flush;
 	pm.fence = pm_fence;
+	pm.priv = f;
 	if (refdax_jnl_open(&j, &pm, &f->g, &why)) {
 		err(f, "journal: %s", why);
+		if (fixing(f, FIX_ASK)) {
+			refdax_jnl_format(&pm, &f->g);
+			fixed(f, "formatted a new, empty journal");
+		}
 		return 0;
 	}
 	n = refdax_jnl_recover(&j);
@@ -256,9 +289,15 @@ static int check_journal(struct fsck *f)
 			strerror(-n));
 		exit(EXIT_OPERROR);
 	}
-	if (n > 0) {
+	if (n > 0 && f->mode == MODE_CHECK)
 		printf("%s: journal recovery needed (%d entries), checking the recovered state\n",
 		       f->path, n);
+	else if (n > 0)
+		printf("%s: journal recovery: undid an interrupted transaction (%d entries)\n",
+		       f->path, n);
+	if (n > 0) {
+		if (f->mode != MODE_CHECK)
+			f->fixes++;
 		/* The superblock itself may have been restored. */
 		if (check_super(f))
 			return -1;
@@ -269,155 +308,39 @@ static int check_journal(struct fsck *f)
 	return 0;
 }
 
-/* ---- extent trees ---- */
-
-struct walk {
-	struct fsck *f;
-	__u64 ino;
-	__u64 mapped, nodes;
-	int bad;
-	int collect;
-	struct ext_rec *ext;
-	size_t next, ext_cap;
-};
-
-static void add_refs(struct walk *w, __u64 pblk, __u64 len)
-{
-	__u32 *rc = w->f->rc_calc + (pblk - w->f->g.data_start);
-	__u64 i;
-
-	for (i = 0; i < len; i++)
-		if (rc[i] != ~0U)
-			rc[i]++;
-}
-
-static void collect(struct walk *w, __u64 lblk, __u64 pblk, __u64 len)
-{
-	if (!w->collect)
-		return;
-	if (w->next == w->ext_cap) {
-		w->ext_cap = w->ext_cap ? w->ext_cap * 2 : 16;
-		w->ext = realloc(w->ext, w->ext_cap * sizeof(*w->ext));
-		if (!w->ext) {
-			fprintf(stderr, PROG ": out of memory\n");
-			exit(EXIT_OPERROR);
-		}
-	}
-	w->ext[w->next].lblk = lblk;
-	w->ext[w->next].pblk = pblk;
-	w->ext[w->next].len = len;
-	w->next++;
-}
-
-static void walk_entries(struct walk *w, const void *ents, unsigned int nr,
-			 unsigned int depth, __u64 lo, __u64 hi);
-
-/*
- * Walk @nr validated extents whose logical blocks must lie in [lo, hi).
- * Extents were already range-checked by the validators.
- */
-static void walk_extents(struct walk *w, const struct refdax_extent *e,
-			 unsigned int nr, __u64 lo, __u64 hi)
-{
-	unsigned int i;
-
-	for (i = 0; i < nr; i++) {
-		__u64 lblk = le32_to_cpu(e[i].e_lblk);
-		__u64 len = le32_to_cpu(e[i].e_len);
-		__u64 pblk = le64_to_cpu(e[i].e_pblk);
-
-		if (lblk < lo || lblk + len > hi) {
-			err(w->f,
-			    "inode %llu: extent at block %llu outside its key range [%llu, %llu)",
-			    (unsigned long long)w->ino,
-			    (unsigned long long)lblk,
-			    (unsigned long long)lo,
-			    (unsigned long long)hi);
-			w->bad = 1;
-		}
-		add_refs(w, pblk, len);
-		w->mapped += len;
-		collect(w, lblk, pblk, len);
-	}
-}
-
-/* Walk @nr validated index entries at @depth whose keys lie in [lo, hi). */
-static void walk_index(struct walk *w, const struct refdax_bmap_index *idx,
-		       unsigned int nr, unsigned int depth, __u64 lo, __u64 hi)
-{
-	struct fsck *f = w->f;
-	unsigned int i;
-
-	for (i = 0; i < nr; i++) {
-		__u64 key = le32_to_cpu(idx[i].ei_lblk);
-		__u64 child = le64_to_cpu(idx[i].ei_child);
-		__u64 end = i + 1 < nr ? le32_to_cpu(idx[i + 1].ei_lblk) : hi;
-		const struct refdax_bmap_node *bn;
-		const char *why;
-		__u64 di = child - f->g.data_start;
-
-		if (key < lo || key >= hi) {
-			err(f, "inode %llu: index key %llu outside its parent's range [%llu, %llu)",
-			    (unsigned long long)w->ino,
-			    (unsigned long long)key,
-			    (unsigned long long)lo,
-			    (unsigned long long)hi);
-			w->bad = 1;
-		}
-		add_refs(w, child, 1);
-		w->nodes++;
-		if (f->is_node[di]) {
-			err(f, "inode %llu: extent-tree node block %llu referenced more than once",
-			    (unsigned long long)w->ino,
-			    (unsigned long long)child);
-			w->bad = 1;
-			continue;
-		}
-		f->is_node[di] = 1;
-		bn = block_ptr(f, child);
-		if (refdax_check_bmap_node(&f->g, bn, depth - 1, &why)) {
-			err(f, "inode %llu: extent-tree node at block %llu (depth %u): %s",
-			    (unsigned long long)w->ino,
-			    (unsigned long long)child, depth - 1, why);
-			w->bad = 1;
-			continue;
-		}
-		walk_entries(w, bn + 1, le16_to_cpu(bn->bn_hdr.bh_nr),
-			     depth - 1, key, end < hi ? end : hi);
-	}
-}
-
-/* Walk @nr validated entries at @depth whose keys must lie in [lo, hi). */
-static void walk_entries(struct walk *w, const void *ents, unsigned int nr,
-			 unsigned int depth, __u64 lo, __u64 hi)
-{
-	if (depth == 0)
-		walk_extents(w, ents, nr, lo, hi);
-	else
-		walk_index(w, ents, nr, depth, lo, hi);
-}
-
-static void walk_inode(struct walk *w, const struct refdax_inode *ri)
-{
-	const struct refdax_bmap_root *r = &ri->i_root;
-
-	walk_entries(w, r->br_ext, le16_to_cpu(r->br_hdr.bh_nr),
-		     le16_to_cpu(r->br_hdr.bh_depth), 0, REFDAX_MAX_LBLK + 1);
-}
-
 /* ---- inodes ---- */
+
+/* Inode @ino would be valid with a correct checksum. */
+static bool inode_csum_only(struct fsck *f, __u64 ino)
+{
+	struct refdax_inode copy = f->itable[ino];
+	const char *why;
+
+	refdax_inode_set_csum(&copy);
+	return !refdax_check_inode(&f->g, ino, &copy, &why);
+}
 
 static void check_inodes(struct fsck *f)
 {
-	const struct refdax_inode *ri;
+	struct refdax_inode *ri;
 	static const struct refdax_inode zero;
-	__u64 ino, used = 0;
+	__u64 ino, used = 0, root = f->g.root_ino;
 	const char *why;
 
-	if (!bit_set(f->ibitmap, 0))
+	if (!bit_set(f->ibitmap, 0)) {
 		err(f, "inode 0 (reserved) not marked in use in the bitmap");
-	if (memcmp(&f->itable[0], &zero, sizeof(zero)))
+		if (fixing(f, FIX_SAFE)) {
+			set_bit_le(f->ibitmap, 0);
+			fixed(f, "marked inode 0 in use");
+		}
+	}
+	if (memcmp(&f->itable[0], &zero, sizeof(zero))) {
 		err(f, "inode 0 (reserved) slot is not zeroed");
+		if (fixing(f, FIX_SAFE)) {
+			memset(&f->itable[0], 0, sizeof(zero));
+			fixed(f, "zeroed the slot of inode 0");
+		}
+	}
 
 	for (ino = 1; ino < f->g.ninodes; ino++) {
 		int inuse = bit_set(f->ibitmap, ino);
@@ -426,21 +349,55 @@ static void check_inodes(struct fsck *f)
 		ri = &f->itable[ino];
 		mode = le16_to_cpu(ri->i_mode);
 		if (!inuse) {
-			if (mode)
-				err(f, "inode %llu: mode 0%o but not marked in use in the bitmap",
-				    (unsigned long long)ino, mode);
-			continue;
+			if (!mode)
+				continue;
+			err(f, "inode %llu: mode 0%o but not marked in use in the bitmap",
+			    (unsigned long long)ino, mode);
+			if (inode_csum_only(f, ino)) {
+				if (!fixing(f, FIX_SAFE))
+					continue;
+				set_bit_le(f->ibitmap, ino);
+				fixed(f, "marked inode %llu in use",
+				      (unsigned long long)ino);
+			} else {
+				if (fixing(f, FIX_ASK)) {
+					memset(ri, 0, sizeof(*ri));
+					fixed(f, "zeroed the slot of free inode %llu",
+					      (unsigned long long)ino);
+				}
+				continue;
+			}
 		}
 		used++;
 		f->istate[ino] |= IS_INUSE;
 		if (!mode) {
 			err(f, "inode %llu: marked in use but mode is 0",
 			    (unsigned long long)ino);
+			if (ino != root && fixing(f, FIX_SAFE)) {
+				fsck_free_inode(f, ino);
+				used--;
+				fixed(f, "marked inode %llu free",
+				      (unsigned long long)ino);
+			}
 			continue;
 		}
 		if (refdax_check_inode(&f->g, ino, ri, &why)) {
 			err(f, "inode %llu: %s", (unsigned long long)ino, why);
-			continue;
+			if (inode_csum_only(f, ino)) {
+				if (!fixing(f, FIX_SAFE))
+					continue;
+				refdax_inode_set_csum(ri);
+				fixed(f, "recomputed the checksum of inode %llu",
+				      (unsigned long long)ino);
+			} else {
+				if (ino != root && fixing(f, FIX_ASK)) {
+					fsck_free_inode(f, ino);
+					used--;
+					fixed(f, "cleared inode %llu",
+					      (unsigned long long)ino);
+				}
+				continue;
+			}
 		}
 		f->istate[ino] |= IS_VALID;
 		if (S_ISDIR(mode))
@@ -458,9 +415,333 @@ static void check_inodes(struct fsck *f)
 		if (bit_set(f->ibitmap, ino)) {
 			warn(f, "inode bitmap has bits set past the last inode (%llu)",
 			     (unsigned long long)ino);
+			if (fixing(f, FIX_SAFE)) {
+				for (; ino % 8; ino++)
+					clear_bit_le(f->ibitmap, ino);
+				memset(f->ibitmap + ino / 8, 0,
+				       f->g.ibitmap_blocks * REFDAX_BLOCK_SIZE -
+				       ino / 8);
+				fixed(f, "cleared them");
+			}
 			break;
 		}
 	}
+}
+
+/* ---- extent trees ---- */
+
+struct walk {
+	struct fsck *f;
+	__u64 ino;
+	int phase;		/* 0: claim tree nodes, 1: walk extents */
+	__u8 kind;		/* BK_DATA or BK_EXCL for this inode's extents */
+	__u64 mapped, nodes;
+	int bad;		/* problems left in place */
+	int changed;		/* the extent root was rewritten */
+	int collect;
+	struct ext_rec *ext;
+	size_t next, ext_cap;
+};
+
+enum { NODE_DESCEND, NODE_SKIP, NODE_DROPPED };
+
+static void add_refs(struct fsck *f, __u64 pblk, __u64 len)
+{
+	__u32 *rc = f->rc_calc + (pblk - f->g.data_start);
+	__u64 i;
+
+	for (i = 0; i < len; i++)
+		if (rc[i] != ~0U)
+			rc[i]++;
+}
+
+static void collect(struct walk *w, __u64 lblk, __u64 pblk, __u64 len)
+{
+	if (!w->collect)
+		return;
+	if (w->next == w->ext_cap) {
+		w->ext_cap = w->ext_cap ? w->ext_cap * 2 : 16;
+		w->ext = xrealloc(w->ext, w->ext_cap, sizeof(*w->ext));
+	}
+	w->ext[w->next].lblk = lblk;
+	w->ext[w->next].pblk = pblk;
+	w->ext[w->next].len = len;
+	w->next++;
+}
+
+/* Remove entry @i of a root or node; returns the entries left. */
+static unsigned int drop_entry(struct refdax_bmap_hdr *h, void *ents,
+			       unsigned int i)
+{
+	unsigned int nr = le16_to_cpu(h->bh_nr);
+	const size_t sz = sizeof(struct refdax_extent);
+	__u8 *e = ents;
+
+	memmove(e + i * sz, e + (i + 1) * sz, (nr - i - 1) * sz);
+	memset(e + (nr - 1) * sz, 0, sz);
+	h->bh_nr = cpu_to_le16(nr - 1);
+	return nr - 1;
+}
+
+static const char *kind_name(__u8 kind)
+{
+	switch (kind) {
+	case BK_DATA:
+		return "file data";
+	case BK_EXCL:
+		return "a directory or symlink block";
+	default:
+		return "an extent-tree node";
+	}
+}
+
+/*
+ * Whether a @kind reference to [pblk, pblk + len) is a double use: only
+ * regular-file data may be shared (reflink); a tree node, a directory block
+ * or a symlink block has exactly one user.  *at gets the first such block.
+ */
+static bool clash(const struct fsck *f, __u64 pblk, __u64 len, __u8 kind,
+		  __u64 *at)
+{
+	const __u8 *bk = f->bkind + (pblk - f->g.data_start);
+	__u64 i;
+
+	for (i = 0; i < len; i++) {
+		if (bk[i] == BK_FREE || (bk[i] == BK_DATA && kind == BK_DATA))
+			continue;
+		*at = pblk + i;
+		return true;
+	}
+	return false;
+}
+
+static void claim(struct fsck *f, __u64 pblk, __u64 len, __u8 kind)
+{
+	__u8 *bk = f->bkind + (pblk - f->g.data_start);
+	__u64 i;
+
+	for (i = 0; i < len; i++)
+		if (bk[i] == BK_FREE)
+			bk[i] = kind;
+}
+
+static unsigned int walk_entries(struct walk *w, struct refdax_bmap_hdr *h,
+				 void *ents, unsigned int depth, __u64 lo,
+				 __u64 hi);
+
+/*
+ * Extents whose logical blocks must lie in [lo, hi).  Directory and symlink
+ * blocks are claimed in phase 0 with the tree nodes, so that file data
+ * sharing one of them is what gets detached; file data in phase 1.
+ */
+static unsigned int walk_extents(struct walk *w, struct refdax_bmap_hdr *h,
+				 struct refdax_extent *e, __u64 lo, __u64 hi)
+{
+	struct fsck *f = w->f;
+	unsigned int i = 0, nr = le16_to_cpu(h->bh_nr);
+	bool claiming = !w->phase == (w->kind == BK_EXCL);
+
+	while (i < nr) {
+		__u64 lblk = le32_to_cpu(e[i].e_lblk);
+		__u64 len = le32_to_cpu(e[i].e_len);
+		__u64 pblk = le64_to_cpu(e[i].e_pblk);
+		bool problem = false, range_bad = false;
+		__u64 at;
+
+		if (w->phase && (lblk < lo || lblk + len > hi)) {
+			err(f,
+			    "inode %llu: extent at block %llu outside its key range [%llu, %llu)",
+			    (unsigned long long)w->ino,
+			    (unsigned long long)lblk,
+			    (unsigned long long)lo,
+			    (unsigned long long)hi);
+			problem = true;
+			range_bad = true;
+		} else if (claiming && clash(f, pblk, len, w->kind, &at)) {
+			err(f, "inode %llu: block %llu (logical %llu) is also used as %s",
+			    (unsigned long long)w->ino,
+			    (unsigned long long)at,
+			    (unsigned long long)(lblk + at - pblk),
+			    kind_name(f->bkind[at - f->g.data_start]));
+			problem = true;
+		}
+		if (problem && fixing(f, FIX_ASK)) {
+			nr = drop_entry(h, e, i);
+			w->changed = 1;
+			fixed(f, "removed the extent: logical %llu-%llu, physical %llu-%llu",
+			      (unsigned long long)lblk,
+			      (unsigned long long)(lblk + len - 1),
+			      (unsigned long long)pblk,
+			      (unsigned long long)(pblk + len - 1));
+			continue;
+		}
+		if (range_bad)
+			w->bad = 1;
+		if (claiming)
+			claim(f, pblk, len, w->kind);
+		if (w->phase) {
+			add_refs(f, pblk, len);
+			w->mapped += len;
+			collect(w, lblk, pblk, len);
+		}
+		i++;
+	}
+	return nr;
+}
+
+/* Node @bn would be valid at @depth with a correct checksum. */
+static bool node_csum_only(struct fsck *f, const struct refdax_bmap_node *bn,
+			   unsigned int depth)
+{
+	static union {
+		struct refdax_bmap_node bn;
+		__u8 b[REFDAX_BLOCK_SIZE];
+	} copy;
+	const char *why;
+
+	memcpy(copy.b, bn, REFDAX_BLOCK_SIZE);
+	refdax_bmap_node_set_csum(&copy.bn);
+	return !refdax_check_bmap_node(&f->g, &copy.bn, depth, &why);
+}
+
+/*
+ * Phase 0: claim the node @child that index entry @i points to, at @depth.
+ * A node with a bad key, used twice or invalid is detached (the entry
+ * dropped) when repairing.
+ */
+static int claim_node(struct walk *w, struct refdax_bmap_hdr *h,
+		      struct refdax_bmap_index *idx, unsigned int i,
+		      unsigned int depth, __u64 lo, __u64 hi)
+{
+	struct fsck *f = w->f;
+	__u64 key = le32_to_cpu(idx[i].ei_lblk);
+	__u64 child = le64_to_cpu(idx[i].ei_child);
+	__u64 di = child - f->g.data_start;
+	struct refdax_bmap_node *bn = block_ptr(f, child);
+	int problem = 0;
+	const char *why;
+
+	if (key < lo || key >= hi) {
+		err(f, "inode %llu: index key %llu outside its parent's range [%llu, %llu)",
+		    (unsigned long long)w->ino, (unsigned long long)key,
+		    (unsigned long long)lo, (unsigned long long)hi);
+		problem = 1;
+	} else if (f->bkind[di] != BK_FREE) {
+		err(f, "inode %llu: extent-tree node block %llu referenced more than once",
+		    (unsigned long long)w->ino, (unsigned long long)child);
+		problem = 2;
+	} else if (refdax_check_bmap_node(&f->g, bn, depth - 1, &why)) {
+		err(f, "inode %llu: extent-tree node at block %llu (depth %u): %s",
+		    (unsigned long long)w->ino, (unsigned long long)child,
+		    depth - 1, why);
+		problem = 3;
+		if (node_csum_only(f, bn, depth - 1) && fixing(f, FIX_SAFE)) {
+			refdax_bmap_node_set_csum(bn);
+			fixed(f, "recomputed the checksum of the node");
+			problem = 0;
+		}
+	}
+	if (problem && fixing(f, FIX_ASK)) {
+		drop_entry(h, idx, i);
+		w->changed = 1;
+		fixed(f, "detached the subtree at block %llu (logical blocks from %llu)",
+		      (unsigned long long)child, (unsigned long long)key);
+		return NODE_DROPPED;
+	}
+	if (problem)
+		w->bad = 1;
+	add_refs(f, child, 1);
+	if (problem == 2)
+		return NODE_SKIP;
+	if (problem == 3) {
+		f->bkind[di] = BK_BADNODE;
+		return NODE_SKIP;
+	}
+	f->bkind[di] = BK_NODE;
+	return NODE_DESCEND;
+}
+
+/* Index entries at @depth whose keys must lie in [lo, hi). */
+static unsigned int walk_index(struct walk *w, struct refdax_bmap_hdr *h,
+			       struct refdax_bmap_index *idx,
+			       unsigned int depth, __u64 lo, __u64 hi)
+{
+	struct fsck *f = w->f;
+	unsigned int i = 0, nr = le16_to_cpu(h->bh_nr);
+
+	while (i < nr) {
+		__u64 key = le32_to_cpu(idx[i].ei_lblk);
+		__u64 child = le64_to_cpu(idx[i].ei_child);
+		__u64 end = i + 1 < nr ? le32_to_cpu(idx[i + 1].ei_lblk) : hi;
+		__u64 di = child - f->g.data_start;
+		struct refdax_bmap_node *bn = block_ptr(f, child);
+		unsigned int onr, cnr;
+
+		if (w->phase == 0) {
+			int r = claim_node(w, h, idx, i, depth, lo, hi);
+
+			if (r == NODE_DROPPED) {
+				nr--;
+				continue;
+			}
+			if (r == NODE_SKIP ||
+			    (depth == 1 && w->kind != BK_EXCL)) {
+				i++;
+				continue;
+			}
+		} else {
+			if (f->bkind[di] != BK_NODE) {
+				i++;	/* left in place by phase 0 */
+				continue;
+			}
+			w->nodes++;
+		}
+		onr = le16_to_cpu(bn->bn_hdr.bh_nr);
+		cnr = walk_entries(w, &bn->bn_hdr, bn + 1, depth - 1, key,
+				   end < hi ? end : hi);
+		if (cnr) {
+			if (cnr != onr)
+				refdax_bmap_node_set_csum(bn);
+			i++;
+			continue;
+		}
+		/* every entry of the child was removed: free it as well */
+		f->bkind[di] = BK_FREE;
+		f->rc_calc[di]--;
+		if (w->phase)
+			w->nodes--;
+		nr = drop_entry(h, idx, i);
+		w->changed = 1;
+		fixed(f, "freed the emptied tree node at block %llu of inode %llu",
+		      (unsigned long long)child, (unsigned long long)w->ino);
+	}
+	return nr;
+}
+
+/* Walk a root or node at @depth; returns the entries it has left. */
+static unsigned int walk_entries(struct walk *w, struct refdax_bmap_hdr *h,
+				 void *ents, unsigned int depth, __u64 lo,
+				 __u64 hi)
+{
+	if (depth)
+		return walk_index(w, h, ents, depth, lo, hi);
+	if (w->phase || w->kind == BK_EXCL)
+		return walk_extents(w, h, ents, lo, hi);
+	return le16_to_cpu(h->bh_nr);
+}
+
+static void walk_inode(struct walk *w, struct refdax_inode *ri)
+{
+	struct refdax_bmap_root *r = &ri->i_root;
+	unsigned int depth = le16_to_cpu(r->br_hdr.bh_depth);
+
+	if (!walk_entries(w, &r->br_hdr, r->br_ext, depth, 0,
+			  REFDAX_MAX_LBLK + 1) && depth) {
+		r->br_hdr.bh_depth = 0;
+		w->changed = 1;
+	}
+	if (w->changed)
+		refdax_inode_set_csum(ri);
 }
 
 static int cmp_ext(const void *a, const void *b)
@@ -472,16 +753,22 @@ static int cmp_ext(const void *a, const void *b)
 
 /* ---- directories ---- */
 
+/* What check_dirent() did with an entry. */
+enum { DE_NONE, DE_LINK, DE_SUBDIR, DE_KILL };
+
 struct name_rec {
 	__u32 hash;
 	__u8 len;
+	__u8 how;		/* DE_* */
 	const char *name;
+	__u8 *blk;
+	unsigned int off;
+	__u64 ino;
+	size_t seq;
 };
 
-static int cmp_name(const void *a, const void *b)
+static int same_name(const struct name_rec *x, const struct name_rec *y)
 {
-	const struct name_rec *x = a, *y = b;
-
 	if (x->hash != y->hash)
 		return x->hash < y->hash ? -1 : 1;
 	if (x->len != y->len)
@@ -489,29 +776,44 @@ static int cmp_name(const void *a, const void *b)
 	return memcmp(x->name, y->name, x->len);
 }
 
+static int cmp_name(const void *a, const void *b)
+{
+	const struct name_rec *x = a, *y = b;
+	int c = same_name(x, y);
+
+	if (c)
+		return c;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
 static void add_edge(struct fsck *f, __u64 dir, __u64 child)
 {
 	if (f->nedges == f->edges_cap) {
 		f->edges_cap = f->edges_cap ? f->edges_cap * 2 : 1024;
-		f->edges = realloc(f->edges, f->edges_cap * sizeof(*f->edges));
-		if (!f->edges) {
-			fprintf(stderr, PROG ": out of memory\n");
-			exit(EXIT_OPERROR);
-		}
+		f->edges = xrealloc(f->edges, f->edges_cap, sizeof(*f->edges));
 	}
 	f->edges[f->nedges][0] = dir;
 	f->edges[f->nedges][1] = child;
 	f->nedges++;
 }
 
-static unsigned int mode_to_dt(__u16 mode)
+static void drop_edge(struct fsck *f, __u64 dir, __u64 child)
 {
-	return (mode >> 12) & 15;
+	size_t e = f->nedges;
+
+	while (e--) {
+		if (f->edges[e][0] != dir || f->edges[e][1] != child)
+			continue;
+		f->nedges--;
+		f->edges[e][0] = f->edges[f->nedges][0];
+		f->edges[e][1] = f->edges[f->nedges][1];
+		return;
+	}
 }
 
 /* Check the live entry @de (name @nm) of directory @dir and count it. */
-static void check_dirent(struct fsck *f, __u64 dir,
-			 const struct refdax_dirent *de, const char *nm)
+static int check_dirent(struct fsck *f, __u64 dir, struct refdax_dirent *de,
+			const char *nm)
 {
 	__u64 t = le64_to_cpu(de->d_ino);
 	__u16 tmode;
@@ -520,60 +822,135 @@ static void check_dirent(struct fsck *f, __u64 dir,
 		err(f, "directory %llu: entry '%s' points to free inode %llu",
 		    (unsigned long long)dir, show_name(nm, de->d_namelen),
 		    (unsigned long long)t);
-		return;
+		if (fixing(f, FIX_SAFE)) {
+			fixed(f, "removed the entry");
+			return DE_KILL;
+		}
+		return DE_NONE;
 	}
 	if (t == f->g.root_ino) {
 		err(f, "directory %llu: entry '%s' points to the root directory",
 		    (unsigned long long)dir, show_name(nm, de->d_namelen));
-		return;
+		if (fixing(f, FIX_ASK)) {
+			fixed(f, "removed the entry");
+			return DE_KILL;
+		}
+		return DE_NONE;
 	}
-	f->refs[t]++;
-	add_edge(f, dir, t);
 	tmode = le16_to_cpu(f->itable[t].i_mode);
-	if (f->istate[t] & IS_VALID && de->d_type != mode_to_dt(tmode))
+	if (f->istate[t] & IS_VALID && de->d_type != mode_to_dt(tmode)) {
 		err(f, "directory %llu: entry '%s' has type %u but inode %llu has mode 0%o",
 		    (unsigned long long)dir, show_name(nm, de->d_namelen),
 		    de->d_type, (unsigned long long)t, tmode);
-	if (!(f->istate[t] & IS_DIR))
-		return;
-	f->subdirs[dir]++;
-	if (f->dparent[t])
+		if (fixing(f, FIX_SAFE)) {
+			de->d_type = (__u8)mode_to_dt(tmode);
+			fixed(f, "set the entry's type to %u", de->d_type);
+		}
+	}
+	if (f->istate[t] & IS_DIR && f->dparent[t]) {
 		err(f, "directory %llu has entries in both directory %llu and %llu",
 		    (unsigned long long)t,
 		    (unsigned long long)f->dparent[t],
 		    (unsigned long long)dir);
-	else
-		f->dparent[t] = dir;
+		if (fixing(f, FIX_ASK)) {
+			fixed(f, "removed the entry '%s' from directory %llu",
+			      show_name(nm, de->d_namelen),
+			      (unsigned long long)dir);
+			return DE_KILL;
+		}
+	}
+	f->refs[t]++;
+	add_edge(f, dir, t);
+	if (!(f->istate[t] & IS_DIR) || f->dparent[t])
+		return DE_LINK;
+	f->subdirs[dir]++;
+	f->dparent[t] = dir;
+	return DE_SUBDIR;
+}
+
+/* Sizes, holes: the extents in @w are sorted. */
+static void check_dir_size(struct fsck *f, __u64 dir, struct walk *w)
+{
+	struct refdax_inode *ri = &f->itable[dir];
+	__u64 nblk = le64_to_cpu(ri->i_size) / REFDAX_BLOCK_SIZE;
+	__u64 expect = 0;
+	bool gap = false, wrong = false;
+	size_t i;
+
+	for (i = 0; i < w->next; i++) {
+		const struct ext_rec *e = &w->ext[i];
+
+		if (e->lblk > expect) {
+			gap = true;
+			if (expect < nblk) {
+				err(f, "directory %llu: hole at blocks %llu-%llu",
+				    (unsigned long long)dir,
+				    (unsigned long long)expect,
+				    (unsigned long long)(e->lblk < nblk ?
+							 e->lblk : nblk) - 1);
+				wrong = true;
+			}
+		}
+		if (e->lblk + e->len > nblk) {
+			err(f, "directory %llu: blocks mapped beyond i_size (logical %llu-%llu)",
+			    (unsigned long long)dir,
+			    (unsigned long long)e->lblk,
+			    (unsigned long long)(e->lblk + e->len - 1));
+			wrong = true;
+		}
+		expect = e->lblk + e->len;
+	}
+	if (expect < nblk) {
+		err(f, "directory %llu: hole at blocks %llu-%llu",
+		    (unsigned long long)dir, (unsigned long long)expect,
+		    (unsigned long long)nblk - 1);
+		wrong = true;
+	}
+	/* Mapped blocks without a gap: the size can follow them. */
+	if (wrong && !gap && fixing(f, expect < nblk)) {
+		ri->i_size = cpu_to_le64(expect * REFDAX_BLOCK_SIZE);
+		refdax_inode_set_csum(ri);
+		fixed(f, "set the size of directory %llu to %llu blocks",
+		      (unsigned long long)dir, (unsigned long long)expect);
+	}
+}
+
+/* A damaged directory block: mend it if allowed; 0 if it is valid now. */
+static int mend_dirblock(struct fsck *f, __u8 *blk)
+{
+	static const char * const what[] = {
+		[SALVAGE_HASHES] = "recomputed the name hashes",
+		[SALVAGE_ENTRIES] = "removed the damaged entries",
+		[SALVAGE_BLOCK] = "cut the record chain at the damage",
+	};
+	int lvl = fsck_salvage_dirblock(f, blk, false);
+	const char *why;
+
+	if (!lvl || !fixing(f, lvl == SALVAGE_HASHES))
+		return -1;
+	lvl = fsck_salvage_dirblock(f, blk, true);
+	if (refdax_check_dirblock(&f->g, blk, &why))
+		return -1;
+	fixed(f, "%s", what[lvl]);
+	return 0;
 }
 
 static void check_dir(struct fsck *f, __u64 dir, struct walk *w)
 {
 	const struct refdax_inode *ri = &f->itable[dir];
-	__u64 nblk = le64_to_cpu(ri->i_size) / REFDAX_BLOCK_SIZE;
-	__u64 expect = 0;
+	__u64 nblk;
 	struct name_rec *names = NULL;
 	size_t nnames = 0, names_cap = 0, i;
 	const char *why;
 
+	check_dir_size(f, dir, w);
+	nblk = le64_to_cpu(ri->i_size) / REFDAX_BLOCK_SIZE;
 	for (i = 0; i < w->next; i++) {
 		const struct ext_rec *e = &w->ext[i];
 		__u64 b;
 
-		if (e->lblk > expect && expect < nblk)
-			err(f, "directory %llu: hole at blocks %llu-%llu",
-			    (unsigned long long)dir,
-			    (unsigned long long)expect,
-			    (unsigned long long)(e->lblk < nblk ?
-						 e->lblk : nblk) - 1);
-		if (e->lblk + e->len > nblk)
-			err(f, "directory %llu: blocks mapped beyond i_size (logical %llu-%llu)",
-			    (unsigned long long)dir,
-			    (unsigned long long)e->lblk,
-			    (unsigned long long)(e->lblk + e->len - 1));
-		expect = e->lblk + e->len;
-
 		for (b = 0; b < e->len && e->lblk + b < nblk; b++) {
-			const __u8 *blk = block_ptr(f, e->pblk + b);
+			__u8 *blk = block_ptr(f, e->pblk + b);
 			unsigned int off = 0;
 
 			if (refdax_check_dirblock(&f->g, blk, &why)) {
@@ -581,54 +958,74 @@ static void check_dir(struct fsck *f, __u64 dir, struct walk *w)
 				    (unsigned long long)dir,
 				    (unsigned long long)(e->lblk + b),
 				    (unsigned long long)(e->pblk + b), why);
-				continue;
+				if (mend_dirblock(f, blk))
+					continue;
 			}
 			while (off < REFDAX_BLOCK_SIZE) {
-				const struct refdax_dirent *de =
-					(const void *)(blk + off);
+				struct refdax_dirent *de = (void *)(blk + off);
 				__u64 t = le64_to_cpu(de->d_ino);
 				const char *nm = (const char *)blk + off +
 						 REFDAX_DIRENT_HDR;
+				unsigned int here = off;
+				int how;
 
 				off += le16_to_cpu(de->d_reclen);
 				if (!t)
 					continue;
+				how = check_dirent(f, dir, de, nm);
+				if (how == DE_KILL) {
+					fsck_kill_dirent(blk, here);
+					continue;
+				}
 				if (nnames == names_cap) {
 					names_cap = names_cap ?
 						    names_cap * 2 : 64;
-					names = realloc(names, names_cap *
-							sizeof(*names));
-					if (!names) {
-						fprintf(stderr, PROG ": out of memory\n");
-						exit(EXIT_OPERROR);
-					}
+					names = xrealloc(names, names_cap,
+							 sizeof(*names));
 				}
 				names[nnames].hash = le32_to_cpu(de->d_hash);
 				names[nnames].len = de->d_namelen;
+				names[nnames].how = (__u8)how;
 				names[nnames].name = nm;
+				names[nnames].blk = blk;
+				names[nnames].off = here;
+				names[nnames].ino = t;
+				names[nnames].seq = nnames;
 				nnames++;
-				check_dirent(f, dir, de, nm);
 			}
 		}
 	}
-	if (expect < nblk)
-		err(f, "directory %llu: hole at blocks %llu-%llu",
-		    (unsigned long long)dir, (unsigned long long)expect,
-		    (unsigned long long)nblk - 1);
 
 	if (nnames > 1)
 		qsort(names, nnames, sizeof(*names), cmp_name);
-	for (i = 1; i < nnames; i++)
-		if (!cmp_name(&names[i - 1], &names[i]))
-			err(f, "directory %llu: duplicate name '%s'",
-			    (unsigned long long)dir,
-			    show_name(names[i].name, names[i].len));
+	for (i = 1; i < nnames; i++) {
+		struct name_rec *n = &names[i];
+
+		if (same_name(&names[i - 1], n))
+			continue;
+		err(f, "directory %llu: duplicate name '%s'",
+		    (unsigned long long)dir, show_name(n->name, n->len));
+		if (!fixing(f, FIX_ASK))
+			continue;
+		/* the later entry goes; undo what counting it did */
+		fsck_kill_dirent(n->blk, n->off);
+		if (n->how != DE_NONE) {
+			f->refs[n->ino]--;
+			drop_edge(f, dir, n->ino);
+		}
+		if (n->how == DE_SUBDIR) {
+			f->subdirs[dir]--;
+			f->dparent[n->ino] = 0;
+		}
+		fixed(f, "removed the later entry (inode %llu)",
+		      (unsigned long long)n->ino);
+	}
 	free(names);
 }
 
 static void check_symlink(struct fsck *f, __u64 ino, struct walk *w)
 {
-	const struct refdax_inode *ri = &f->itable[ino];
+	struct refdax_inode *ri = &f->itable[ino];
 	__u64 size = le64_to_cpu(ri->i_size);
 	const char *tgt;
 	__u64 i;
@@ -637,14 +1034,28 @@ static void check_symlink(struct fsck *f, __u64 ino, struct walk *w)
 		for (i = 0; i < sizeof(ri->i_symlink); i++)
 			if (!ri->i_symlink[i])
 				break;
-		if (i != size)
+		if (i != size) {
 			err(f, "symlink %llu: inline target length %llu, i_size %llu",
 			    (unsigned long long)ino, (unsigned long long)i,
 			    (unsigned long long)size);
-		if (le64_to_cpu(ri->i_blocks))
+			if (i && i < sizeof(ri->i_symlink) &&
+			    fixing(f, FIX_ASK)) {
+				ri->i_size = cpu_to_le64(i);
+				refdax_inode_set_csum(ri);
+				fixed(f, "set i_size to %llu",
+				      (unsigned long long)i);
+			}
+		}
+		if (le64_to_cpu(ri->i_blocks)) {
 			err(f, "symlink %llu: inline target but i_blocks %llu",
 			    (unsigned long long)ino,
 			    (unsigned long long)le64_to_cpu(ri->i_blocks));
+			if (fixing(f, FIX_SAFE)) {
+				ri->i_blocks = 0;
+				refdax_inode_set_csum(ri);
+				fixed(f, "set i_blocks to 0");
+			}
+		}
 		return;
 	}
 	if (w->next != 1 || w->ext[0].lblk != 0 || w->ext[0].len != 1) {
@@ -656,10 +1067,16 @@ static void check_symlink(struct fsck *f, __u64 ino, struct walk *w)
 	for (i = 0; i < size; i++)
 		if (!tgt[i])
 			break;
-	if (i != size)
+	if (i != size) {
 		err(f, "symlink %llu: NUL at byte %llu of a %llu-byte target",
 		    (unsigned long long)ino, (unsigned long long)i,
 		    (unsigned long long)size);
+		if (i && fixing(f, FIX_ASK)) {
+			ri->i_size = cpu_to_le64(i);
+			refdax_inode_set_csum(ri);
+			fixed(f, "set i_size to %llu", (unsigned long long)i);
+		}
+	}
 }
 
 static void check_trees(struct fsck *f)
@@ -669,52 +1086,117 @@ static void check_trees(struct fsck *f)
 
 	memset(&w, 0, sizeof(w));
 	w.f = f;
-	for (ino = 1; ino < f->g.ninodes; ino++) {
-		const struct refdax_inode *ri = &f->itable[ino];
-		__u16 mode = le16_to_cpu(ri->i_mode);
-		__u64 blocks;
+	/*
+	 * Tree nodes, directory blocks and symlink blocks are claimed for all
+	 * inodes first, so a block used both that way and as file data keeps
+	 * its exclusive owner and the file extent is what gets detached.
+	 */
+	for (w.phase = 0; w.phase < 2; w.phase++) {
+		for (ino = 1; ino < f->g.ninodes; ino++) {
+			struct refdax_inode *ri = &f->itable[ino];
+			__u16 mode = le16_to_cpu(ri->i_mode);
+			__u64 blocks;
 
-		if (!(f->istate[ino] & IS_VALID))
-			continue;
-		if (S_ISLNK(mode) &&
-		    (le32_to_cpu(ri->i_flags) & REFDAX_IFL_INLINE)) {
+			if (!(f->istate[ino] & IS_VALID))
+				continue;
+			if (S_ISLNK(mode) &&
+			    (le32_to_cpu(ri->i_flags) & REFDAX_IFL_INLINE)) {
+				if (!w.phase)
+					continue;
+				f->istate[ino] |= IS_TREE_OK;
+				check_symlink(f, ino, NULL);
+				continue;
+			}
+			w.ino = ino;
+			w.kind = S_ISREG(mode) ? BK_DATA : BK_EXCL;
+			w.mapped = 0;
+			w.nodes = 0;
+			w.bad = 0;
+			w.changed = 0;
+			w.next = 0;
+			w.collect = w.phase && (S_ISDIR(mode) || S_ISLNK(mode));
+			walk_inode(&w, ri);
+			if (!w.phase) {
+				if (w.bad)
+					f->istate[ino] |= IS_TREE_BAD;
+				continue;
+			}
+			blocks = le64_to_cpu(ri->i_blocks);
+			if (blocks != w.mapped + w.nodes) {
+				err(f,
+				    "inode %llu: i_blocks %llu, but maps %llu blocks and %llu tree nodes",
+				    (unsigned long long)ino,
+				    (unsigned long long)blocks,
+				    (unsigned long long)w.mapped,
+				    (unsigned long long)w.nodes);
+				if (fixing(f, FIX_SAFE)) {
+					ri->i_blocks = cpu_to_le64(w.mapped +
+								   w.nodes);
+					refdax_inode_set_csum(ri);
+					fixed(f, "set i_blocks to %llu",
+					      (unsigned long long)(w.mapped +
+								   w.nodes));
+				}
+			}
+			if (w.bad || f->istate[ino] & IS_TREE_BAD)
+				continue;
 			f->istate[ino] |= IS_TREE_OK;
-			check_symlink(f, ino, NULL);
-			continue;
+			if (w.collect && w.next > 1)
+				qsort(w.ext, w.next, sizeof(*w.ext), cmp_ext);
+			if (S_ISDIR(mode))
+				check_dir(f, ino, &w);
+			else if (S_ISLNK(mode))
+				check_symlink(f, ino, &w);
 		}
-		w.ino = ino;
-		w.mapped = 0;
-		w.nodes = 0;
-		w.bad = 0;
-		w.next = 0;
-		w.collect = S_ISDIR(mode) || S_ISLNK(mode);
-		walk_inode(&w, ri);
-		blocks = le64_to_cpu(ri->i_blocks);
-		if (blocks != w.mapped + w.nodes)
-			err(f,
-			    "inode %llu: i_blocks %llu, but maps %llu blocks and %llu tree nodes",
-			    (unsigned long long)ino,
-			    (unsigned long long)blocks,
-			    (unsigned long long)w.mapped,
-			    (unsigned long long)w.nodes);
-		if (w.bad)
-			continue;
-		f->istate[ino] |= IS_TREE_OK;
-		if (w.collect && w.next > 1)
-			qsort(w.ext, w.next, sizeof(*w.ext), cmp_ext);
-		if (S_ISDIR(mode))
-			check_dir(f, ino, &w);
-		else if (S_ISLNK(mode))
-			check_symlink(f, ino, &w);
 	}
 	free(w.ext);
 }
 
-/* ---- orphans, link counts, reachability ---- */
+/* ---- orphans, reachability, link counts ---- */
+
+/*
+ * Relink the orphan list from scratch: every valid inode that is on it or
+ * carries the orphan flag, and has no directory entry, in inode order.
+ */
+static void rebuild_orphans(struct fsck *f)
+{
+	__u64 ino, head = 0, n = 0;
+
+	for (ino = f->g.ninodes; --ino > 0;) {
+		struct refdax_inode *ri = &f->itable[ino];
+		__u8 st = f->istate[ino];
+		__u32 flags = le32_to_cpu(ri->i_flags);
+		struct refdax_inode old = *ri;
+		bool want;
+
+		f->istate[ino] &= ~IS_ORPHANED;
+		if (!(st & IS_VALID))
+			continue;
+		want = ino != f->g.root_ino && !f->refs[ino] &&
+		       (st & IS_ORPHANED || flags & REFDAX_IFL_ORPHAN);
+		if (want) {
+			ri->i_flags = cpu_to_le32(flags | REFDAX_IFL_ORPHAN);
+			ri->i_nlink = 0;
+			ri->i_next_orphan = cpu_to_le64(head);
+			f->istate[ino] |= IS_ORPHANED;
+			head = ino;
+			n++;
+		} else {
+			ri->i_flags = cpu_to_le32(flags & ~REFDAX_IFL_ORPHAN);
+			ri->i_next_orphan = 0;
+		}
+		if (memcmp(&old, ri, sizeof(old)))
+			refdax_inode_set_csum(ri);
+	}
+	f->sb->s_orphan_head = cpu_to_le64(head);
+	refdax_super_set_csum(f->sb);
+	fixed(f, "rebuilt the orphan list (%llu inodes)", (unsigned long long)n);
+}
 
 static void check_orphans(struct fsck *f)
 {
 	__u64 ino = le64_to_cpu(f->sb->s_orphan_head), n = 0;
+	bool bad = false;
 
 	while (ino) {
 		const struct refdax_inode *ri = &f->itable[ino];
@@ -722,6 +1204,7 @@ static void check_orphans(struct fsck *f)
 		if (f->istate[ino] & IS_ORPHANED) {
 			err(f, "orphan list has a cycle at inode %llu",
 			    (unsigned long long)ino);
+			bad = true;
 			break;
 		}
 		f->istate[ino] |= IS_ORPHANED;
@@ -729,31 +1212,52 @@ static void check_orphans(struct fsck *f)
 		if (!(f->istate[ino] & IS_INUSE)) {
 			err(f, "orphan list: inode %llu is not in use",
 			    (unsigned long long)ino);
+			bad = true;
 			break;
 		}
 		if (!(f->istate[ino] & IS_VALID))
 			break;
-		if (le32_to_cpu(ri->i_nlink))
+		if (le32_to_cpu(ri->i_nlink)) {
 			err(f, "orphan list: inode %llu has link count %u",
 			    (unsigned long long)ino,
 			    le32_to_cpu(ri->i_nlink));
-		if (!(le32_to_cpu(ri->i_flags) & REFDAX_IFL_ORPHAN))
+			bad = true;
+		}
+		if (!(le32_to_cpu(ri->i_flags) & REFDAX_IFL_ORPHAN)) {
 			err(f, "orphan list: inode %llu lacks the orphan flag",
 			    (unsigned long long)ino);
+			bad = true;
+		}
+		if (f->refs[ino] || ino == f->g.root_ino) {
+			err(f, "orphan inode %llu still has %u directory entries",
+			    (unsigned long long)ino, f->refs[ino]);
+			bad = true;
+		}
 		ino = le64_to_cpu(ri->i_next_orphan);
 	}
 	info(f, "%llu inodes on the orphan list", (unsigned long long)n);
+
+	for (ino = 1; ino < f->g.ninodes; ino++) {
+		if ((f->istate[ino] & (IS_VALID | IS_ORPHANED)) != IS_VALID ||
+		    !(le32_to_cpu(f->itable[ino].i_flags) & REFDAX_IFL_ORPHAN))
+			continue;
+		err(f, "inode %llu has the orphan flag but is not on the orphan list",
+		    (unsigned long long)ino);
+		bad = true;
+	}
+	if (bad && fixing(f, FIX_SAFE))
+		rebuild_orphans(f);
 }
 
-static void mark_reachable(struct fsck *f)
+/* Directory entries grouped by directory, for the reachability walks. */
+static void build_adjacency(struct fsck *f)
 {
-	__u64 root = f->g.root_ino, n = f->g.ninodes, i;
-	__u64 *start = xcalloc(n + 1, sizeof(*start));
-	__u64 *adj = xcalloc(f->nedges, sizeof(*adj));
-	__u64 *queue = xcalloc(n, sizeof(*queue));
-	__u64 head = 0, tail = 0;
+	__u64 n = f->g.ninodes, i, *start;
 	size_t e;
 
+	start = xcalloc(n + 1, sizeof(*start));
+	f->adj = xcalloc(f->nedges, sizeof(*f->adj));
+	f->queue = xcalloc(n, sizeof(*f->queue));
 	for (e = 0; e < f->nedges; e++)
 		start[f->edges[e][0] + 1]++;
 	for (i = 0; i < n; i++)
@@ -761,33 +1265,83 @@ static void mark_reachable(struct fsck *f)
 	for (e = 0; e < f->nedges; e++) {
 		__u64 d = f->edges[e][0];
 
-		adj[start[d]++] = f->edges[e][1];
+		f->adj[start[d]++] = f->edges[e][1];
 	}
 	/* start[d] now holds the end of d's run; shift back. */
 	for (i = n; i > 0; i--)
 		start[i] = start[i - 1];
 	start[0] = 0;
+	f->adj_start = start;
+}
 
-	if (f->istate[root] & IS_VALID && f->istate[root] & IS_DIR) {
-		f->istate[root] |= IS_REACHED;
-		queue[tail++] = root;
-	}
+/* Mark @from and everything below it reachable. */
+static void reach_from(struct fsck *f, __u64 from)
+{
+	__u64 head = 0, tail = 0;
+
+	f->istate[from] |= IS_REACHED;
+	if (!(f->istate[from] & IS_DIR))
+		return;
+	f->queue[tail++] = from;
 	while (head < tail) {
-		__u64 d = queue[head++], k;
+		__u64 d = f->queue[head++], k;
 
-		for (k = start[d]; k < start[d + 1]; k++) {
-			__u64 c = adj[k];
+		for (k = f->adj_start[d]; k < f->adj_start[d + 1]; k++) {
+			__u64 c = f->adj[k];
 
 			if (f->istate[c] & IS_REACHED)
 				continue;
 			f->istate[c] |= IS_REACHED;
 			if (f->istate[c] & IS_DIR)
-				queue[tail++] = c;
+				f->queue[tail++] = c;
 		}
 	}
-	free(start);
-	free(adj);
-	free(queue);
+}
+
+/*
+ * Every in-use inode must be reachable from the root or be an orphan.  The
+ * tops of unreachable trees (no entry anywhere) go to /lost+found, which
+ * makes what hangs below them reachable again; the rest (cycles of
+ * directories) are only reported.  Nothing is moved while the root itself
+ * is damaged.
+ */
+static void check_reach(struct fsck *f)
+{
+	__u64 root = f->g.root_ino, ino;
+	const __u8 usable = IS_VALID | IS_DIR | IS_TREE_OK;
+	bool root_ok = (f->istate[root] & usable) == usable;
+	int round;
+
+	build_adjacency(f);
+	if (f->istate[root] & IS_VALID && f->istate[root] & IS_DIR)
+		reach_from(f, root);
+	for (round = 0; round < 2; round++) {
+		for (ino = 1; ino < f->g.ninodes; ino++) {
+			__u8 st = f->istate[ino];
+			bool top;
+
+			if (!(st & IS_VALID) || st & (IS_REACHED | IS_ORPHANED) ||
+			    ino == root)
+				continue;
+			top = st & IS_DIR ? !f->dparent[ino] : !f->refs[ino];
+			if (!round && !top)
+				continue;
+			err(f,
+			    "inode %llu is not reachable from the root and not on the orphan list",
+			    (unsigned long long)ino);
+			/* without a sound root everything looks unreachable */
+			if (round || !root_ok || !fixing(f, FIX_ASK))
+				continue;
+			if (!fsck_reconnect(f, ino)) {
+				reach_from(f, ino);
+				fixed(f, "reconnected it to /lost+found");
+				continue;
+			}
+			fsck_free_inode(f, ino);
+			fixed(f, "cannot reconnect it to /lost+found: freed inode %llu",
+			      (unsigned long long)ino);
+		}
+	}
 }
 
 static void check_links(struct fsck *f)
@@ -802,53 +1356,52 @@ static void check_links(struct fsck *f)
 		    (unsigned long long)root);
 
 	for (ino = 1; ino < f->g.ninodes; ino++) {
-		const struct refdax_inode *ri = &f->itable[ino];
+		struct refdax_inode *ri = &f->itable[ino];
 		__u8 st = f->istate[ino];
 		__u32 nlink = le32_to_cpu(ri->i_nlink);
-		__u64 want;
+		__u64 want, parent = le64_to_cpu(ri->i_parent);
 
-		if (!(st & IS_VALID))
+		if (!(st & IS_VALID) || st & IS_ORPHANED)
 			continue;
-		if ((le32_to_cpu(ri->i_flags) & REFDAX_IFL_ORPHAN) &&
-		    !(st & IS_ORPHANED))
-			err(f, "inode %llu has the orphan flag but is not on the orphan list",
-			    (unsigned long long)ino);
-		if (st & IS_ORPHANED) {
-			if (f->refs[ino])
-				err(f, "orphan inode %llu still has %u directory entries",
-				    (unsigned long long)ino, f->refs[ino]);
-			continue;
-		}
-		if (!(st & IS_REACHED) && ino != root) {
-			err(f,
-			    "inode %llu is not reachable from the root and not on the orphan list",
-			    (unsigned long long)ino);
-			continue;
-		}
+		if (!(st & IS_REACHED) && ino != root)
+			continue;	/* reported by check_reach() */
 		if (st & IS_DIR) {
-			__u64 parent = le64_to_cpu(ri->i_parent);
+			__u64 wantp = ino == root ? root : f->dparent[ino];
 
 			want = 2 + (__u64)f->subdirs[ino];
-			if (ino == root) {
-				if (parent != root)
-					err(f, "root directory: parent %llu, should be itself",
-					    (unsigned long long)parent);
-			} else if (f->dparent[ino] &&
-				   parent != f->dparent[ino]) {
+			if (ino == root && parent != root) {
+				err(f, "root directory: parent %llu, should be itself",
+				    (unsigned long long)parent);
+			} else if (ino != root && wantp && parent != wantp) {
 				err(f, "directory %llu: i_parent %llu, but its entry is in %llu",
 				    (unsigned long long)ino,
 				    (unsigned long long)parent,
-				    (unsigned long long)f->dparent[ino]);
+				    (unsigned long long)wantp);
+			} else {
+				wantp = 0;
+			}
+			if (wantp && fixing(f, FIX_SAFE)) {
+				ri->i_parent = cpu_to_le64(wantp);
+				refdax_inode_set_csum(ri);
+				fixed(f, "set the parent to %llu",
+				      (unsigned long long)wantp);
 			}
 			if (!(st & IS_TREE_OK))
 				continue;	/* entries unknown */
 		} else {
 			want = f->refs[ino];
 		}
-		if (nlink != want)
+		if (nlink != want) {
 			err(f, "inode %llu: link count %u, should be %llu",
 			    (unsigned long long)ino, nlink,
 			    (unsigned long long)want);
+			if (fixing(f, FIX_SAFE)) {
+				ri->i_nlink = cpu_to_le32((__u32)want);
+				refdax_inode_set_csum(ri);
+				fixed(f, "set the link count to %llu",
+				      (unsigned long long)want);
+			}
+		}
 	}
 }
 
@@ -856,7 +1409,7 @@ static void check_links(struct fsck *f)
 
 static void check_refcounts(struct fsck *f, __u64 *used, __u64 *shared)
 {
-	__u64 i, mism = 0, shown = 0, u = 0, s = 0, nodes_bad = 0;
+	__u64 i, mism = 0, shown = 0, u = 0, s = 0;
 	__u64 ds = f->g.data_start;
 
 	for (i = 0; i < f->data_blocks; i++) {
@@ -867,14 +1420,13 @@ static void check_refcounts(struct fsck *f, __u64 *used, __u64 *shared)
 			u++;
 		if (d > 1)
 			s++;
-		if (f->is_node[i] && c != 1) {
-			nodes_bad++;
+		if (f->bkind[i] == BK_NODE && c != 1)
 			err(f, "block %llu: extent-tree node also referenced elsewhere (%u refs)",
 			    (unsigned long long)(ds + i), c);
-		}
 		if (d > REFDAX_REFCOUNT_MAX) {
 			err(f, "block %llu: refcount %u exceeds the maximum",
 			    (unsigned long long)(ds + i), d);
+			mism++;
 			continue;
 		}
 		if (d == c)
@@ -886,44 +1438,162 @@ static void check_refcounts(struct fsck *f, __u64 *used, __u64 *shared)
 			       f->path, (unsigned long long)(ds + i), d, c);
 		}
 	}
-	if (mism)
+	if (mism) {
 		err(f, "%llu refcount mismatches in the data area",
 		    (unsigned long long)mism);
+		if (fixing(f, FIX_SAFE)) {
+			for (i = 0; i < f->data_blocks; i++) {
+				__u32 c = f->rc_calc[i];
+
+				if (c <= REFDAX_REFCOUNT_MAX &&
+				    le32_to_cpu(f->rc_disk[i]) != c)
+					f->rc_disk[i] = cpu_to_le32(c);
+			}
+			fixed(f, "rewrote the refcount table from the counted references");
+		}
+	}
 	/* The tail of the last refcount block covers no block. */
 	for (i = f->data_blocks;
-	     i < f->g.refcount_blocks * REFDAX_REFCOUNTS_PER_BLOCK; i++)
-		if (f->rc_disk[i]) {
-			warn(f, "refcount table has entries past the end of the data area");
-			break;
+	     i < f->g.refcount_blocks * REFDAX_REFCOUNTS_PER_BLOCK; i++) {
+		if (!f->rc_disk[i])
+			continue;
+		warn(f, "refcount table has entries past the end of the data area");
+		if (fixing(f, FIX_SAFE)) {
+			memset(&f->rc_disk[f->data_blocks], 0,
+			       (f->g.refcount_blocks * REFDAX_REFCOUNTS_PER_BLOCK -
+				f->data_blocks) * sizeof(*f->rc_disk));
+			fixed(f, "cleared them");
 		}
+		break;
+	}
 	*used = u;
 	*shared = s;
 }
 
 /* ---- driver ---- */
 
-int main(int argc, char **argv)
-{
-	struct fsck f;
-	struct stat st;
-	int c, check_only = 0, fd;
-	__u64 used = 0, shared = 0, ino, inodes_used = 0;
+struct totals {
+	__u64 used, shared, inodes;
+};
 
-	memset(&f, 0, sizeof(f));
+/* One full check (and repair) of everything; -1 if it cannot even start. */
+static int run_pass(struct fsck *f, int pass, struct totals *t)
+{
+	__u64 ino;
+
+	f->errors = 0;
+	f->warnings = 0;
+	f->fixes = 0;
+	f->manual = 0;
+	f->shown = 0;
+	f->lost_found = 0;
+	if (check_super(f) || check_journal(f))
+		return -1;
+	if (pass == 1) {
+		info(f, "%llu blocks, %llu inodes, journal %llu+%llu, inode bitmap %llu+%llu",
+		     (unsigned long long)f->g.nblocks,
+		     (unsigned long long)f->g.ninodes,
+		     (unsigned long long)f->g.journal_start,
+		     (unsigned long long)f->g.journal_blocks,
+		     (unsigned long long)f->g.ibitmap_start,
+		     (unsigned long long)f->g.ibitmap_blocks);
+		info(f, "inode table %llu+%llu, refcounts %llu+%llu, data from %llu",
+		     (unsigned long long)f->g.itable_start,
+		     (unsigned long long)f->g.itable_blocks,
+		     (unsigned long long)f->g.refcount_start,
+		     (unsigned long long)f->g.refcount_blocks,
+		     (unsigned long long)f->g.data_start);
+		switch (le32_to_cpu(f->sb->s_state)) {
+		case REFDAX_STATE_CLEAN:
+			break;
+		case REFDAX_STATE_DIRTY:
+			warn(f, "filesystem was not cleanly unmounted");
+			break;
+		default:
+			warn(f, "the kernel recorded a filesystem error (state %u)",
+			     le32_to_cpu(f->sb->s_state));
+		}
+	}
+
+	f->rc_calc = xcalloc(f->data_blocks, sizeof(*f->rc_calc));
+	f->bkind = xcalloc(f->data_blocks, 1);
+	f->istate = xcalloc(f->g.ninodes, 1);
+	f->refs = xcalloc(f->g.ninodes, sizeof(*f->refs));
+	f->subdirs = xcalloc(f->g.ninodes, sizeof(*f->subdirs));
+	f->dparent = xcalloc(f->g.ninodes, sizeof(*f->dparent));
+	f->nedges = 0;
+	f->alloc_hint = 0;
+
+	check_inodes(f);
+	check_trees(f);
+	check_orphans(f);
+	check_reach(f);
+	check_links(f);
+	check_refcounts(f, &t->used, &t->shared);
+
+	t->inodes = 0;
+	for (ino = 1; ino < f->g.ninodes; ino++)
+		if (f->istate[ino] & IS_INUSE)
+			t->inodes++;
+	info(f, "%llu data blocks used, %llu shared, %llu free",
+	     (unsigned long long)t->used, (unsigned long long)t->shared,
+	     (unsigned long long)(f->data_blocks - t->used));
+
+	free(f->rc_calc);
+	free(f->bkind);
+	free(f->istate);
+	free(f->refs);
+	free(f->subdirs);
+	free(f->dparent);
+	free(f->adj_start);
+	free(f->adj);
+	free(f->queue);
+	f->adj_start = NULL;
+	f->adj = NULL;
+	f->queue = NULL;
+	return 0;
+}
+
+/* After a repair run that left no error, the filesystem is clean. */
+static unsigned long mark_clean(struct fsck *f)
+{
+	__u32 state = le32_to_cpu(f->sb->s_state);
+
+	if (state == REFDAX_STATE_CLEAN)
+		return 0;
+	f->sb->s_state = cpu_to_le32(REFDAX_STATE_CLEAN);
+	refdax_super_set_csum(f->sb);
+	if (!(state & REFDAX_STATE_ERROR))
+		return 0;
+	printf("%s: cleared the error state the kernel recorded\n", f->path);
+	return 1;
+}
+
+static enum fsck_mode parse_args(int argc, char **argv, struct fsck *f)
+{
+	int c, modes = 0;
+	enum fsck_mode mode = MODE_CHECK;
+	bool given = false;
+
 	opterr = 0;
 	while ((c = getopt(argc, argv, "nfvypah")) != -1) {
 		switch (c) {
 		case 'n':
-			check_only = 1;
+			modes |= 1;
+			break;
+		case 'p':
+		case 'a':
+			modes |= 2;
+			mode = MODE_PREEN;
+			break;
+		case 'y':
+			modes |= 4;
+			mode = MODE_YES;
 			break;
 		case 'f':
 			break;
 		case 'v':
-			f.verbose = 1;
-			break;
-		case 'y':
-		case 'p':
-		case 'a':
+			f->verbose = 1;
 			break;
 		case 'h':
 			usage(NULL);
@@ -932,126 +1602,148 @@ int main(int argc, char **argv)
 			usage("unknown option");
 		}
 	}
+	given = modes != 0;
+	if (modes & (modes - 1))
+		usage("only one of -n, -p/-a and -y may be given");
 	if (optind != argc - 1)
 		usage(optind >= argc ? "no device given" : "too many arguments");
-	f.path = argv[optind];
-	if (!check_only)
-		printf("%s: repair not implemented yet, checking only\n",
-		       f.path);
+	f->path = argv[optind];
+	if (!given)
+		printf("%s: no -p or -y given: checking only, nothing is changed\n",
+		       f->path);
+	return mode;
+}
 
-	fd = open(f.path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		fprintf(stderr, PROG ": cannot open %s: %s\n", f.path,
+static int open_device(struct fsck *f)
+{
+	struct stat st;
+	int fd, flags = O_CLOEXEC;
+
+	if (f->mode == MODE_CHECK)
+		flags |= O_RDONLY;
+	else
+		flags |= O_RDWR;
+	fd = open(f->path, flags);
+	if (fd < 0 || fstat(fd, &st)) {
+		fprintf(stderr, PROG ": cannot open %s: %s\n", f->path,
 			strerror(errno));
-		return EXIT_OPERROR;
-	}
-	if (fstat(fd, &st)) {
-		fprintf(stderr, PROG ": cannot stat %s: %s\n", f.path,
-			strerror(errno));
-		return EXIT_OPERROR;
+		exit(EXIT_OPERROR);
 	}
 	if (S_ISBLK(st.st_mode)) {
-		if (ioctl(fd, BLKGETSIZE64, &f.dev_bytes)) {
+		if (ioctl(fd, BLKGETSIZE64, &f->dev_bytes)) {
 			fprintf(stderr, PROG ": cannot get the size of %s: %s\n",
-				f.path, strerror(errno));
-			return EXIT_OPERROR;
+				f->path, strerror(errno));
+			exit(EXIT_OPERROR);
 		}
 	} else if (S_ISREG(st.st_mode)) {
-		f.dev_bytes = (__u64)st.st_size;
+		f->dev_bytes = (__u64)st.st_size;
 	} else {
 		fprintf(stderr, PROG ": %s is not a block device or a regular file\n",
-			f.path);
-		return EXIT_OPERROR;
+			f->path);
+		exit(EXIT_OPERROR);
 	}
-	if (f.dev_bytes < REFDAX_BLOCK_SIZE) {
+	if (f->dev_bytes < REFDAX_BLOCK_SIZE) {
 		fprintf(stderr, PROG ": %s is too small to hold a refdax filesystem\n",
-			f.path);
-		return EXIT_OPERROR;
+			f->path);
+		exit(EXIT_OPERROR);
 	}
-	if (is_mounted(f.path, &st))
-		warn(&f, "%s is mounted; results may be inaccurate", f.path);
+	if (is_mounted(f->path, &st)) {
+		if (f->mode != MODE_CHECK) {
+			fprintf(stderr, PROG ": %s is mounted: refusing to repair it\n",
+				f->path);
+			exit(EXIT_OPERROR);
+		}
+		warn(f, "%s is mounted; results may be inaccurate", f->path);
+	}
+	/* An exclusive open also fails if the kernel holds the device. */
+	if (f->mode != MODE_CHECK && S_ISBLK(st.st_mode)) {
+		int xfd = open(f->path, O_RDWR | O_EXCL | O_CLOEXEC);
 
-	/* Private and writable, so journal recovery never reaches media. */
-	f.map_bytes = f.dev_bytes & ~(__u64)(REFDAX_BLOCK_SIZE - 1);
-	f.map = mmap(NULL, f.map_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE,
-		     fd, 0);
-	if (f.map == MAP_FAILED) {
-		fprintf(stderr, PROG ": cannot map %s: %s\n", f.path,
+		if (xfd < 0) {
+			fprintf(stderr, PROG ": %s is in use: will not repair it: %s\n",
+				f->path, strerror(errno));
+			exit(EXIT_OPERROR);
+		}
+		close(fd);
+		fd = xfd;
+	}
+
+	/*
+	 * Checking maps privately, so even journal recovery never reaches
+	 * the media; repairing maps shared and writes back with msync.
+	 */
+	f->map_bytes = f->dev_bytes & ~(__u64)(REFDAX_BLOCK_SIZE - 1);
+	f->map = mmap(NULL, f->map_bytes, PROT_READ | PROT_WRITE,
+		      f->mode == MODE_CHECK ? MAP_PRIVATE : MAP_SHARED, fd, 0);
+	if (f->map == MAP_FAILED) {
+		fprintf(stderr, PROG ": cannot map %s: %s\n", f->path,
 			strerror(errno));
+		exit(EXIT_OPERROR);
+	}
+	f->sb = (struct refdax_super *)f->map;
+	return fd;
+}
+
+int main(int argc, char **argv)
+{
+	struct fsck f;
+	struct totals t;
+	unsigned long total = 0;
+	int fd, pass, rc;
+
+	memset(&f, 0, sizeof(f));
+	memset(&t, 0, sizeof(t));
+	f.mode = parse_args(argc, argv, &f);
+	fd = open_device(&f);
+
+	for (pass = 1; ; pass++) {
+		rc = run_pass(&f, pass, &t);
+		total += f.fixes;
+		if (rc || !f.errors || !f.fixes || pass == MAX_PASSES)
+			break;
+		printf("%s: checking again after %lu repairs\n", f.path,
+		       f.fixes);
+	}
+	if (!rc && !f.errors && f.mode != MODE_CHECK)
+		total += mark_clean(&f);
+
+	if (f.mode != MODE_CHECK &&
+	    (msync(f.map, f.map_bytes, MS_SYNC) || fsync(fd))) {
+		fprintf(stderr, PROG ": %s: cannot write back the repairs: %s\n",
+			f.path, strerror(errno));
 		return EXIT_OPERROR;
 	}
+	munmap(f.map, f.map_bytes);
+	close(fd);
+	free(f.edges);
 
-	if (check_super(&f) || check_journal(&f)) {
+	if (rc) {
 		printf("%s: superblock unusable, cannot check further\n",
 		       f.path);
 		printf(PROG ": %s: %lu errors found, not repaired\n", f.path,
 		       f.errors);
 		return EXIT_UNCORRECTED;
 	}
-	info(&f, "%llu blocks, %llu inodes, journal %llu+%llu, inode bitmap %llu+%llu",
-	     (unsigned long long)f.g.nblocks,
-	     (unsigned long long)f.g.ninodes,
-	     (unsigned long long)f.g.journal_start,
-	     (unsigned long long)f.g.journal_blocks,
-	     (unsigned long long)f.g.ibitmap_start,
-	     (unsigned long long)f.g.ibitmap_blocks);
-	info(&f, "inode table %llu+%llu, refcounts %llu+%llu, data from %llu",
-	     (unsigned long long)f.g.itable_start,
-	     (unsigned long long)f.g.itable_blocks,
-	     (unsigned long long)f.g.refcount_start,
-	     (unsigned long long)f.g.refcount_blocks,
-	     (unsigned long long)f.g.data_start);
-	switch (le32_to_cpu(f.sb->s_state)) {
-	case REFDAX_STATE_CLEAN:
-		break;
-	case REFDAX_STATE_DIRTY:
-		warn(&f, "filesystem was not cleanly unmounted");
-		break;
-	default:
-		warn(&f, "the kernel recorded a filesystem error (state %u)",
-		     le32_to_cpu(f.sb->s_state));
-	}
-
-	f.rc_calc = xcalloc(f.data_blocks, sizeof(*f.rc_calc));
-	f.is_node = xcalloc(f.data_blocks, 1);
-	f.istate = xcalloc(f.g.ninodes, 1);
-	f.refs = xcalloc(f.g.ninodes, sizeof(*f.refs));
-	f.subdirs = xcalloc(f.g.ninodes, sizeof(*f.subdirs));
-	f.dparent = xcalloc(f.g.ninodes, sizeof(*f.dparent));
-
-	check_inodes(&f);
-	check_trees(&f);
-	check_orphans(&f);
-	mark_reachable(&f);
-	check_links(&f);
-	check_refcounts(&f, &used, &shared);
-
-	for (ino = 1; ino < f.g.ninodes; ino++)
-		if (f.istate[ino] & IS_INUSE)
-			inodes_used++;
-	info(&f, "%llu data blocks used, %llu shared, %llu free",
-	     (unsigned long long)used, (unsigned long long)shared,
-	     (unsigned long long)(f.data_blocks - used));
-
-	free(f.rc_calc);
-	free(f.is_node);
-	free(f.istate);
-	free(f.refs);
-	free(f.subdirs);
-	free(f.dparent);
-	free(f.edges);
-	munmap(f.map, f.map_bytes);
-	close(fd);
-
-	if (f.errors)
+	if (f.errors && f.manual)
+		printf("%s: some repairs need a human: run " PROG " -y\n",
+		       f.path);
+	if (f.errors && f.mode == MODE_CHECK)
 		printf(PROG ": %s: %lu errors found, not repaired; ", f.path,
 		       f.errors);
+	else if (f.errors)
+		printf(PROG ": %s: %lu errors left uncorrected; ", f.path,
+		       f.errors);
+	else if (total)
+		printf(PROG ": %s: %lu repairs made, now clean, ", f.path,
+		       total);
 	else
 		printf(PROG ": %s: clean, ", f.path);
 	printf("%llu/%llu inodes, %llu/%llu blocks, %llu shared\n",
-	       (unsigned long long)inodes_used,
-	       (unsigned long long)f.g.ninodes, (unsigned long long)used,
+	       (unsigned long long)t.inodes,
+	       (unsigned long long)f.g.ninodes, (unsigned long long)t.used,
 	       (unsigned long long)f.data_blocks,
-	       (unsigned long long)shared);
-	return f.errors ? EXIT_UNCORRECTED : EXIT_CLEAN;
+	       (unsigned long long)t.shared);
+	if (f.errors)
+		return EXIT_UNCORRECTED;
+	return total ? EXIT_FIXED : EXIT_CLEAN;
 }

@@ -5,7 +5,10 @@
  * A small image builder populates a fresh filesystem the way the kernel
  * would (directories, hard links, a reflinked block, a two-level extent
  * tree, inline and block symlinks, a fifo, an orphan), fsck must call that
- * clean, and then each targeted corruption must make fsck exit 4.
+ * clean, and then each targeted corruption must make fsck exit 4.  Then
+ * fsck -y must repair each repairable one (exit 1) so that a second check
+ * is clean (exit 0), with the specific fix in place, while -n must not
+ * change a byte of the damaged image.
  */
 #include <fcntl.h>
 #include <stdarg.h>
@@ -249,7 +252,7 @@ static void finalize(struct img *im)
 }
 
 /* Blocks of note in the populated image. */
-static __u64 b_root, b_shared, b_sub, b_node, b_link, b_orphan;
+static __u64 b_root, b_shared, b_sub, b_node, b_link, b_orphan, b_end;
 #define POPULATED_INODES	9
 #define POPULATED_BLOCKS	18
 
@@ -344,6 +347,7 @@ static void populate(struct img *im)
 	ri->i_size = cpu_to_le64(10);
 	add_ext(ri, 0, b_orphan, 1);
 	im->sb->s_orphan_head = cpu_to_le64(9);
+	b_end = im->next_blk;
 }
 
 static __u32 file_crc(void)
@@ -532,56 +536,360 @@ static void c_hard_link_dir(struct img *im)
 	inode(im, 1)->i_nlink = cpu_to_le32(4);
 }
 
+static void c_missing_refcount(struct img *im)
+{
+	*refcount(im, b_root) = 0;
+}
+
+static void c_node_csum_only(struct img *im)
+{
+	((__u8 *)block(im, b_node))[4000] ^= 1;	/* unused entry space */
+}
+
+static void c_dir_block_shared(struct img *im)
+{
+	inode(im, 3)->i_root.br_ext[0].e_pblk = cpu_to_le64(b_sub);
+	*refcount(im, b_shared) = cpu_to_le32(1);
+	*refcount(im, b_sub) = cpu_to_le32(2);
+}
+
+static void c_unreachable_dir(struct img *im)
+{
+	struct refdax_dirent *de = find_dirent(block(im, b_root), "sub");
+
+	de->d_ino = 0;		/* "sub" (with "deep" inside) loses its name */
+	inode(im, 1)->i_nlink = cpu_to_le32(2);
+}
+
+/* ---- checks made after a repair ---- */
+
+static __u32 nlink(struct img *im, __u64 ino)
+{
+	return le32_to_cpu(inode(im, ino)->i_nlink);
+}
+
+static int ibit(struct img *im, __u64 ino)
+{
+	return (ibitmap(im)[ino / 8] >> (ino % 8)) & 1;
+}
+
+/* Inode named @name in directory @dir (extents in its root), or 0. */
+static __u64 lookup(struct img *im, __u64 dir, const char *name)
+{
+	struct refdax_inode *ri = inode(im, dir);
+	unsigned int nr = le16_to_cpu(ri->i_root.br_hdr.bh_nr), i, b;
+
+	for (i = 0; i < nr; i++) {
+		struct refdax_extent *e = &ri->i_root.br_ext[i];
+
+		for (b = 0; b < le32_to_cpu(e->e_len); b++) {
+			__u8 *blk = block(im, le64_to_cpu(e->e_pblk) + b);
+			unsigned int off = 0;
+
+			while (off < REFDAX_BLOCK_SIZE) {
+				struct refdax_dirent *de = (void *)(blk + off);
+
+				if (de->d_ino && de->d_namelen == strlen(name) &&
+				    !memcmp(de->d_name, name, de->d_namelen))
+					return le64_to_cpu(de->d_ino);
+				if (!de->d_reclen)
+					break;
+				off += le16_to_cpu(de->d_reclen);
+			}
+		}
+	}
+	return 0;
+}
+
+static int inode_ok(struct img *im, __u64 ino)
+{
+	const char *why;
+
+	return !refdax_check_inode(&im->g, ino, inode(im, ino), &why);
+}
+
+static void v_free_refcount(struct img *im)
+{
+	EXPECT_EQ(le32_to_cpu(*refcount(im, b_end + 3)), 0);
+}
+
+static void v_shared_refcount(struct img *im)
+{
+	EXPECT_EQ(le32_to_cpu(*refcount(im, b_shared)), 2);
+}
+
+static void v_missing_refcount(struct img *im)
+{
+	EXPECT_EQ(le32_to_cpu(*refcount(im, b_root)), 1);
+}
+
+static void v_inode_csum(struct img *im)
+{
+	EXPECT(inode_ok(im, 2));
+	EXPECT_EQ(le32_to_cpu(inode(im, 2)->i_uid), 0x100);
+}
+
+static void v_dirent_hash(struct img *im)
+{
+	EXPECT_EQ(le32_to_cpu(find_dirent(block(im, b_root), "clone")->d_hash),
+		  refdax_name_hash("clone", 5));
+}
+
+static void v_dirent_type(struct img *im)
+{
+	EXPECT_EQ(find_dirent(block(im, b_root), "clone")->d_type,
+		  REFDAX_DT_REG);
+}
+
+/* "clone" named a free inode: gone, and inode 3 is in /lost+found. */
+static void v_dirent_free_target(struct img *im)
+{
+	__u64 lf = lookup(im, 1, "lost+found");
+
+	EXPECT_EQ(lookup(im, 1, "clone"), 0);
+	EXPECT(lf != 0);
+	if (lf) {
+		EXPECT_EQ(lookup(im, lf, "#3"), 3);
+		EXPECT_EQ(le64_to_cpu(inode(im, lf)->i_parent), 1);
+		EXPECT_EQ(nlink(im, lf), 2);
+	}
+	EXPECT_EQ(nlink(im, 1), 4);
+	EXPECT_EQ(nlink(im, 3), 1);
+	EXPECT_EQ(le32_to_cpu(*refcount(im, b_shared)), 2);
+}
+
+static void v_duplicate_name(struct img *im)
+{
+	EXPECT_EQ(lookup(im, 1, "file"), 2);
+	EXPECT_EQ(lookup(im, 1, "hard"), 0);
+	EXPECT_EQ(nlink(im, 2), 1);
+}
+
+static void v_nlink(struct img *im)
+{
+	EXPECT_EQ(nlink(im, 2), 2);
+}
+
+static void v_dir_nlink(struct img *im)
+{
+	EXPECT_EQ(nlink(im, 1), 3);
+}
+
+static void v_bitmap_clear(struct img *im)
+{
+	EXPECT(ibit(im, 3));
+	EXPECT_EQ(lookup(im, 1, "clone"), 3);
+}
+
+static void v_bitmap_set_free(struct img *im)
+{
+	EXPECT(!ibit(im, 16));
+}
+
+/* an invalid node (a zero-length extent): the whole subtree goes */
+static void v_node_bad(struct img *im)
+{
+	EXPECT_EQ(le16_to_cpu(inode(im, 7)->i_root.br_hdr.bh_nr), 0);
+	EXPECT_EQ(le64_to_cpu(inode(im, 7)->i_blocks), 0);
+	EXPECT_EQ(le32_to_cpu(*refcount(im, b_node)), 0);
+}
+
+static void v_node_csum_only(struct img *im)
+{
+	const char *why;
+
+	EXPECT(!refdax_check_bmap_node(&im->g, block(im, b_node), 0, &why));
+	EXPECT_EQ(le64_to_cpu(inode(im, 7)->i_blocks), 11);
+}
+
+static void v_orphan(struct img *im)
+{
+	EXPECT_EQ(le64_to_cpu(im->sb->s_orphan_head), 9);
+	EXPECT_EQ(le64_to_cpu(inode(im, 9)->i_next_orphan), 0);
+	EXPECT(le32_to_cpu(inode(im, 9)->i_flags) & REFDAX_IFL_ORPHAN);
+	EXPECT_EQ(nlink(im, 9), 0);
+}
+
+static void v_i_blocks(struct img *im)
+{
+	EXPECT_EQ(le64_to_cpu(inode(im, 3)->i_blocks), 1);
+}
+
+static void v_unreachable(struct img *im)
+{
+	__u64 lf = lookup(im, 1, "lost+found");
+
+	EXPECT(lf != 0);
+	if (lf)
+		EXPECT_EQ(lookup(im, lf, "#10"), 10);
+	EXPECT_EQ(nlink(im, 1), 4);
+	EXPECT_EQ(nlink(im, 10), 1);
+}
+
+static void v_unreachable_dir(struct img *im)
+{
+	__u64 lf = lookup(im, 1, "lost+found");
+
+	EXPECT(lf != 0);
+	if (!lf)
+		return;
+	EXPECT_EQ(lookup(im, lf, "#4"), 4);
+	EXPECT_EQ(le64_to_cpu(inode(im, 4)->i_parent), lf);
+	EXPECT_EQ(nlink(im, lf), 3);
+	EXPECT_EQ(nlink(im, 1), 3);
+	EXPECT_EQ(lookup(im, 4, "deep"), 5);
+}
+
+static void v_dir_hole(struct img *im)
+{
+	EXPECT_EQ(le64_to_cpu(inode(im, 1)->i_size), REFDAX_BLOCK_SIZE);
+}
+
+static void v_dir_parent(struct img *im)
+{
+	EXPECT_EQ(le64_to_cpu(inode(im, 4)->i_parent), 1);
+}
+
+/* the index key 1 cuts logical block 0 off the leaf */
+static void v_index_key(struct img *im)
+{
+	EXPECT_EQ(le64_to_cpu(inode(im, 7)->i_blocks), 10);
+	EXPECT_EQ(le16_to_cpu(((struct refdax_bmap_node *)
+			       block(im, b_node))->bn_hdr.bh_nr), 9);
+}
+
+/* the node keeps its block; the file extent mapping it is detached */
+static void v_node_as_data(struct img *im)
+{
+	EXPECT_EQ(le16_to_cpu(inode(im, 3)->i_root.br_hdr.bh_nr), 0);
+	EXPECT_EQ(le64_to_cpu(inode(im, 3)->i_blocks), 0);
+	EXPECT_EQ(le64_to_cpu(inode(im, 7)->i_blocks), 11);
+	EXPECT_EQ(le32_to_cpu(*refcount(im, b_node)), 1);
+	EXPECT_EQ(le32_to_cpu(*refcount(im, b_shared)), 1);
+}
+
+static void v_dir_block_shared(struct img *im)
+{
+	EXPECT_EQ(le16_to_cpu(inode(im, 3)->i_root.br_hdr.bh_nr), 0);
+	EXPECT_EQ(le32_to_cpu(*refcount(im, b_sub)), 1);
+	EXPECT_EQ(lookup(im, 4, "deep"), 5);
+}
+
+static void v_inline_len(struct img *im)
+{
+	EXPECT_EQ(le64_to_cpu(inode(im, 5)->i_size), 11);
+}
+
+static void v_block_symlink_nul(struct img *im)
+{
+	EXPECT_EQ(le64_to_cpu(inode(im, 6)->i_size), 50);
+}
+
+/* an invalid inode is cleared, and with it its two names */
+static void v_extent_in_metadata(struct img *im)
+{
+	EXPECT(!ibit(im, 2));
+	EXPECT_EQ(lookup(im, 1, "file"), 0);
+	EXPECT_EQ(lookup(im, 1, "hard"), 0);
+	EXPECT_EQ(le32_to_cpu(*refcount(im, b_shared)), 1);
+}
+
+static void v_journal_magic(struct img *im)
+{
+	struct refdax_journal_header *jh =
+		block(im, im->g.journal_start);
+
+	EXPECT_EQ(le64_to_cpu(jh->jh_magic), REFDAX_JOURNAL_MAGIC);
+}
+
+static void v_root_free(struct img *im)
+{
+	EXPECT(ibit(im, 1));
+}
+
+static void v_inode0(struct img *im)
+{
+	EXPECT_EQ(inode(im, 0)->i_mode, 0);
+}
+
+static void v_hard_link_dir(struct img *im)
+{
+	EXPECT_EQ(lookup(im, 1, "fifo"), 0);
+	EXPECT_EQ(lookup(im, 1, "sub"), 4);
+	EXPECT_EQ(nlink(im, 1), 3);
+}
+
 struct corruption {
 	const char *name;
 	void (*fn)(struct img *im);
 	int after_csum;		/* applied after the checksums are set */
 	const char *expect;	/* substring of fsck's output */
+	int fix_rc;		/* exit status of fsck -y */
+	void (*verify)(struct img *im);	/* after fsck -y */
 };
 
 static const struct corruption corruptions[] = {
-	{ "superblock magic", c_sb_magic, 1, "magic" },
-	{ "refcount of a free block", c_free_refcount, 0, "refcount" },
-	{ "refcount of a shared block", c_shared_refcount, 0, "refcount" },
-	{ "inode checksum", c_inode_csum, 1, "inode 2: inode checksum" },
-	{ "dirent hash", c_dirent_hash, 1, "hash" },
-	{ "dirent type", c_dirent_type, 0, "has type" },
-	{ "dirent to a free inode", c_dirent_free_target, 0, "free inode" },
-	{ "duplicate name", c_duplicate_name, 0, "duplicate" },
-	{ "file link count", c_nlink, 0, "link count" },
-	{ "directory link count", c_dir_nlink, 0, "link count" },
+	{ "superblock magic", c_sb_magic, 1, "magic", 4, NULL },
+	{ "refcount of a free block", c_free_refcount, 0, "refcount", 1,
+	  v_free_refcount },
+	{ "refcount of a shared block", c_shared_refcount, 0, "refcount", 1,
+	  v_shared_refcount },
+	{ "missing refcount", c_missing_refcount, 0, "refcount", 1,
+	  v_missing_refcount },
+	{ "inode checksum", c_inode_csum, 1, "inode 2: inode checksum", 1,
+	  v_inode_csum },
+	{ "dirent hash", c_dirent_hash, 1, "hash", 1, v_dirent_hash },
+	{ "dirent type", c_dirent_type, 0, "has type", 1, v_dirent_type },
+	{ "dirent to a free inode", c_dirent_free_target, 0, "free inode", 1,
+	  v_dirent_free_target },
+	{ "duplicate name", c_duplicate_name, 0, "duplicate", 1,
+	  v_duplicate_name },
+	{ "file link count", c_nlink, 0, "link count", 1, v_nlink },
+	{ "directory link count", c_dir_nlink, 0, "link count", 1,
+	  v_dir_nlink },
 	{ "in-use inode with bitmap bit clear", c_bitmap_clear, 0,
-	  "not marked in use" },
-	{ "bitmap bit set for a free slot", c_bitmap_set_free, 0, "mode is 0" },
-	{ "tree node checksum", c_node_csum, 1, "checksum" },
-	{ "orphan flag missing", c_orphan_flag, 0, "orphan" },
-	{ "orphan list cycle", c_orphan_cycle, 0, "cycle" },
-	{ "orphan not on the list", c_orphan_head_lost, 0, "orphan" },
-	{ "i_blocks", c_i_blocks, 0, "i_blocks" },
-	{ "unreachable inode", c_unreachable, 0, "not reachable" },
-	{ "directory hole", c_dir_hole, 0, "hole" },
-	{ "directory parent", c_dir_parent, 0, "i_parent" },
-	{ "index key above its child's keys", c_index_key, 0, "key range" },
-	{ "tree node also mapped as data", c_node_as_data, 0, "node" },
-	{ "inline symlink length", c_inline_len, 0, "target length" },
-	{ "NUL in a block symlink", c_block_symlink_nul, 0, "NUL" },
-	{ "extent in metadata", c_extent_in_metadata, 0, "data area" },
-	{ "journal magic", c_journal_magic, 1, "journal" },
-	{ "root not in use", c_root_free, 0, "root" },
-	{ "reserved inode 0 used", c_inode0, 0, "inode 0" },
-	{ "directory with two entries", c_hard_link_dir, 0, "entries in both" },
+	  "not marked in use", 1, v_bitmap_clear },
+	{ "bitmap bit set for a free slot", c_bitmap_set_free, 0, "mode is 0",
+	  1, v_bitmap_set_free },
+	{ "tree node checksum", c_node_csum, 1, "checksum", 1, v_node_bad },
+	{ "tree node checksum only", c_node_csum_only, 1, "checksum", 1,
+	  v_node_csum_only },
+	{ "orphan flag missing", c_orphan_flag, 0, "orphan", 1, v_orphan },
+	{ "orphan list cycle", c_orphan_cycle, 0, "cycle", 1, v_orphan },
+	{ "orphan not on the list", c_orphan_head_lost, 0, "orphan", 1,
+	  v_orphan },
+	{ "i_blocks", c_i_blocks, 0, "i_blocks", 1, v_i_blocks },
+	{ "unreachable inode", c_unreachable, 0, "not reachable", 1,
+	  v_unreachable },
+	{ "unreachable directory", c_unreachable_dir, 0, "not reachable", 1,
+	  v_unreachable_dir },
+	{ "directory hole", c_dir_hole, 0, "hole", 1, v_dir_hole },
+	{ "directory parent", c_dir_parent, 0, "i_parent", 1, v_dir_parent },
+	{ "index key above its child's keys", c_index_key, 0, "key range", 1,
+	  v_index_key },
+	{ "tree node also mapped as data", c_node_as_data, 0, "node", 1,
+	  v_node_as_data },
+	{ "directory block also mapped as data", c_dir_block_shared, 0,
+	  "also used as a directory", 1, v_dir_block_shared },
+	{ "inline symlink length", c_inline_len, 0, "target length", 1,
+	  v_inline_len },
+	{ "NUL in a block symlink", c_block_symlink_nul, 0, "NUL", 1,
+	  v_block_symlink_nul },
+	{ "extent in metadata", c_extent_in_metadata, 0, "data area", 1,
+	  v_extent_in_metadata },
+	{ "journal magic", c_journal_magic, 1, "journal", 1, v_journal_magic },
+	{ "root not in use", c_root_free, 0, "root", 1, v_root_free },
+	{ "reserved inode 0 used", c_inode0, 0, "inode 0", 1, v_inode0 },
+	{ "directory with two entries", c_hard_link_dir, 0, "entries in both",
+	  1, v_hard_link_dir },
 };
 
-static void corruption_case(const struct corruption *c)
+static int build_corrupt(const struct corruption *c)
 {
 	struct img im;
-	int rc;
 
-	rt_begin("fsck detects: %s", c->name);
-	if (!EXPECT(mkfs_img("") == 0 && img_open(&im) == 0)) {
-		rt_end();
-		return;
-	}
+	if (mkfs_img("") || img_open(&im))
+		return -1;
 	populate(&im);
 	if (c->after_csum) {
 		finalize(&im);
@@ -591,9 +899,50 @@ static void corruption_case(const struct corruption *c)
 		finalize(&im);
 	}
 	img_close(&im);
+	return 0;
+}
+
+static void corruption_case(const struct corruption *c)
+{
+	__u32 before;
+	int rc;
+
+	rt_begin("fsck detects: %s", c->name);
+	if (!EXPECT(build_corrupt(c) == 0)) {
+		rt_end();
+		return;
+	}
+	before = file_crc();
 	rc = fsck_img();
 	if (!EXPECT_EQ(rc, 4) || !EXPECT(strstr(outbuf, c->expect)))
 		show_output();
+	/* check mode changes nothing, not a byte */
+	EXPECT_EQ(file_crc(), before);
+	rt_end();
+}
+
+static void repair_case(const struct corruption *c)
+{
+	struct img im;
+
+	rt_begin("fsck -y repairs: %s", c->name);
+	if (!EXPECT(build_corrupt(c) == 0)) {
+		rt_end();
+		return;
+	}
+	EXPECT_RUN(c->fix_rc, "%s/fsck.refdax -y %s", bindir, img);
+	if (c->fix_rc != 1) {
+		EXPECT_RUN(c->fix_rc, "%s/fsck.refdax -n %s", bindir, img);
+		rt_end();
+		return;
+	}
+	/* a second run finds it clean and has nothing to do */
+	EXPECT_RUN(0, "%s/fsck.refdax -n %s", bindir, img);
+	EXPECT_RUN(0, "%s/fsck.refdax -y %s", bindir, img);
+	if (c->verify && EXPECT(img_open(&im) == 0)) {
+		c->verify(&im);
+		img_close(&im);
+	}
 	rt_end();
 }
 
@@ -614,7 +963,9 @@ static void mkfs_then_fsck_clean(void)
 		show_output();
 	EXPECT_RUN(0, "%s/fsck.refdax -n -f -v %s", bindir, img);
 	EXPECT_RUN(0, "%s/fsck.refdax %s", bindir, img);
-	EXPECT(strstr(outbuf, "repair not implemented yet, checking only"));
+	EXPECT(strstr(outbuf, "no -p or -y given: checking only"));
+	EXPECT_RUN(0, "%s/fsck.refdax -y %s", bindir, img);
+	EXPECT_RUN(0, "%s/fsck.refdax -p %s", bindir, img);
 }
 
 static void populated_clean(void)
@@ -679,6 +1030,113 @@ static void journal_recovery(void)
 	EXPECT(strstr(outbuf, "journal recovery needed") != NULL);
 out:
 	free(j);
+}
+
+/* fsck -y undoes an interrupted transaction on the image itself. */
+static void journal_recovery_repair(void)
+{
+	struct refdax_journal *j = malloc(sizeof(*j));
+	struct refdax_pmem pm;
+	struct img im;
+	const char *why;
+
+	if (!EXPECT(build_populated() == 0 && img_open(&im) == 0))
+		goto out;
+	memset(&pm, 0, sizeof(pm));
+	pm.base = im.map;
+	pm.size = im.bytes;
+	pm.flush = pm_nop_flush;
+	pm.fence = pm_nop_fence;
+	if (!EXPECT(refdax_jnl_open(j, &pm, &im.g, &why) == 0))
+		goto out;
+	refdax_jnl_begin(j);
+	EXPECT(refdax_jnl_log(j, inode(&im, 2), REFDAX_INODE_SIZE) == 0);
+	inode(&im, 2)->i_nlink = cpu_to_le32(7);
+	refdax_inode_set_csum(inode(&im, 2));
+	img_close(&im);
+
+	EXPECT_RUN(1, "%s/fsck.refdax -y %s", bindir, img);
+	EXPECT(strstr(outbuf, "journal recovery: undid") != NULL);
+	EXPECT_RUN(0, "%s/fsck.refdax -n %s", bindir, img);
+	EXPECT(strstr(outbuf, "journal recovery") == NULL);
+	if (EXPECT(img_open(&im) == 0)) {
+		EXPECT_EQ(nlink(&im, 2), 2);
+		img_close(&im);
+	}
+out:
+	free(j);
+}
+
+/* -p applies the safe repairs and leaves the rest for -y (exit 4). */
+static void preen(void)
+{
+	struct img im;
+
+	if (!EXPECT(mkfs_img("") == 0 && img_open(&im) == 0))
+		return;
+	populate(&im);
+	c_nlink(&im);
+	c_shared_refcount(&im);
+	finalize(&im);
+	img_close(&im);
+	EXPECT_RUN(1, "%s/fsck.refdax -p %s", bindir, img);
+	EXPECT_RUN(0, "%s/fsck.refdax -n %s", bindir, img);
+
+	if (!EXPECT(img_open(&im) == 0))
+		return;
+	c_nlink(&im);
+	c_unreachable(&im);
+	finalize(&im);
+	img_close(&im);
+	EXPECT_RUN(4, "%s/fsck.refdax -p %s", bindir, img);
+	EXPECT(strstr(outbuf, "not repaired in preen mode") != NULL);
+	EXPECT(strstr(outbuf, "run fsck.refdax -y") != NULL);
+	if (EXPECT(img_open(&im) == 0)) {
+		EXPECT_EQ(nlink(&im, 2), 2);		/* the safe one */
+		EXPECT_EQ(lookup(&im, 1, "lost+found"), 0);
+		img_close(&im);
+	}
+	EXPECT_RUN(4, "%s/fsck.refdax -n %s", bindir, img);
+	EXPECT_RUN(1, "%s/fsck.refdax -y %s", bindir, img);
+	EXPECT_RUN(0, "%s/fsck.refdax -p %s", bindir, img);
+}
+
+/* Several kinds of damage at once, and a clean image is never written. */
+static void repair_combined(void)
+{
+	struct img im;
+	__u32 before;
+
+	if (!EXPECT(build_populated() == 0))
+		return;
+	before = file_crc();
+	EXPECT_RUN(0, "%s/fsck.refdax -y %s", bindir, img);
+	EXPECT_EQ(file_crc(), before);
+	if (!EXPECT(img_open(&im) == 0))
+		return;
+	c_free_refcount(&im);
+	c_nlink(&im);
+	c_dir_parent(&im);
+	c_i_blocks(&im);
+	c_unreachable(&im);
+	c_node_as_data(&im);
+	c_bitmap_set_free(&im);
+	finalize(&im);
+	c_dirent_hash(&im);
+	im.sb->s_state = cpu_to_le32(REFDAX_STATE_DIRTY | REFDAX_STATE_ERROR);
+	refdax_super_set_csum(im.sb);
+	img_close(&im);
+	EXPECT_RUN(1, "%s/fsck.refdax -y %s", bindir, img);
+	EXPECT(strstr(outbuf, "cleared the error state") != NULL);
+	EXPECT_RUN(0, "%s/fsck.refdax -n %s", bindir, img);
+	if (!EXPECT(img_open(&im) == 0))
+		return;
+	EXPECT_EQ(le32_to_cpu(im.sb->s_state), REFDAX_STATE_CLEAN);
+	EXPECT_EQ(nlink(&im, 2), 2);
+	EXPECT_EQ(le64_to_cpu(inode(&im, 4)->i_parent), 1);
+	EXPECT_EQ(le64_to_cpu(inode(&im, 7)->i_blocks), 11);
+	EXPECT(lookup(&im, 1, "lost+found") != 0);
+	img_close(&im);
 }
 
 static void mkfs_usage(void)
@@ -820,9 +1278,14 @@ static void fsck_usage(void)
 	EXPECT_RUN(16, "%s/fsck.refdax -n %s %s", bindir, img, img);
 	EXPECT_RUN(8, "%s/fsck.refdax -n %s/does-not-exist", bindir, tmpdir);
 	EXPECT_RUN(8, "%s/fsck.refdax -n /dev/null", bindir);
-	/* not a refdax filesystem at all */
+	EXPECT_RUN(16, "%s/fsck.refdax -n -y %s", bindir, img);
+	EXPECT_RUN(16, "%s/fsck.refdax -p -y %s", bindir, img);
+	EXPECT_RUN(16, "%s/fsck.refdax -a -n %s", bindir, img);
+	EXPECT_RUN(8, "%s/fsck.refdax -y %s/does-not-exist", bindir, tmpdir);
+	/* not a refdax filesystem at all: nothing to repair from */
 	EXPECT(blank_image() == 0);
 	EXPECT_RUN(4, "%s/fsck.refdax -n %s", bindir, img);
+	EXPECT_RUN(4, "%s/fsck.refdax -y %s", bindir, img);
 }
 
 static const char *fsck_fuzz_bin;
@@ -893,6 +1356,79 @@ static void fsck_fuzz(void)
 	img_close(&im);
 }
 
+/*
+ * The same random damage, repaired: fsck -y must finish with 0, 1 or 4, and
+ * whenever it says the result is clean (0 or 1), a check must agree.
+ */
+static void fsck_fuzz_repair(void)
+{
+	struct img im;
+	__u8 *orig;
+	__u64 span, i;
+	__u64 seed = 0x13198a2e03707344ULL;
+	int iter, rc, n1 = 0, iters = 100;
+
+	if (getenv("RT_FUZZ_ITERS"))
+		iters = atoi(getenv("RT_FUZZ_ITERS"));
+	if (!EXPECT(build_populated() == 0 && img_open(&im) == 0))
+		return;
+	span = im.bytes;
+	orig = malloc(span);
+	memcpy(orig, im.map, span);
+	for (iter = 0; iter < iters; iter++) {
+		int flips = 1 + iter % 4;
+
+		memcpy(im.map, orig, span);
+		for (i = 0; i < (__u64)flips; i++) {
+			__u64 at;
+
+			seed ^= seed << 13;
+			seed ^= seed >> 7;
+			seed ^= seed << 17;
+			switch (seed % 3) {
+			case 0:
+				at = im.g.itable_start * REFDAX_BLOCK_SIZE +
+				     (seed >> 8) % (12 * REFDAX_INODE_SIZE);
+				break;
+			case 1:
+				at = im.g.data_start * REFDAX_BLOCK_SIZE +
+				     (seed >> 8) % (20 * REFDAX_BLOCK_SIZE);
+				break;
+			default:
+				at = im.g.ibitmap_start * REFDAX_BLOCK_SIZE +
+				     (seed >> 8) % 4;
+				if (seed & (1ULL << 50))
+					at = im.g.refcount_start *
+					     REFDAX_BLOCK_SIZE +
+					     (seed >> 8) % 80;
+			}
+			im.map[at] ^= (__u8)(1U << ((seed >> 40) % 8));
+		}
+		if (iter % 2)
+			finalize(&im);
+		msync(im.map, span, MS_SYNC);
+		rc = run("%s -y %s", fsck_fuzz_bin, img);
+		if (!EXPECT(rc == 0 || rc == 1 || rc == 4)) {
+			rt_note("    iteration %d, exit %d", iter, rc);
+			show_output();
+			break;
+		}
+		if (rc == 1)
+			n1++;
+		if (rc == 4)
+			continue;
+		rc = run("%s -n %s", fsck_fuzz_bin, img);
+		if (!EXPECT_EQ(rc, 0)) {
+			rt_note("    iteration %d: not clean after repair", iter);
+			show_output();
+			break;
+		}
+	}
+	EXPECT(n1 > iters / 3);
+	free(orig);
+	img_close(&im);
+}
+
 void test_tools(const char *dir, const char *fsck_san)
 {
 	size_t i;
@@ -915,6 +1451,12 @@ void test_tools(const char *dir, const char *fsck_san)
 	       journal_recovery);
 	for (i = 0; i < sizeof(corruptions) / sizeof(corruptions[0]); i++)
 		corruption_case(&corruptions[i]);
+	for (i = 0; i < sizeof(corruptions) / sizeof(corruptions[0]); i++)
+		repair_case(&corruptions[i]);
+	rt_run("tools: fsck -y runs journal recovery for real",
+	       journal_recovery_repair);
+	rt_run("tools: fsck -p repairs only what is safe", preen);
+	rt_run("tools: fsck -y repairs combined damage", repair_combined);
 	rt_run("tools: mkfs usage errors exit 2", mkfs_usage);
 	rt_run("tools: mkfs operational errors exit 1",
 	       mkfs_operational_errors);
@@ -927,6 +1469,7 @@ void test_tools(const char *dir, const char *fsck_san)
 	else
 		fsck_fuzz_bin = "../../build/fsck.refdax";
 	rt_run("tools: fsck survives random damage", fsck_fuzz);
+	rt_run("tools: fsck -y repairs random damage", fsck_fuzz_repair);
 
 	unlink(img);
 	unlink(out);

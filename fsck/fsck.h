@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * fsck.refdax internals shared by the checker (fsck_refdax.c) and the
+ * repair helpers (fsck_repair.c).
+ */
+#ifndef REFDAX_FSCK_H
+#define REFDAX_FSCK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "refdax_common.h"
+#include "fsck_compiler.h"
+
+#define PROG		"fsck.refdax"
+#define EXIT_CLEAN	0
+#define EXIT_FIXED	1
+#define EXIT_UNCORRECTED 4
+#define EXIT_OPERROR	8
+#define EXIT_USAGE	16
+
+enum fsck_mode {
+	MODE_CHECK,		/* -n, or no mode given: change nothing */
+	MODE_PREEN,		/* -p, -a: apply the safe repairs only */
+	MODE_YES,		/* -y: apply every repair */
+};
+
+/* Whether preen mode may apply a repair without asking a human. */
+#define FIX_SAFE	true
+#define FIX_ASK		false
+
+/* per-inode state bits */
+#define IS_INUSE	0x01	/* bitmap bit set */
+#define IS_VALID	0x02	/* passed the validator */
+#define IS_DIR		0x04
+#define IS_ORPHANED	0x08	/* on the orphan list */
+#define IS_REACHED	0x10	/* reachable from the root */
+#define IS_TREE_OK	0x20	/* extent tree walked without errors left */
+#define IS_TREE_BAD	0x40	/* tree-node problems left in place */
+
+/* What the tree walk found using each data block. */
+#define BK_FREE		0
+#define BK_DATA		1	/* regular file data: may be shared */
+#define BK_EXCL		2	/* directory block or block symlink target */
+#define BK_NODE		3	/* extent-tree node */
+#define BK_BADNODE	4	/* node that failed validation, left in place */
+
+struct fsck {
+	const char *path;
+	int verbose;
+	enum fsck_mode mode;
+	__u8 *map;
+	__u64 dev_bytes;
+	__u64 map_bytes;
+	struct refdax_geom g;
+	struct refdax_super *sb;
+	__u8 *ibitmap;
+	struct refdax_inode *itable;
+	__le32 *rc_disk;
+	__u64 data_blocks;
+	__u32 *rc_calc;		/* computed references per data block */
+	__u8 *bkind;		/* BK_* per data block */
+	__u8 *istate;
+	__u32 *refs;		/* directory entries naming each inode */
+	__u32 *subdirs;		/* subdirectory entries in each dir */
+	__u64 *dparent;		/* dir holding a directory's entry */
+	__u64 (*edges)[2];	/* (directory, child) for every live entry */
+	size_t nedges, edges_cap;
+	__u64 *adj_start;	/* edges by directory, for reachability */
+	__u64 *adj;
+	__u64 *queue;
+	__u64 lost_found;	/* 0: not looked up yet, ~0: unusable */
+	__u64 alloc_hint;	/* data-block index to search from */
+	unsigned long errors;	/* problems found in this pass */
+	unsigned long warnings;
+	unsigned long fixes;	/* repairs applied in this pass */
+	unsigned long manual;	/* repairs preen mode left for -y */
+	int shown;		/* the last problem was printed */
+};
+
+void *xcalloc(size_t n, size_t sz);
+void *xrealloc(void *p, size_t n, size_t sz);
+__printf(2, 3) void err(struct fsck *f, const char *fmt, ...);
+__printf(2, 3) void warn(struct fsck *f, const char *fmt, ...);
+__printf(2, 3) void info(struct fsck *f, const char *fmt, ...);
+bool fixing(struct fsck *f, bool safe);
+__printf(2, 3) void fixed(struct fsck *f, const char *fmt, ...);
+
+static inline int bit_set(const __u8 *bm, __u64 nr)
+{
+	return (bm[nr / 8] >> (nr % 8)) & 1;
+}
+
+static inline void set_bit_le(__u8 *bm, __u64 nr)
+{
+	bm[nr / 8] |= (__u8)(1U << (nr % 8));
+}
+
+static inline void clear_bit_le(__u8 *bm, __u64 nr)
+{
+	bm[nr / 8] &= (__u8)~(1U << (nr % 8));
+}
+
+static inline void *block_ptr(const struct fsck *f, __u64 pblk)
+{
+	return f->map + pblk * REFDAX_BLOCK_SIZE;
+}
+
+static inline unsigned int mode_to_dt(__u16 mode)
+{
+	return (mode >> 12) & 15;
+}
+
+/* fsck_repair.c */
+__u64 fsck_bmap(struct fsck *f, const struct refdax_inode *ri, __u64 lblk);
+void fsck_kill_dirent(__u8 *blk, unsigned int off);
+__u64 fsck_dir_lookup(struct fsck *f, __u64 dir, const char *name);
+int fsck_dir_add(struct fsck *f, __u64 dir, const char *name, __u64 ino,
+		 unsigned int dt);
+int fsck_reconnect(struct fsck *f, __u64 ino);
+void fsck_free_inode(struct fsck *f, __u64 ino);
+/* How a bad directory block can be mended (SALVAGE_*), doing it if @apply. */
+#define SALVAGE_HASHES	1	/* only name hashes are wrong */
+#define SALVAGE_ENTRIES	2	/* some entries must go */
+#define SALVAGE_BLOCK	3	/* the record chain is broken: empty it */
+int fsck_salvage_dirblock(struct fsck *f, __u8 *blk, bool apply);
+
+#endif /* REFDAX_FSCK_H */
