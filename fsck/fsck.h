@@ -13,6 +13,7 @@
 #include "fsck_compiler.h"
 
 #define PROG		"fsck.refdax"
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define EXIT_CLEAN	0
 #define EXIT_FIXED	1
 #define EXIT_UNCORRECTED 4

@@ -320,8 +320,122 @@ static bool inode_csum_only(struct fsck *f, __u64 ino)
 	return !refdax_check_inode(&f->g, ino, &copy, &why);
 }
 
+/* Drop the entries of extent root @r that the validator rejects. */
+static unsigned int filter_root(struct fsck *f, struct refdax_bmap_root *r)
+{
+	unsigned int nr = le16_to_cpu(r->br_hdr.bh_nr), i, kept = 0;
+	unsigned int depth = le16_to_cpu(r->br_hdr.bh_depth);
+	__u64 next = 0;
+	const char *why;
+
+	if (nr > REFDAX_BMAP_ROOT_MAX)
+		nr = REFDAX_BMAP_ROOT_MAX;
+	for (i = 0; i < nr; i++) {
+		__u64 lblk = le32_to_cpu(r->br_ext[i].e_lblk);
+		bool ok;
+
+		if (depth == 0) {
+			ok = !refdax_check_extent(&f->g, &r->br_ext[i], &why) &&
+			     lblk >= next;
+			if (ok)
+				next = lblk + le32_to_cpu(r->br_ext[i].e_len);
+		} else {
+			ok = refdax_data_block_ok(&f->g,
+						  le64_to_cpu(r->br_idx[i].ei_child),
+						  1) && (!kept || lblk >= next);
+			if (ok)
+				next = lblk + 1;
+		}
+		if (ok)
+			r->br_ext[kept++] = r->br_ext[i];
+	}
+	for (i = kept; i < REFDAX_BMAP_ROOT_MAX; i++)
+		memset(&r->br_ext[i], 0, sizeof(r->br_ext[i]));
+	r->br_hdr.bh_magic = cpu_to_le16(REFDAX_BMAP_MAGIC);
+	r->br_hdr.bh_max = cpu_to_le16(REFDAX_BMAP_ROOT_MAX);
+	r->br_hdr.bh_nr = cpu_to_le16(kept);
+	r->br_hdr.bh_depth = cpu_to_le16(kept ? depth : 0);
+	return kept;
+}
+
+/* Logical end of what a root holding extents maps. */
+static __u64 root_end(const struct refdax_bmap_root *r)
+{
+	unsigned int nr = le16_to_cpu(r->br_hdr.bh_nr);
+
+	if (!nr)
+		return 0;
+	return le32_to_cpu(r->br_ext[nr - 1].e_lblk) +
+	       (__u64)le32_to_cpu(r->br_ext[nr - 1].e_len);
+}
+
+/*
+ * Inode @ino fails validation for more than its checksum: a copy in @copy
+ * with the rejected fields mended (unknown flags cleared, nanoseconds and
+ * links out of range zeroed, bad extent-root entries dropped, sizes
+ * derived from the extents).  True if that copy is valid.
+ */
+static bool salvage_inode(struct fsck *f, __u64 ino, struct refdax_inode *copy)
+{
+	__u16 mode = le16_to_cpu(f->itable[ino].i_mode);
+	__u32 flags = le32_to_cpu(f->itable[ino].i_flags) & REFDAX_IFL_SUPP;
+	__le32 *ns[] = { &copy->i_atime_ns, &copy->i_mtime_ns,
+			 &copy->i_ctime_ns, &copy->i_crtime_ns };
+	__u64 size, max = (REFDAX_MAX_LBLK + 1) << REFDAX_BLOCK_SHIFT;
+	const char *why;
+	unsigned int i;
+
+	*copy = f->itable[ino];
+	if (!S_ISLNK(mode))
+		flags &= ~REFDAX_IFL_INLINE;
+	copy->i_flags = cpu_to_le32(flags);
+	for (i = 0; i < ARRAY_SIZE(ns); i++)
+		if (le32_to_cpu(*ns[i]) >= 1000000000U)
+			*ns[i] = 0;
+	if (le64_to_cpu(copy->i_next_orphan) >= f->g.ninodes)
+		copy->i_next_orphan = 0;
+	size = le64_to_cpu(copy->i_size);
+	switch (mode & S_IFMT) {
+	case S_IFCHR:
+	case S_IFBLK:
+	case S_IFIFO:
+	case S_IFSOCK:
+		memset(&copy->i_root, 0, sizeof(copy->i_root));
+		filter_root(f, &copy->i_root);
+		copy->i_size = 0;
+		copy->i_blocks = 0;
+		break;
+	case S_IFDIR:
+		if (!le64_to_cpu(copy->i_parent) ||
+		    le64_to_cpu(copy->i_parent) >= f->g.ninodes)
+			copy->i_parent = cpu_to_le64(f->g.root_ino);
+		filter_root(f, &copy->i_root);
+		if (size % REFDAX_BLOCK_SIZE || size > max) {
+			if (copy->i_root.br_hdr.bh_depth)
+				return false;
+			copy->i_size = cpu_to_le64(root_end(&copy->i_root) *
+						   REFDAX_BLOCK_SIZE);
+		}
+		break;
+	case S_IFREG:
+		filter_root(f, &copy->i_root);
+		if (size > max)
+			copy->i_size = cpu_to_le64(max);
+		break;
+	case S_IFLNK:
+		if (!(flags & REFDAX_IFL_INLINE))
+			filter_root(f, &copy->i_root);
+		break;
+	default:
+		return false;
+	}
+	refdax_inode_set_csum(copy);
+	return !refdax_check_inode(&f->g, ino, copy, &why);
+}
+
 static void check_inodes(struct fsck *f)
 {
+	struct refdax_inode copy;
 	struct refdax_inode *ri;
 	static const struct refdax_inode zero;
 	__u64 ino, used = 0, root = f->g.root_ino;
@@ -389,6 +503,12 @@ static void check_inodes(struct fsck *f)
 				refdax_inode_set_csum(ri);
 				fixed(f, "recomputed the checksum of inode %llu",
 				      (unsigned long long)ino);
+			} else if (salvage_inode(f, ino, &copy)) {
+				if (!fixing(f, FIX_ASK))
+					continue;
+				*ri = copy;
+				fixed(f, "mended the rejected fields of inode %llu",
+				      (unsigned long long)ino);
 			} else {
 				if (ino != root && fixing(f, FIX_ASK)) {
 					fsck_free_inode(f, ino);
@@ -435,6 +555,7 @@ struct walk {
 	__u64 ino;
 	int phase;		/* 0: claim tree nodes, 1: walk extents */
 	__u8 kind;		/* BK_DATA or BK_EXCL for this inode's extents */
+	__u64 limit;		/* logical blocks a directory or symlink uses */
 	__u64 mapped, nodes;
 	int bad;		/* problems left in place */
 	int changed;		/* the extent root was rewritten */
@@ -529,10 +650,23 @@ static unsigned int walk_entries(struct walk *w, struct refdax_bmap_hdr *h,
 				 void *ents, unsigned int depth, __u64 lo,
 				 __u64 hi);
 
+/* The root or node holding @h was changed in place. */
+static void touched(struct walk *w, struct refdax_bmap_hdr *h)
+{
+	const __u8 *data = block_ptr(w->f, w->f->g.data_start);
+
+	if ((const __u8 *)h >= data)
+		refdax_bmap_node_set_csum((struct refdax_bmap_node *)h);
+	else
+		w->changed = 1;
+}
+
 /*
  * Extents whose logical blocks must lie in [lo, hi).  Directory and symlink
  * blocks are claimed in phase 0 with the tree nodes, so that file data
- * sharing one of them is what gets detached; file data in phase 1.
+ * sharing one of them is what gets detached; file data in phase 1.  A
+ * directory claims only the blocks below its size (a block symlink only
+ * its first block): what it maps beyond is trimmed off, not trusted.
  */
 static unsigned int walk_extents(struct walk *w, struct refdax_bmap_hdr *h,
 				 struct refdax_extent *e, __u64 lo, __u64 hi)
@@ -545,6 +679,8 @@ static unsigned int walk_extents(struct walk *w, struct refdax_bmap_hdr *h,
 		__u64 lblk = le32_to_cpu(e[i].e_lblk);
 		__u64 len = le32_to_cpu(e[i].e_len);
 		__u64 pblk = le64_to_cpu(e[i].e_pblk);
+		__u64 use = lblk >= w->limit ? 0 :
+			    lblk + len > w->limit ? w->limit - lblk : len;
 		bool problem = false, range_bad = false;
 		__u64 at;
 
@@ -557,7 +693,23 @@ static unsigned int walk_extents(struct walk *w, struct refdax_bmap_hdr *h,
 			    (unsigned long long)hi);
 			problem = true;
 			range_bad = true;
-		} else if (claiming && clash(f, pblk, len, w->kind, &at)) {
+		} else if (w->phase && use < len) {
+			err(f, "%s %llu: blocks mapped beyond %s (logical %llu-%llu)",
+			    w->collect == 1 ? "directory" : "symlink",
+			    (unsigned long long)w->ino,
+			    w->collect == 1 ? "i_size" : "its target block",
+			    (unsigned long long)(lblk + use),
+			    (unsigned long long)(lblk + len - 1));
+			if (use && fixing(f, FIX_ASK)) {
+				e[i].e_len = cpu_to_le32((__u32)use);
+				touched(w, h);
+				fixed(f, "trimmed the extent to %llu blocks",
+				      (unsigned long long)use);
+				len = use;
+			} else if (!use) {
+				problem = true;
+			}
+		} else if (claiming && clash(f, pblk, use, w->kind, &at)) {
 			err(f, "inode %llu: block %llu (logical %llu) is also used as %s",
 			    (unsigned long long)w->ino,
 			    (unsigned long long)at,
@@ -567,7 +719,7 @@ static unsigned int walk_extents(struct walk *w, struct refdax_bmap_hdr *h,
 		}
 		if (problem && fixing(f, FIX_ASK)) {
 			nr = drop_entry(h, e, i);
-			w->changed = 1;
+			touched(w, h);
 			fixed(f, "removed the extent: logical %llu-%llu, physical %llu-%llu",
 			      (unsigned long long)lblk,
 			      (unsigned long long)(lblk + len - 1),
@@ -578,7 +730,7 @@ static unsigned int walk_extents(struct walk *w, struct refdax_bmap_hdr *h,
 		if (range_bad)
 			w->bad = 1;
 		if (claiming)
-			claim(f, pblk, len, w->kind);
+			claim(f, pblk, use, w->kind);
 		if (w->phase) {
 			add_refs(f, pblk, len);
 			w->mapped += len;
@@ -868,35 +1020,48 @@ static int check_dirent(struct fsck *f, __u64 dir, struct refdax_dirent *de,
 	return DE_SUBDIR;
 }
 
-/* Sizes, holes: the extents in @w are sorted. */
+/* Unmap logical blocks from @cut on, in a root holding extents. */
+static void truncate_root(struct refdax_bmap_root *r, __u64 cut)
+{
+	unsigned int i = 0;
+
+	while (i < le16_to_cpu(r->br_hdr.bh_nr)) {
+		struct refdax_extent *e = &r->br_ext[i];
+		__u64 lblk = le32_to_cpu(e->e_lblk);
+
+		if (lblk >= cut) {
+			drop_entry(&r->br_hdr, r->br_ext, i);
+			continue;
+		}
+		if (lblk + le32_to_cpu(e->e_len) > cut)
+			e->e_len = cpu_to_le32((__u32)(cut - lblk));
+		i++;
+	}
+}
+
+/*
+ * Holes: the extents in @w are sorted, and what they map beyond the size
+ * was reported by the walk.
+ */
 static void check_dir_size(struct fsck *f, __u64 dir, struct walk *w)
 {
 	struct refdax_inode *ri = &f->itable[dir];
 	__u64 nblk = le64_to_cpu(ri->i_size) / REFDAX_BLOCK_SIZE;
-	__u64 expect = 0;
-	bool gap = false, wrong = false;
+	__u64 expect = 0, cut = 0;
+	bool gap = false;
 	size_t i;
 
-	for (i = 0; i < w->next; i++) {
+	for (i = 0; i < w->next && w->ext[i].lblk < nblk; i++) {
 		const struct ext_rec *e = &w->ext[i];
 
 		if (e->lblk > expect) {
-			gap = true;
-			if (expect < nblk) {
-				err(f, "directory %llu: hole at blocks %llu-%llu",
-				    (unsigned long long)dir,
-				    (unsigned long long)expect,
-				    (unsigned long long)(e->lblk < nblk ?
-							 e->lblk : nblk) - 1);
-				wrong = true;
-			}
-		}
-		if (e->lblk + e->len > nblk) {
-			err(f, "directory %llu: blocks mapped beyond i_size (logical %llu-%llu)",
+			err(f, "directory %llu: hole at blocks %llu-%llu",
 			    (unsigned long long)dir,
-			    (unsigned long long)e->lblk,
-			    (unsigned long long)(e->lblk + e->len - 1));
-			wrong = true;
+			    (unsigned long long)expect,
+			    (unsigned long long)e->lblk - 1);
+			if (!gap)
+				cut = expect;
+			gap = true;
 		}
 		expect = e->lblk + e->len;
 	}
@@ -904,15 +1069,24 @@ static void check_dir_size(struct fsck *f, __u64 dir, struct walk *w)
 		err(f, "directory %llu: hole at blocks %llu-%llu",
 		    (unsigned long long)dir, (unsigned long long)expect,
 		    (unsigned long long)nblk - 1);
-		wrong = true;
+		/* a hole at the end only: the size can shrink onto the blocks */
+		if (!gap && fixing(f, FIX_SAFE)) {
+			ri->i_size = cpu_to_le64(expect * REFDAX_BLOCK_SIZE);
+			refdax_inode_set_csum(ri);
+			fixed(f, "set the size of directory %llu to %llu blocks",
+			      (unsigned long long)dir,
+			      (unsigned long long)expect);
+		}
 	}
-	/* Mapped blocks without a gap: the size can follow them. */
-	if (wrong && !gap && fixing(f, expect < nblk)) {
-		ri->i_size = cpu_to_le64(expect * REFDAX_BLOCK_SIZE);
-		refdax_inode_set_csum(ri);
-		fixed(f, "set the size of directory %llu to %llu blocks",
-		      (unsigned long long)dir, (unsigned long long)expect);
-	}
+	/* Otherwise the directory ends at its first hole (extents in the root). */
+	if (!gap || le16_to_cpu(ri->i_root.br_hdr.bh_depth) ||
+	    !fixing(f, FIX_ASK))
+		return;
+	truncate_root(&ri->i_root, cut);
+	ri->i_size = cpu_to_le64(cut * REFDAX_BLOCK_SIZE);
+	refdax_inode_set_csum(ri);
+	fixed(f, "truncated directory %llu at its first hole (%llu blocks left)",
+	      (unsigned long long)dir, (unsigned long long)cut);
 }
 
 /* A damaged directory block: mend it if allowed; 0 if it is valid now. */
@@ -1061,6 +1235,11 @@ static void check_symlink(struct fsck *f, __u64 ino, struct walk *w)
 	if (w->next != 1 || w->ext[0].lblk != 0 || w->ext[0].len != 1) {
 		err(f, "symlink %llu: target must be exactly one block at logical block 0",
 		    (unsigned long long)ino);
+		/* the blocks and the names go in the next pass */
+		if (fixing(f, FIX_ASK)) {
+			fsck_free_inode(f, ino);
+			fixed(f, "cleared the symlink");
+		}
 		return;
 	}
 	tgt = block_ptr(f, w->ext[0].pblk);
@@ -1114,7 +1293,12 @@ static void check_trees(struct fsck *f)
 			w.bad = 0;
 			w.changed = 0;
 			w.next = 0;
-			w.collect = w.phase && (S_ISDIR(mode) || S_ISLNK(mode));
+			/* collect: 1 for a directory, 2 for a symlink */
+			w.collect = !w.phase ? 0 : S_ISDIR(mode) ? 1 :
+				    S_ISLNK(mode) ? 2 : 0;
+			w.limit = S_ISDIR(mode) ? le64_to_cpu(ri->i_size) /
+						  REFDAX_BLOCK_SIZE :
+				  S_ISLNK(mode) ? 1 : REFDAX_MAX_LBLK + 1;
 			walk_inode(&w, ri);
 			if (!w.phase) {
 				if (w.bad)

@@ -536,6 +536,38 @@ static void c_hard_link_dir(struct img *im)
 	inode(im, 1)->i_nlink = cpu_to_le32(4);
 }
 
+static void c_root_extent_bad(struct img *im)
+{
+	inode(im, 1)->i_root.br_ext[0].e_pblk = cpu_to_le64(3);
+}
+
+static void c_dir_inner_hole(struct img *im)
+{
+	struct refdax_inode *ri = inode(im, 1);
+	static const struct dent none[] = { { "gone", 8, REFDAX_DT_FIFO } };
+	__u64 b = alloc_blocks(im, 1);
+
+	fill_dirblock(block(im, b), none, 1);
+	add_ext(ri, 2, b, 1);
+	ri->i_size = cpu_to_le64(3 * REFDAX_BLOCK_SIZE);
+}
+
+static void c_dir_extent_long(struct img *im)
+{
+	inode(im, 4)->i_root.br_ext[0].e_len = cpu_to_le32(12);
+}
+
+static void c_root_fields(struct img *im)
+{
+	inode(im, 1)->i_mtime_ns = cpu_to_le32(2000000000U);
+	inode(im, 1)->i_flags = cpu_to_le32(0x100);
+}
+
+static void c_symlink_no_block(struct img *im)
+{
+	inode(im, 6)->i_root.br_ext[0].e_lblk = cpu_to_le32(3);
+}
+
 static void c_missing_refcount(struct img *im)
 {
 	*refcount(im, b_root) = 0;
@@ -785,13 +817,78 @@ static void v_block_symlink_nul(struct img *im)
 	EXPECT_EQ(le64_to_cpu(inode(im, 6)->i_size), 50);
 }
 
-/* an invalid inode is cleared, and with it its two names */
+/* the bad extent goes, the inode and its other extent stay */
 static void v_extent_in_metadata(struct img *im)
 {
-	EXPECT(!ibit(im, 2));
-	EXPECT_EQ(lookup(im, 1, "file"), 0);
-	EXPECT_EQ(lookup(im, 1, "hard"), 0);
-	EXPECT_EQ(le32_to_cpu(*refcount(im, b_shared)), 1);
+	EXPECT(ibit(im, 2));
+	EXPECT_EQ(lookup(im, 1, "file"), 2);
+	EXPECT_EQ(le16_to_cpu(inode(im, 2)->i_root.br_hdr.bh_nr), 1);
+	EXPECT_EQ(le64_to_cpu(inode(im, 2)->i_blocks), 1);
+	EXPECT_EQ(le32_to_cpu(*refcount(im, b_shared)), 2);
+}
+
+/*
+ * The root directory's only block is mapped into metadata: the extent is
+ * dropped, the root shrinks to nothing and everything that hung below it
+ * is reconnected into a new /lost+found.
+ */
+static void v_root_extent_bad(struct img *im)
+{
+	static const __u64 tops[] = { 2, 3, 4, 6, 7, 8 };
+	__u64 lf = lookup(im, 1, "lost+found");
+	char name[16];
+	size_t i;
+
+	if (!EXPECT(lf != 0))
+		return;
+	for (i = 0; i < sizeof(tops) / sizeof(tops[0]); i++) {
+		snprintf(name, sizeof(name), "#%llu", (unsigned long long)tops[i]);
+		EXPECT_EQ(lookup(im, lf, name), tops[i]);
+	}
+	EXPECT_EQ(lookup(im, 4, "deep"), 5);
+	EXPECT_EQ(nlink(im, 2), 1);
+	EXPECT_EQ(nlink(im, lf), 3);
+	EXPECT_EQ(nlink(im, 1), 3);
+}
+
+/*
+ * A directory's extent grew over other files' blocks: it claims only what
+ * its size covers and is trimmed back; nobody else loses a block.
+ */
+static void v_dir_extent_long(struct img *im)
+{
+	EXPECT_EQ(le32_to_cpu(inode(im, 4)->i_root.br_ext[0].e_len), 1);
+	EXPECT_EQ(le64_to_cpu(inode(im, 4)->i_blocks), 1);
+	EXPECT_EQ(le64_to_cpu(inode(im, 6)->i_blocks), 1);
+	EXPECT_EQ(le64_to_cpu(inode(im, 7)->i_blocks), 11);
+	EXPECT_EQ(lookup(im, 4, "deep"), 5);
+	EXPECT_EQ(((__u8 *)block(im, b_link))[0], 'x');
+}
+
+/* a block symlink without its target block is cleared, with its name */
+static void v_symlink_no_block(struct img *im)
+{
+	EXPECT(!ibit(im, 6));
+	EXPECT_EQ(lookup(im, 1, "longlink"), 0);
+	EXPECT_EQ(le32_to_cpu(*refcount(im, b_link)), 0);
+}
+
+/* the root's bad fields are mended, not the root cleared */
+static void v_root_fields(struct img *im)
+{
+	EXPECT(inode_ok(im, 1));
+	EXPECT_EQ(le32_to_cpu(inode(im, 1)->i_mtime_ns), 0);
+	EXPECT_EQ(le32_to_cpu(inode(im, 1)->i_flags), 0);
+	EXPECT_EQ(lookup(im, 1, "file"), 2);
+	EXPECT_EQ(lookup(im, 1, "lost+found"), 0);
+}
+
+/* blocks 0 and 2 mapped, 1 missing: the directory ends at block 1 */
+static void v_dir_inner_hole(struct img *im)
+{
+	EXPECT_EQ(le64_to_cpu(inode(im, 1)->i_size), REFDAX_BLOCK_SIZE);
+	EXPECT_EQ(le16_to_cpu(inode(im, 1)->i_root.br_hdr.bh_nr), 1);
+	EXPECT_EQ(lookup(im, 1, "file"), 2);
 }
 
 static void v_journal_magic(struct img *im)
@@ -877,6 +974,16 @@ static const struct corruption corruptions[] = {
 	  v_block_symlink_nul },
 	{ "extent in metadata", c_extent_in_metadata, 0, "data area", 1,
 	  v_extent_in_metadata },
+	{ "root directory block in metadata", c_root_extent_bad, 0,
+	  "data area", 1, v_root_extent_bad },
+	{ "hole inside a directory", c_dir_inner_hole, 0, "hole", 1,
+	  v_dir_inner_hole },
+	{ "directory extent over other files", c_dir_extent_long, 0,
+	  "beyond i_size", 1, v_dir_extent_long },
+	{ "root inode fields", c_root_fields, 0, "inode 1: unknown inode flags",
+	  1, v_root_fields },
+	{ "block symlink without its block", c_symlink_no_block, 0,
+	  "symlink 6", 1, v_symlink_no_block },
 	{ "journal magic", c_journal_magic, 1, "journal", 1, v_journal_magic },
 	{ "root not in use", c_root_free, 0, "root", 1, v_root_free },
 	{ "reserved inode 0 used", c_inode0, 0, "inode 0", 1, v_inode0 },
