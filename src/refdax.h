@@ -272,8 +272,7 @@ size_t refdax_shadow_entry_bytes(void);
 
 /* refdax_reflink.c */
 bool refdax_range_shared(struct refdax_sb_info *sbi, u64 pblk, u64 len);
-int refdax_unshare_range_locked(struct inode *inode, u64 lblk, u64 len,
-				loff_t skip_from, loff_t skip_to);
+int refdax_unshare_range_locked(struct inode *inode, u64 lblk, u64 len);
 int refdax_unshare_for_write(struct inode *inode, loff_t pos, size_t count);
 int refdax_cow_fault(struct inode *inode, pgoff_t pgoff, u64 old);
 vm_fault_t refdax_map_shared(struct vm_fault *vmf, u64 pblk);

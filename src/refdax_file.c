@@ -225,7 +225,7 @@ static int zero_mapped(struct inode *inode, loff_t start, loff_t end)
 		return 0;
 	first = start >> REFDAX_BLOCK_SHIFT;
 	last = (end - 1) >> REFDAX_BLOCK_SHIFT;
-	err = refdax_unshare_range_locked(inode, first, last - first + 1, 0, 0);
+	err = refdax_unshare_range_locked(inode, first, last - first + 1);
 	if (err)
 		return err;
 
@@ -328,6 +328,7 @@ out:
 static loff_t seek_data_hole(struct inode *inode, loff_t offset, int whence)
 {
 	loff_t size = i_size_read(inode);
+	bool want_data = whence == SEEK_DATA;
 	u64 lblk, pblk, len;
 	int ret;
 
@@ -338,13 +339,13 @@ static loff_t seek_data_hole(struct inode *inode, loff_t offset, int whence)
 		ret = refdax_get_block(inode, lblk, 0, &pblk, &len);
 		if (ret < 0)
 			return ret;
-		if ((ret == 0) == (whence == SEEK_DATA))
+		if (!ret == want_data)
 			return max_t(loff_t, offset,
 				     (loff_t)lblk << REFDAX_BLOCK_SHIFT);
 		lblk += len;
 	}
 	/* No more data: ENXIO; the implicit hole at EOF: size. */
-	return whence == SEEK_DATA ? -ENXIO : size;
+	return want_data ? -ENXIO : size;
 }
 
 static loff_t refdax_llseek(struct file *file, loff_t offset, int whence)

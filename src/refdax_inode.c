@@ -369,8 +369,7 @@ int refdax_zero_tail(struct inode *inode, loff_t pos)
 
 	if (!off)
 		return 0;
-	ret = refdax_unshare_range_locked(inode, pos >> REFDAX_BLOCK_SHIFT, 1,
-					  0, 0);
+	ret = refdax_unshare_range_locked(inode, pos >> REFDAX_BLOCK_SHIFT, 1);
 	if (ret)
 		return ret;
 	ret = refdax_get_block(inode, pos >> REFDAX_BLOCK_SHIFT, 0, &pblk,
@@ -504,7 +503,7 @@ static int refdax_fiemap(struct inode *inode, struct fiemap_extent_info *fi,
 			 u64 start, u64 len)
 {
 	struct refdax_sb_info *sbi = RDX_SB(inode->i_sb);
-	u64 lblk, end, pblk, run, phys;
+	u64 lblk, end, pblk, run, phys, next;
 	int ret;
 
 	ret = fiemap_prep(inode, fi, start, &len, 0);
@@ -542,7 +541,7 @@ static int refdax_fiemap(struct inode *inode, struct fiemap_extent_info *fi,
 		if (shared)
 			flags |= FIEMAP_EXTENT_SHARED;
 		if (lblk + run >= end ||
-		    refdax_bmap_lookup(inode, lblk + run, &pblk, &i) < 0)
+		    refdax_bmap_lookup(inode, lblk + run, &next, &i) != 0)
 			flags |= FIEMAP_EXTENT_LAST;
 		phys = (pblk << REFDAX_BLOCK_SHIFT) + sbi->dax_part_off;
 		ret = fiemap_fill_next_extent(fi, lblk << REFDAX_BLOCK_SHIFT,

@@ -49,12 +49,13 @@ static u64 shared_run(struct refdax_sb_info *sbi, u64 pblk, u64 len,
 
 /*
  * Replace the mapping of [lblk, lblk+len), currently the shared run at
- * @old, by fresh blocks.  Blocks fully inside [skip_from, skip_to) (file
- * bytes the caller overwrites next) are not copied.  Caller holds
- * bmap_sem for write.
+ * @old, by fresh copies.  Every block is copied, even one a write() is
+ * about to cover: that write may still stop short (a fault in the user
+ * buffer, ENOSPC in a later run) and must then leave the old contents.
+ * Caller holds bmap_sem for write.
  */
 static int cow_run(struct inode *inode, u64 lblk, u64 old, u64 len,
-		   loff_t skip_from, loff_t skip_to, u64 *done)
+		   u64 *done)
 {
 	struct refdax_sb_info *sbi = RDX_SB(inode->i_sb);
 	u64 new, got, i;
@@ -66,14 +67,9 @@ static int cow_run(struct inode *inode, u64 lblk, u64 old, u64 len,
 	ret = refdax_alloc_blocks(sbi, len, 1, &new, &got);
 	if (ret)
 		goto abort;
-	for (i = 0; i < got; i++) {
-		loff_t pos = (loff_t)(lblk + i) << REFDAX_BLOCK_SHIFT;
-
-		if (pos >= skip_from && pos + REFDAX_BLOCK_SIZE <= skip_to)
-			continue;
+	for (i = 0; i < got; i++)
 		memcpy_flushcache(rdx_block(sbi, new + i),
 				  rdx_block(sbi, old + i), REFDAX_BLOCK_SIZE);
-	}
 	ret = refdax_bmap_remove(inode, lblk, got);
 	if (ret > 0)
 		ret = -ENOSPC;	/* cannot happen: the step fits the journal */
@@ -98,8 +94,7 @@ abort:
  * Make every block of file range [lblk, lblk+len) private to @inode.
  * Caller holds i_rwsem and invalidate_lock exclusively.
  */
-int refdax_unshare_range_locked(struct inode *inode, u64 lblk, u64 len,
-				loff_t skip_from, loff_t skip_to)
+int refdax_unshare_range_locked(struct inode *inode, u64 lblk, u64 len)
 {
 	struct refdax_sb_info *sbi = RDX_SB(inode->i_sb);
 	struct refdax_inode_info *ri = RDX_I(inode);
@@ -127,7 +122,7 @@ int refdax_unshare_range_locked(struct inode *inode, u64 lblk, u64 len,
 			continue;
 		}
 		n = min_t(u64, shared_run(sbi, pblk, run, true), RDX_COW_STEP);
-		ret = cow_run(inode, lblk, pblk, n, skip_from, skip_to, &done);
+		ret = cow_run(inode, lblk, pblk, n, &done);
 		if (ret)
 			break;
 		lblk += done;
@@ -166,8 +161,7 @@ int refdax_unshare_for_write(struct inode *inode, loff_t pos, size_t count)
 	if (l > last)
 		return 0;
 	filemap_invalidate_lock(inode->i_mapping);
-	ret = refdax_unshare_range_locked(inode, lblk, last - lblk + 1, pos,
-					  pos + count);
+	ret = refdax_unshare_range_locked(inode, lblk, last - lblk + 1);
 	filemap_invalidate_unlock(inode->i_mapping);
 	return ret;
 }
@@ -194,7 +188,7 @@ int refdax_cow_fault(struct inode *inode, pgoff_t pgoff, u64 old)
 	ret = refdax_bmap_lookup(inode, pgoff, &pblk, &len);
 	if (ret == 0 && pblk == old) {
 		if (refdax_block_refs(sbi, old) > 1) {
-			ret = cow_run(inode, pgoff, old, 1, 0, 0, &done);
+			ret = cow_run(inode, pgoff, old, 1, &done);
 			atomic64_inc(&sbi->stat_cow_faults);
 		}
 		/* else: the last owner keeps the block, no copy needed */

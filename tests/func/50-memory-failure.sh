@@ -27,31 +27,37 @@ pfn_of() {
 	echo $((0x$base / 4096 + sect / 8))
 }
 
-# Start mtouch on FILE as a coprocess; it reports "ready" once mapped.
+# Map each file in an mtouch process (it reports "ready"), inject poison at
+# PFN, let every process touch its page again: each must die of SIGBUS with
+# BUS_MCEERR_AR (si_code 4, exit 135).
+WK=$(mktemp -d)
 inject_and_check() { # pfn files...
-	local pfn=$1 f rc out i=0
+	local pfn=$1 f i=0 rc _
 	shift
-	local -a pids=() ins=() outs=()
+	local -a pids=() ctl=()
 	for f in "$@"; do
-		coproc MT_CO { "$MT" "$f" 2>&1; echo "exit=$?"; }
-		ins[i]=${MT_CO[1]}
-		outs[i]=${MT_CO[0]}
-		pids[i]=$MT_CO_PID
-		exec {fdin}>&"${MT_CO[1]}" {fdout}<&"${MT_CO[0]}"
-		ins[i]=$fdin
-		outs[i]=$fdout
-		read -r out <&"${outs[i]}"
-		[[ $out == ready* ]] || fail "mtouch $f did not map: $out"
+		mkfifo "$WK/ctl.$i"
+		"$MT" "$f" <"$WK/ctl.$i" >"$WK/mt.$i" 2>&1 &
+		pids[i]=$!
+		exec {w}>"$WK/ctl.$i"
+		ctl[i]=$w
+		for _ in $(seq 100); do
+			grep -q ready "$WK/mt.$i" && break
+			sleep 0.1
+		done
+		grep -q ready "$WK/mt.$i" || fail "mtouch $f did not map: $(cat "$WK/mt.$i")"
 		i=$((i + 1))
 	done
 	printf '%#x\n' "$pfn" >"$INJ" || fail "injecting poison at pfn $pfn"
 	for i in "${!pids[@]}"; do
-		echo go >&"${ins[i]}"
-		out=$(cat <&"${outs[i]}")
-		grep -q "sigbus code 4" <<<"$out" || fail "owner $i not killed with BUS_MCEERR_AR: $out"
-		grep -q "exit=135" <<<"$out" || fail "owner $i exit: $out"
+		echo go >&"${ctl[i]}"
+		exec {ctl[i]}>&-
+		rc=0
+		wait "${pids[i]}" || rc=$?
+		assert_eq "$rc" 135 "exit status of owner $i ($(cat "$WK/mt.$i"))"
+		grep -q "sigbus code 4" "$WK/mt.$i" || fail "owner $i: no BUS_MCEERR_AR"
+		rm -f "$WK/ctl.$i" "$WK/mt.$i"
 	done
-	wait 2>/dev/null || true
 }
 
 cd "$MNT"
