@@ -1521,8 +1521,15 @@ static void check_reach(struct fsck *f)
 				fixed(f, "reconnected it to /lost+found");
 				continue;
 			}
+			/* nothing is lost by freeing an inode without blocks */
+			if (le64_to_cpu(f->itable[ino].i_blocks)) {
+				if (f->shown)
+					printf("%s:   cannot reconnect it: left in place\n",
+					       f->path);
+				continue;
+			}
 			fsck_free_inode(f, ino);
-			fixed(f, "cannot reconnect it to /lost+found: freed inode %llu",
+			fixed(f, "cannot reconnect it to /lost+found: freed the empty inode %llu",
 			      (unsigned long long)ino);
 		}
 	}
