@@ -56,18 +56,27 @@ void refdax_master_exit(struct refdax_sb_info *sbi)
 	xa_destroy(&sbi->masters);
 }
 
+/* The live entry of @pblk with a reference taken, or NULL. */
+static struct refdax_master *master_find(struct refdax_sb_info *sbi, u64 pblk)
+{
+	struct refdax_master *m;
+
+	rcu_read_lock();
+	m = xa_load(&sbi->masters, pblk);
+	if (m && !refcount_inc_not_zero(&m->users))
+		m = NULL;
+	rcu_read_unlock();
+	return m;
+}
+
 struct refdax_master *refdax_master_get(struct refdax_sb_info *sbi, u64 pblk)
 {
 	struct refdax_master *m, *old;
 
 	for (;;) {
-		rcu_read_lock();
-		m = xa_load(&sbi->masters, pblk);
-		if (m && refcount_inc_not_zero(&m->users)) {
-			rcu_read_unlock();
+		m = master_find(sbi, pblk);
+		if (m)
 			return m;
-		}
-		rcu_read_unlock();
 
 		m = kzalloc(sizeof(*m), GFP_KERNEL);
 		if (!m)
@@ -200,11 +209,7 @@ unsigned int refdax_master_unmap_shadows(struct refdax_sb_info *sbi, u64 pblk)
 	pgoff_t *offs;
 	unsigned int n = 0, i, max;
 
-	rcu_read_lock();
-	m = xa_load(&sbi->masters, pblk);
-	if (m && !refcount_inc_not_zero(&m->users))
-		m = NULL;
-	rcu_read_unlock();
+	m = master_find(sbi, pblk);
 	if (!m)
 		return 0;
 	/* Snapshot the list with inode references, then unmap outside. */
@@ -246,11 +251,7 @@ static void retire_master(struct refdax_sb_info *sbi, u64 pblk)
 	struct refdax_shadow *s, *tmp;
 	LIST_HEAD(gone);
 
-	rcu_read_lock();
-	m = xa_load(&sbi->masters, pblk);
-	if (m && !refcount_inc_not_zero(&m->users))
-		m = NULL;
-	rcu_read_unlock();
+	m = master_find(sbi, pblk);
 	if (!m)
 		return;
 	refdax_master_lock(m);
