@@ -18,7 +18,7 @@ KDIR	?= /lib/modules/$(KVER)/build
 PREFIX	?= /usr/local
 CC	?= gcc
 CFLAGS	?= -O2 -g
-UCFLAGS	:= $(CFLAGS) -Wall -Wextra -Werror -Iinclude -D_GNU_SOURCE
+UCFLAGS	:= $(CFLAGS) -Wall -Wextra -Werror -Iinclude -Itools -D_GNU_SOURCE
 BUILD	:= build
 
 COMMON_SRC := common/refdax_crc.c common/refdax_verify.c common/refdax_journal.c
@@ -37,13 +37,15 @@ modules-all:
 
 tools: $(BUILD)/mkfs.refdax $(BUILD)/fsck.refdax
 
-$(BUILD)/mkfs.refdax: mkfs/*.c $(COMMON_SRC) include/*.h
-	@mkdir -p $(BUILD)
-	$(CC) $(UCFLAGS) -o $@ mkfs/*.c $(COMMON_SRC)
+TOOLS_SRC := tools/refdax_tools.c
 
-$(BUILD)/fsck.refdax: fsck/*.c fsck/*.h $(COMMON_SRC) include/*.h
+$(BUILD)/mkfs.refdax: mkfs/*.c $(TOOLS_SRC) $(COMMON_SRC) include/*.h tools/*.h
 	@mkdir -p $(BUILD)
-	$(CC) $(UCFLAGS) -o $@ fsck/*.c $(COMMON_SRC)
+	$(CC) $(UCFLAGS) -o $@ mkfs/*.c $(TOOLS_SRC) $(COMMON_SRC)
+
+$(BUILD)/fsck.refdax: fsck/*.c fsck/*.h $(TOOLS_SRC) $(COMMON_SRC) include/*.h tools/*.h
+	@mkdir -p $(BUILD)
+	$(CC) $(UCFLAGS) -o $@ fsck/*.c $(TOOLS_SRC) $(COMMON_SRC)
 
 unit:
 	$(MAKE) -C tests/unit

@@ -30,6 +30,7 @@
 #include <linux/fs.h>
 
 #include "fsck.h"
+#include "refdax_tools.h"
 
 #define MAX_REPORTED	100	/* errors printed without -v */
 #define MAX_RC_REPORTED	10	/* refcount mismatches shown without -v */
@@ -170,34 +171,6 @@ static const char *show_name(const char *name, unsigned int len)
 	}
 	buf[o] = '\0';
 	return buf;
-}
-
-static int is_mounted(const char *path, const struct stat *st)
-{
-	char real[PATH_MAX], mreal[PATH_MAX];
-	char dev[PATH_MAX], dir[PATH_MAX];
-	int have_real = !!realpath(path, real);
-	FILE *mf = fopen("/proc/self/mounts", "r");
-	char line[3 * PATH_MAX];
-	int found = 0;
-
-	if (!mf)
-		return 0;
-	while (!found && fgets(line, sizeof(line), mf)) {
-		struct stat mst;
-
-		if (sscanf(line, "%4095s %4095s", dev, dir) != 2)
-			continue;
-		if (S_ISBLK(st->st_mode) && dev[0] == '/' &&
-		    stat(dev, &mst) == 0 && S_ISBLK(mst.st_mode) &&
-		    mst.st_rdev == st->st_rdev)
-			found = 1;
-		else if (have_real && realpath(dev, mreal) &&
-			 strcmp(real, mreal) == 0)
-			found = 1;
-	}
-	fclose(mf);
-	return found;
 }
 
 /* Repairs write through a shared mapping: flushing is msync. */
@@ -1838,7 +1811,7 @@ static int open_device(struct fsck *f)
 			f->path);
 		exit(EXIT_OPERROR);
 	}
-	if (is_mounted(f->path, &st)) {
+	if (refdax_is_mounted(f->path, &st)) {
 		if (f->mode != MODE_CHECK) {
 			fprintf(stderr, PROG ": %s is mounted: refusing to repair it\n",
 				f->path);

@@ -23,6 +23,7 @@
 #include <linux/fs.h>
 
 #include "refdax_common.h"
+#include "refdax_tools.h"
 
 #define PROG			"mkfs.refdax"
 #define MIN_BYTES		(16ULL << 20)
@@ -239,35 +240,6 @@ static void parse_args(int argc, char **argv, struct opts *o)
 	if (optind != argc - 1)
 		usage(optind >= argc ? "no device given" : "too many arguments");
 	o->path = argv[optind];
-}
-
-/* Is @path (with device number @rdev if a block device) mounted? */
-static int is_mounted(const char *path, const struct stat *st)
-{
-	char real[PATH_MAX], mreal[PATH_MAX];
-	char dev[PATH_MAX], dir[PATH_MAX];
-	int have_real = !!realpath(path, real);
-	FILE *f = fopen("/proc/self/mounts", "r");
-	char line[3 * PATH_MAX];
-	int found = 0;
-
-	if (!f)
-		return 0;
-	while (!found && fgets(line, sizeof(line), f)) {
-		struct stat mst;
-
-		if (sscanf(line, "%4095s %4095s", dev, dir) != 2)
-			continue;
-		if (S_ISBLK(st->st_mode) && dev[0] == '/' &&
-		    stat(dev, &mst) == 0 && S_ISBLK(mst.st_mode) &&
-		    mst.st_rdev == st->st_rdev)
-			found = 1;
-		else if (have_real && realpath(dev, mreal) &&
-			 strcmp(real, mreal) == 0)
-			found = 1;
-	}
-	fclose(f);
-	return found;
 }
 
 /* Describe a recognisable signature in @buf (@len bytes), or NULL. */
@@ -494,7 +466,7 @@ int main(int argc, char **argv)
 		die("cannot open %s: %s", o.path, strerror(errno));
 	if (fstat(fd, &st))
 		die("cannot stat %s: %s", o.path, strerror(errno));
-	if (is_mounted(o.path, &st))
+	if (refdax_is_mounted(o.path, &st))
 		die("%s is mounted; will not make a filesystem here", o.path);
 
 	if (S_ISBLK(st.st_mode)) {

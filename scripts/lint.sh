@@ -22,7 +22,7 @@ fi
 rc=0
 cd "$root"
 # The compatibility header exists to test kernel versions.
-cp_out=$(for f in src/*.[ch] common/*.c include/*.h mkfs/*.[ch] fsck/*.[ch]; do
+cp_out=$(for f in src/*.[ch] common/*.c include/*.h mkfs/*.[ch] fsck/*.[ch] tools/*.[ch]; do
 	[ -e "$f" ] || continue
 	extra=()
 	[ "$f" = src/refdax_compat.h ] &&
