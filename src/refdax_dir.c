@@ -420,34 +420,43 @@ void refdax_dir_forget(struct inode *dir)
 
 /* ---- lookups ---- */
 
+/* With dir_lock held: the index entry of @name, or ERR_PTR (-ENOENT...). */
+static struct rdx_dname *rdx_lookup(struct inode *dir, const struct qstr *name,
+				    struct refdax_dir_index **idxp)
+{
+	struct refdax_dir_index *idx = rdx_index(dir);
+	struct rdx_dname *dn;
+
+	if (IS_ERR(idx))
+		return ERR_CAST(idx);
+	dn = rdx_name_find(RDX_SB(dir->i_sb), idx, name,
+			   refdax_name_hash(name->name, name->len));
+	*idxp = idx;
+	return dn ? dn : ERR_PTR(-ENOENT);
+}
+
 int refdax_dir_find(struct inode *dir, const struct qstr *name, u64 *ino,
 		    u64 *pos)
 {
 	struct refdax_sb_info *sbi = RDX_SB(dir->i_sb);
 	struct refdax_inode_info *ri = RDX_I(dir);
-	u32 hash = refdax_name_hash(name->name, name->len);
 	struct refdax_dir_index *idx;
 	struct rdx_dname *dn;
-	int err = -ENOENT;
+	int err = 0;
 
 	if (name->len > REFDAX_NAME_LEN)
 		return -ENAMETOOLONG;
 	mutex_lock(&ri->dir_lock);
-	idx = rdx_index(dir);
-	if (IS_ERR(idx)) {
-		err = PTR_ERR(idx);
-		goto out;
-	}
-	dn = rdx_name_find(sbi, idx, name, hash);
-	if (dn) {
+	dn = rdx_lookup(dir, name, &idx);
+	if (IS_ERR(dn)) {
+		err = PTR_ERR(dn);
+	} else {
 		u64 p = (u64)dn->pos8 << 3;
 
 		*ino = le64_to_cpu(rdx_pos_rec(sbi, idx, p)->d_ino);
 		if (pos)
 			*pos = p;
-		err = 0;
 	}
-out:
 	mutex_unlock(&ri->dir_lock);
 	return err;
 }
@@ -666,21 +675,15 @@ int refdax_dir_remove(struct inode *dir, const struct qstr *name)
 {
 	struct refdax_sb_info *sbi = RDX_SB(dir->i_sb);
 	struct refdax_inode_info *ri = RDX_I(dir);
-	u32 hash = refdax_name_hash(name->name, name->len);
 	struct refdax_dir_index *idx;
 	struct rdx_dname *dn;
 	u64 pos;
 	int err;
 
 	mutex_lock(&ri->dir_lock);
-	idx = rdx_index(dir);
-	if (IS_ERR(idx)) {
-		err = PTR_ERR(idx);
-		goto out;
-	}
-	dn = rdx_name_find(sbi, idx, name, hash);
-	if (!dn) {
-		err = -ENOENT;
+	dn = rdx_lookup(dir, name, &idx);
+	if (IS_ERR(dn)) {
+		err = PTR_ERR(dn);
 		goto out;
 	}
 	pos = (u64)dn->pos8 << 3;
@@ -702,21 +705,15 @@ int refdax_dir_retarget(struct inode *dir, const struct qstr *name, u64 ino,
 {
 	struct refdax_sb_info *sbi = RDX_SB(dir->i_sb);
 	struct refdax_inode_info *ri = RDX_I(dir);
-	u32 hash = refdax_name_hash(name->name, name->len);
 	struct refdax_dir_index *idx;
 	struct refdax_dirent *de;
 	struct rdx_dname *dn;
 	int err;
 
 	mutex_lock(&ri->dir_lock);
-	idx = rdx_index(dir);
-	if (IS_ERR(idx)) {
-		err = PTR_ERR(idx);
-		goto out;
-	}
-	dn = rdx_name_find(sbi, idx, name, hash);
-	if (!dn) {
-		err = -ENOENT;
+	dn = rdx_lookup(dir, name, &idx);
+	if (IS_ERR(dn)) {
+		err = PTR_ERR(dn);
 		goto out;
 	}
 	de = rdx_pos_rec(sbi, idx, (u64)dn->pos8 << 3);
