@@ -19,11 +19,18 @@
 #   --console FILE    serial console log (default DIR/console.log)
 #   --shell           after the job, give an interactive shell on the
 #                     console (only when stdin is a terminal)
+#   --boot-tries N    boot again, up to N tries in all (default 3), when the
+#                     guest kernel panics before /init reports it is up.  No
+#                     refdax code has run by then (the initramfs holds only the
+#                     9p/virtio modules); the known cause is QEMU's
+#                     multi-threaded TCG racing the kernel's boot-time text
+#                     patching ("Oops: int3" in a static-key site).  Each
+#                     failed boot's console is kept as console.bootfail-K.log.
 #
 # Exit status: QEMU's (0 when the guest powered off), 124 on timeout.
 set -euo pipefail
 
-kver="" out="" job="" pmem=memmap tmo=900 smp=2 console="" shell=0
+kver="" out="" job="" pmem=memmap tmo=900 smp=2 console="" shell=0 tries=3
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--kver) kver=$2; shift 2 ;;
@@ -34,6 +41,7 @@ while [ $# -gt 0 ]; do
 	--smp) smp=$2; shift 2 ;;
 	--console) console=$2; shift 2 ;;
 	--shell) shell=1; shift ;;
+	--boot-tries) tries=$2; shift 2 ;;
 	*) echo "run-guest: unknown option $1" >&2; exit 2 ;;
 	esac
 done
@@ -80,14 +88,31 @@ nvdimm:*)
 esac
 qemu+=(-append "$append")
 
-rc=0
-if [ "$shell" = 1 ] && [ -t 0 ]; then
-	# Interactive: QEMU owns the terminal; the console is also logged.
-	timeout -k 10 --foreground "$tmo" "${qemu[@]}" | tee "$console" || rc=$?
-	stty sane 2>/dev/null || true
-else
-	timeout -k 10 "$tmo" "${qemu[@]}" </dev/null >"$console" 2>&1 || rc=$?
-fi
+# Did this boot die before /init said the kernel is up?  (Only then is a
+# retry safe: nothing of ours ran.)
+boot_died_early() {
+	! grep -aq '^rdx-init: kernel .* up after' "$console" &&
+		grep -aq 'Kernel panic' "$console"
+}
+
+try=1
+while :; do
+	rc=0
+	if [ "$shell" = 1 ] && [ -t 0 ]; then
+		# Interactive: QEMU owns the terminal; the console is also logged.
+		timeout -k 10 --foreground "$tmo" "${qemu[@]}" | tee "$console" || rc=$?
+		stty sane 2>/dev/null || true
+	else
+		timeout -k 10 "$tmo" "${qemu[@]}" </dev/null >"$console" 2>&1 || rc=$?
+	fi
+	if [ "$try" -ge "$tries" ] || ! boot_died_early; then
+		break
+	fi
+	mv "$console" "${console%.log}.bootfail-$try.log"
+	echo "run-guest: guest ($kver) kernel panicked while booting, before /init" \
+		"(${console%.log}.bootfail-$try.log); booting again" >&2
+	try=$((try + 1))
+done
 if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
 	echo "run-guest: guest ($kver) killed after ${tmo}s timeout" >&2
 	rc=124
