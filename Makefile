@@ -11,6 +11,10 @@
 #   make demo            boot a guest with emulated pmem and use refdax
 #   make bench           benchmarks against XFS-DAX and ext4-DAX
 #   make lint            checkpatch --strict and sparse
+#   make crash-soak      whole-guest crash points (POINTS=1000, KVERS="...")
+#   make crash-trace     store-level crash enumeration of the kernel code
+#   make corrupt-soak    corrupted images mounted in the guest (IMAGES=10000)
+#   make fuzz            bounded libFuzzer run; make fuzz-soak SECS=600
 #   make install         install module (current kernel) and tools
 
 KVER	?= $(shell uname -r)
@@ -23,7 +27,8 @@ BUILD	:= build
 
 COMMON_SRC := common/refdax_crc.c common/refdax_verify.c common/refdax_journal.c
 
-.PHONY: all module tools unit modules-all check demo bench lint install clean
+.PHONY: all module tools unit modules-all check demo bench lint install clean \
+	crash-soak crash-trace corrupt-soak fuzz fuzz-soak
 
 all: module
 
@@ -61,6 +66,36 @@ bench:
 
 lint:
 	./scripts/lint.sh
+
+# Long robustness runs, per installed kernel (KVERS to choose).
+KVERS	?= $(notdir $(patsubst %/build,%,$(wildcard /lib/modules/*/build)))
+POINTS	?= 1000
+IMAGES	?= 10000
+SECS	?= 600
+SEED	?= $(shell date +%s)
+
+crash-soak: tools
+	./scripts/build-modules.sh $(KVERS)
+	set -e; for k in $(KVERS); do \
+		tests/crashsoak/run.sh --kver $$k --points $(POINTS) --seed $(SEED) \
+			--out $(BUILD)/crash-soak/$$k; done
+
+crash-trace: tools
+	./scripts/build-modules.sh $(KVERS)
+	set -e; for k in $(KVERS); do \
+		tests/crash/trace-run.sh --kver $$k --out $(BUILD)/crash-trace/$$k; done
+
+corrupt-soak: tools
+	./scripts/build-modules.sh $(KVERS)
+	set -e; for k in $(KVERS); do \
+		tests/corrupt/run.sh --kver $$k --images $(IMAGES) --seed $(SEED) \
+			--out $(BUILD)/corrupt/$$k; done
+
+fuzz:
+	$(MAKE) -C tests/fuzz run
+
+fuzz-soak:
+	$(MAKE) -C tests/fuzz soak SECS=$(SECS)
 
 install: module tools
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install

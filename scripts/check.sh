@@ -16,6 +16,9 @@
 #   RDX_GUEST_TIMEOUT=SEC  limit for one suite guest (default 1500)
 #   RDX_SKIP_DEPS=1        do not run scripts/install-deps.sh
 #   RDX_CHECK_DIR=DIR      output directory (default build/check)
+#   RDX_CRASH_POINTS=N     whole-guest crash points per kernel (default 20)
+#   RDX_CORRUPT_IMAGES=N   corrupted images mounted per kernel (default 300)
+#   RDX_NO_ROBUSTNESS=1    skip crash soak, store trace, corrupt images, fuzzing
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -64,6 +67,26 @@ step() { # name log cmd...
 		tail -n 15 "$log" | sed 's/^/    /'
 	fi
 	return "$rc"
+}
+
+# Run a suite that prints its own "PASS|FAIL|SKIP name [kver]..." lines; fold
+# them into the totals, echo its summary lines (prefix PREFIX:), and fail the
+# step when it exits non-zero without a FAIL line of its own.
+suite() { # name kver log summary-prefix cmd...
+	local name=$1 kv=$2 log=$3 pfx=$4 rc=0 nf=0 verdict n k rest
+	shift 4
+	"$@" >"$log" 2>&1 || rc=$?
+	while read -r verdict n k rest; do
+		k=${k#[}
+		k=${k%]*}
+		result "$verdict" "$n" "$k" "${rest:+ $rest}"
+		[ "$verdict" = FAIL ] && nf=$((nf + 1))
+	done < <(grep -E '^(PASS|FAIL|SKIP) [^ ]+ \[[^]]*\]' "$log" || true)
+	grep -h "^$pfx:" "$log" | sed 's/^/    /' || true
+	if [ "$rc" -ne 0 ] && [ "$nf" -eq 0 ]; then
+		result FAIL "$name" "$kv" ": exit $rc (log: ${log#"$root"/})"
+		tail -n 15 "$log" | sed 's/^/    /'
+	fi
 }
 
 # ---- 1. dependencies --------------------------------------------------------
@@ -270,6 +293,37 @@ for kv in "${kvers[@]}"; do
 		rm -f "$img"
 	done
 done
+
+# ---- 5. robustness: crash soak, store trace, corrupt images, fuzzing --------
+if [ "${RDX_NO_ROBUSTNESS:-0}" != 1 ] && [ "$FS" = refdax ] && [ -z "${RDX_TESTS:-}" ]; then
+	for kv in "${kvers[@]}"; do
+		if [ -z "${mod_ok[$kv]:-}" ] || [ "$tools_ok" != 1 ]; then
+			result FAIL robustness "$kv" ": module or tools did not build"
+			continue
+		fi
+		if [ -x tests/crash/trace-run.sh ]; then
+			section "store-trace crash enumeration on $kv"
+			suite crash-trace "$kv" "$out_base/$kv/crash-trace.log" crash-trace \
+				tests/crash/trace-run.sh --kver "$kv" --out "$out_base/$kv/crash-trace"
+		fi
+		if [ -x tests/crashsoak/run.sh ]; then
+			section "whole-guest crash soak on $kv"
+			suite crash-soak "$kv" "$out_base/$kv/crash-soak.log" crash-soak \
+				tests/crashsoak/run.sh --kver "$kv" --points "${RDX_CRASH_POINTS:-20}" \
+				--seed "$(date +%s)" --out "$out_base/$kv/crash-soak"
+		fi
+		if [ -x tests/corrupt/run.sh ]; then
+			section "corrupt images on $kv"
+			suite corrupt "$kv" "$out_base/$kv/corrupt.log" corrupt \
+				tests/corrupt/run.sh --kver "$kv" --images "${RDX_CORRUPT_IMAGES:-300}" \
+				--seed "$(date +%s)" --out "$out_base/$kv/corrupt"
+		fi
+	done
+	if [ -f tests/fuzz/Makefile ]; then
+		section "libFuzzer (bounded)"
+		suite fuzz host "$out_base/fuzz.log" fuzz make -s -C tests/fuzz run
+	fi
+fi
 
 section "done"
 echo "results: ${summary#"$root"/}; guest logs: ${out_base#"$root"/}/<kver>/logs/"
