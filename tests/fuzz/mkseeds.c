@@ -1,0 +1,471 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mkseeds - build the base image and the seed corpora of the fuzz targets
+ * from real structures, at build time (nothing binary is checked in).
+ *
+ *   mkseeds BINDIR OUTDIR
+ *
+ * BINDIR holds mkfs.refdax.  The image builder and the list of targeted
+ * corruptions are the unit tests' (tests/unit/test_tools.c, included
+ * below), so the seeds follow that fixture as it evolves: mkfs.refdax
+ * makes a 32 MiB image, the builder populates it (directories, hard links,
+ * a reflinked block, a two-level extent tree, inline and block symlinks, a
+ * fifo, an orphan), and it is cut to 1024 blocks (4 MiB) to become
+ * OUTDIR/base.img, the fsck target's base.  Every unit-test corruption,
+ * and an interrupted journal transaction, becomes an fsck seed as the
+ * patch records that turn the base into the damaged image.  The structure
+ * targets get the superblock, inodes, nodes, roots and directory blocks of
+ * the base image, and journals written by refdax_jnl_log().
+ */
+#include "test_tools.c"
+
+#include <errno.h>
+
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#endif
+
+/* The unit-test framework, reduced to what test_tools.c links against. */
+void rt_begin(const char *fmt, ...)
+{
+	(void)fmt;
+}
+
+int rt_end(void)
+{
+	return 0;
+}
+
+void rt_run(const char *name, void (*fn)(void))
+{
+	(void)name;
+	(void)fn;
+}
+
+int rt_expect(int ok, const char *expr, const char *file, int line)
+{
+	(void)expr;
+	(void)file;
+	(void)line;
+	return ok;
+}
+
+void rt_note(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int rt_summary(void)
+{
+	return 0;
+}
+
+#define BASE_BLOCKS	1024ULL
+#define BASE_BYTES	(BASE_BLOCKS * REFDAX_BLOCK_SIZE)
+
+static const char *outdir;
+
+__attribute__((noreturn, format(printf, 1, 2)))
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "mkseeds: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+static void put_file(const char *path, const void *buf, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+
+	if (!f || fwrite(buf, 1, len, f) != len || fclose(f))
+		die("cannot write %s: %s", path, strerror(errno));
+}
+
+/* A growing seed buffer. */
+struct seed {
+	__u8 buf[1 << 20];
+	size_t len;
+};
+
+static struct seed sd;
+
+static void s_reset(void)
+{
+	sd.len = 0;
+}
+
+static void s_put(const void *p, size_t n)
+{
+	if (sd.len + n > sizeof(sd.buf))
+		die("seed too large");
+	memcpy(sd.buf + sd.len, p, n);
+	sd.len += n;
+}
+
+static void s_u8(unsigned int v)
+{
+	__u8 b = (__u8)v;
+
+	s_put(&b, 1);
+}
+
+static void s_u16(unsigned int v)
+{
+	s_u8(v & 0xff);
+	s_u8(v >> 8);
+}
+
+static void s_u32(__u32 v)
+{
+	s_u16(v & 0xffff);
+	s_u16(v >> 16);
+}
+
+static void s_u64(__u64 v)
+{
+	s_u32((__u32)v);
+	s_u32((__u32)(v >> 32));
+}
+
+static void s_write(const char *target, const char *name)
+{
+	char dir[512], path[768];
+
+	snprintf(dir, sizeof(dir), "%s/seeds/%s", outdir, target);
+	mkdir(dir, 0755);
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	put_file(path, sd.buf, sd.len);
+}
+
+/* ---- fsck seeds: patch records, see fuzz_fsck.c ---- */
+
+struct region {
+	__u64 start, bytes;
+};
+
+static struct region regions[7];
+
+static void set_regions(const struct refdax_geom *g)
+{
+	int i;
+
+	regions[0] = (struct region){ 0, 1 };
+	regions[1] = (struct region){ g->journal_start, 16 };
+	regions[2] = (struct region){ g->ibitmap_start, 1 };
+	regions[3] = (struct region){ g->itable_start, 16 };
+	regions[4] = (struct region){ g->refcount_start, 1 };
+	regions[5] = (struct region){ g->data_start, 16 };
+	regions[6] = (struct region){ g->data_start + 16, 16 };
+	for (i = 0; i < 7; i++) {
+		regions[i].start *= REFDAX_BLOCK_SIZE;
+		regions[i].bytes *= REFDAX_BLOCK_SIZE;
+	}
+}
+
+static void record(const __u8 *img, __u64 s, __u64 e)
+{
+	int r;
+
+	for (r = 0; r < 7; r++)
+		if (s >= regions[r].start &&
+		    e <= regions[r].start + regions[r].bytes)
+			break;
+	if (r < 7) {
+		s_u8((unsigned int)r);
+		s_u16((unsigned int)(s - regions[r].start));
+	} else {
+		s &= ~(__u64)(REFDAX_CACHELINE - 1);
+		s_u8(7);
+		s_u16((unsigned int)(s / REFDAX_CACHELINE));
+	}
+	s_u8((unsigned int)(e - s));
+	s_put(img + s, e - s);
+}
+
+/* Records turning @from into @to (both BASE_BYTES long). */
+static void diff(const __u8 *from, const __u8 *to)
+{
+	__u64 i = 0, s, e;
+
+	while (i < BASE_BYTES) {
+		if (from[i] == to[i]) {
+			i++;
+			continue;
+		}
+		s = i;
+		e = i + 1;
+		/* a run, with short equal gaps folded in */
+		while (e < BASE_BYTES && e - s < 192) {
+			__u64 k = e;
+
+			while (k < BASE_BYTES && k - e < 8 && from[k] == to[k])
+				k++;
+			if (k == BASE_BYTES || k - e == 8)
+				break;
+			e = k + 1;
+		}
+		record(to, s, e);
+		i = e;
+	}
+}
+
+static void nop_flush(struct refdax_pmem *pm, const void *a, size_t l)
+{
+	(void)pm;
+	(void)a;
+	(void)l;
+}
+
+static void nop_fence(struct refdax_pmem *pm)
+{
+	(void)pm;
+}
+
+static struct refdax_journal jnl;
+
+static void fsck_seeds(struct img *im, const __u8 *pre, const __u8 *base)
+{
+	struct refdax_pmem pm;
+	const char *why;
+	char name[64];
+	size_t i;
+	__u8 *blk;
+
+	for (i = 0; i < 16; i += 5) {
+		s_reset();
+		s_u8((unsigned int)i);
+		snprintf(name, sizeof(name), "base-%zu", i);
+		s_write("fsck", name);
+	}
+	for (i = 0; i < ARRAY_SIZE(corruptions); i++) {
+		const struct corruption *c = &corruptions[i];
+
+		memcpy(im->map, c->after_csum ? base : pre, BASE_BYTES);
+		im->next_blk = b_end;
+		c->fn(im);
+		if (!c->after_csum)
+			finalize(im);
+		s_reset();
+		s_u8(0);
+		diff(base, im->map);
+		snprintf(name, sizeof(name), "corrupt-%02zu", i);
+		s_write("fsck", name);
+	}
+
+	/* an interrupted transaction: fsck must recover it first */
+	memcpy(im->map, base, BASE_BYTES);
+	memset(&pm, 0, sizeof(pm));
+	pm.base = im->map;
+	pm.size = BASE_BYTES;
+	pm.flush = nop_flush;
+	pm.fence = nop_fence;
+	if (refdax_jnl_open(&jnl, &pm, &im->g, &why))
+		die("base journal: %s", why);
+	refdax_jnl_begin(&jnl);
+	blk = block(im, b_root);
+	if (refdax_jnl_log(&jnl, inode(im, 2), REFDAX_INODE_SIZE) ||
+	    refdax_jnl_log(&jnl, blk, REFDAX_BLOCK_SIZE) ||
+	    refdax_jnl_log(&jnl, refcount(im, b_shared), 4))
+		die("cannot log");
+	inode(im, 2)->i_nlink = cpu_to_le32(7);
+	refdax_inode_set_csum(inode(im, 2));
+	memset(blk, 0, 64);
+	*refcount(im, b_shared) = cpu_to_le32(9);
+	s_reset();
+	s_u8(0);
+	diff(base, im->map);
+	s_write("fsck", "journal-uncommitted");
+}
+
+/* ---- structure seeds ---- */
+
+static void structure_seeds(struct img *im)
+{
+	static const __u64 sizes[] = { 4 << 20, 32 << 20 };
+	const __le64 *f = &im->sb->s_nblocks;
+	char name[64];
+	__u64 ino;
+	size_t i;
+	int k;
+
+	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
+		s_reset();
+		s_u8(i);
+		s_u64(sizes[i]);
+		s_put(im->sb, sizeof(*im->sb));
+		snprintf(name, sizeof(name), "sb-%zu", i);
+		s_write("super", name);
+	}
+
+	s_reset();
+	s_u8(1);
+	s_u16(BASE_BLOCKS);
+	for (k = 0; k < 13; k++)
+		s_u16((unsigned int)le64_to_cpu(f[k]));
+	s_write("geometry", "base-16");
+	s_reset();
+	s_u8(0);
+	s_u64(BASE_BYTES);
+	for (k = 0; k < 13; k++)
+		s_u64(le64_to_cpu(f[k]));
+	s_write("geometry", "base-64");
+
+	for (ino = 1; ino <= POPULATED_INODES; ino++) {
+		s_reset();
+		s_u8(0);
+		s_u16((unsigned int)ino);
+		s_put(inode(im, ino), REFDAX_INODE_SIZE);
+		snprintf(name, sizeof(name), "ino-%llu", (unsigned long long)ino);
+		s_write("inode", name);
+		if (S_ISLNK(le16_to_cpu(inode(im, ino)->i_mode)))
+			s_write("symlink", name);
+		if (inode(im, ino)->i_flags & cpu_to_le32(REFDAX_IFL_INLINE))
+			continue;
+		s_reset();
+		s_u8(1);
+		s_u8(0);
+		s_put(&inode(im, ino)->i_root, sizeof(struct refdax_bmap_root));
+		snprintf(name, sizeof(name), "root-%llu",
+			 (unsigned long long)ino);
+		s_write("bmap", name);
+	}
+	s_reset();
+	s_u8(0);
+	s_u8(0);
+	s_put(block(im, b_node), REFDAX_BLOCK_SIZE);
+	s_write("bmap", "node");
+
+	s_reset();
+	s_u8(0);
+	s_put(block(im, b_root), REFDAX_BLOCK_SIZE);
+	s_write("dir", "root");
+	s_reset();
+	s_u8(0);
+	s_put(block(im, b_sub), REFDAX_BLOCK_SIZE);
+	s_write("dir", "sub");
+}
+
+/* Journals written by the journal code itself, on fuzz_journal.c's device. */
+static void journal_seeds(void)
+{
+	static __u8 dev[16 * REFDAX_BLOCK_SIZE];
+	static const struct {
+		__u32 addr, len;
+	} ops[] = {
+		{ 9 * 4096 + 100, 256 }, { 12 * 4096, 4096 }, { 15 * 4096, 8 },
+		{ 9 * 4096 + 64, 64 },
+	};
+	struct refdax_pmem pm;
+	struct refdax_geom g;
+	const char *why;
+	unsigned int jsel, end, i;
+	char name[64];
+
+	for (jsel = 0; jsel < 6; jsel += 4) {
+		for (end = 0; end < 4; end++) {
+			memset(&g, 0, sizeof(g));
+			g.nblocks = 16;
+			g.journal_start = 1;
+			g.journal_blocks = 2 + jsel;
+			for (i = 0; i < sizeof(dev); i++)
+				dev[i] = (__u8)(i * 7 + 3);
+			memset(&pm, 0, sizeof(pm));
+			pm.base = dev;
+			pm.size = sizeof(dev);
+			pm.flush = nop_flush;
+			pm.fence = nop_fence;
+			refdax_jnl_format(&pm, &g);
+			if (refdax_jnl_open(&jnl, &pm, &g, &why))
+				die("journal seed: %s", why);
+			refdax_jnl_reseed(&jnl, 0x5eed0000U + end);
+			/* end 0: an interrupted transaction in the journal */
+			if (end == 0) {
+				refdax_jnl_begin(&jnl);
+				for (i = 0; i < ARRAY_SIZE(ops); i++)
+					refdax_jnl_log(&jnl, dev + ops[i].addr,
+						       ops[i].len);
+			}
+			s_reset();
+			s_u8(end << 3);
+			s_u8(jsel);
+			s_u32(0x1234abcdU);
+			s_u8(ARRAY_SIZE(ops));
+			for (i = 0; i < ARRAY_SIZE(ops); i++) {
+				s_u16(ops[i].addr & 0xffff);
+				s_u16(ops[i].len);
+				s_u8(0x40 + i);
+			}
+			s_put(dev + REFDAX_BLOCK_SIZE,
+			      g.journal_blocks * REFDAX_BLOCK_SIZE);
+			snprintf(name, sizeof(name), "jnl-%u-%u", jsel, end);
+			s_write("journal", name);
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static const char *targets[] = {
+		"super", "geometry", "inode", "symlink", "bmap", "dir",
+		"journal", "fsck",
+	};
+	char path[512];
+	struct img im;
+	__u8 *pre, *base;
+	size_t i;
+
+	if (argc != 3)
+		die("usage: mkseeds BINDIR OUTDIR");
+	bindir = argv[1];
+	outdir = argv[2];
+	snprintf(path, sizeof(path), "%s/seeds", outdir);
+	mkdir(path, 0755);
+	for (i = 0; i < ARRAY_SIZE(targets); i++) {
+		snprintf(path, sizeof(path), "%s/seeds/%s", outdir, targets[i]);
+		mkdir(path, 0755);
+	}
+	snprintf(img, sizeof(img), "%s/mkseeds.img", outdir);
+	snprintf(out, sizeof(out), "%s/mkseeds.out", outdir);
+	snprintf(errf, sizeof(errf), "%s/mkseeds.err", outdir);
+
+	if (mkfs_img("") || img_open(&im))
+		die("mkfs.refdax failed: %s", errbuf);
+	/* Cut to 4 MiB: the populated blocks all sit at the data start. */
+	im.sb->s_nblocks = cpu_to_le64(BASE_BLOCKS);
+	im.g.nblocks = BASE_BLOCKS;
+	populate(&im);
+	if (b_end > BASE_BLOCKS)
+		die("populated image does not fit %llu blocks", BASE_BLOCKS);
+	pre = malloc(BASE_BYTES);
+	base = malloc(BASE_BYTES);
+	if (!pre || !base)
+		die("out of memory");
+	memcpy(pre, im.map, BASE_BYTES);
+	finalize(&im);
+	memcpy(base, im.map, BASE_BYTES);
+	snprintf(path, sizeof(path), "%s/base.img", outdir);
+	put_file(path, base, BASE_BYTES);
+
+	set_regions(&im.g);
+	structure_seeds(&im);
+	fsck_seeds(&im, pre, base);
+	journal_seeds();
+
+	img_close(&im);
+	unlink(img);
+	unlink(out);
+	unlink(errf);
+	free(pre);
+	free(base);
+	return 0;
+}
