@@ -26,6 +26,8 @@
 #include <linux/xarray.h>
 #include <linux/completion.h>
 #include <linux/workqueue.h>
+#include <linux/string.h>
+#include <asm/barrier.h>
 #include "refdax_common.h"
 #include "refdax_compat.h"
 
@@ -86,6 +88,9 @@ struct refdax_sb_info {
 	struct completion kobj_done;
 	atomic64_t stat_txns;
 	atomic64_t stat_faults;
+
+	/* store tracer (refdax_trace.c); NULL unless this mount is traced */
+	struct refdax_tracer *tracer;
 };
 
 /* In-memory index of one directory's names (refdax_dir.c). */
@@ -154,6 +159,43 @@ u64 refdax_txn_room(struct refdax_sb_info *sbi);
 int refdax_journal_init(struct refdax_sb_info *sbi);
 void refdax_journal_exit(struct refdax_sb_info *sbi);
 void refdax_persist(struct refdax_sb_info *sbi, const void *p, size_t len);
+
+/*
+ * refdax_trace.c: store tracer for crash enumeration, off unless armed
+ * through debugfs.  Every flush and fence of metadata or data goes through
+ * the helpers below, which cost one unlikely branch when tracing is off.
+ */
+struct refdax_tracer;
+void refdax_trace_flush(struct refdax_sb_info *sbi, const void *p, size_t len);
+void refdax_trace_fence(struct refdax_sb_info *sbi);
+void refdax_trace_attach(struct refdax_sb_info *sbi);
+void refdax_trace_detach(struct refdax_sb_info *sbi);
+void refdax_trace_init(void);
+void refdax_trace_exit(void);
+
+/* Order all earlier flushes and non-temporal stores before later stores. */
+static inline void refdax_fence(struct refdax_sb_info *sbi)
+{
+	pmem_wmb();
+	if (unlikely(READ_ONCE(sbi->tracer)))
+		refdax_trace_fence(sbi);
+}
+
+/* @p..@len was just written with non-temporal stores (or flushed). */
+static inline void refdax_flushed(struct refdax_sb_info *sbi, const void *p,
+				  size_t len)
+{
+	if (unlikely(READ_ONCE(sbi->tracer)))
+		refdax_trace_flush(sbi, p, len);
+}
+
+static inline void refdax_copy_flushcache(struct refdax_sb_info *sbi,
+					  void *dst, const void *src,
+					  size_t len)
+{
+	memcpy_flushcache(dst, src, len);
+	refdax_flushed(sbi, dst, len);
+}
 
 /* refdax_alloc.c: all inside a transaction. */
 int refdax_alloc_init(struct refdax_sb_info *sbi);

@@ -85,6 +85,7 @@ static ssize_t write_piece(struct inode *inode, loff_t pos, size_t count,
 	struct refdax_sb_info *sbi = RDX_SB(inode->i_sb);
 	u64 lblk = pos >> REFDAX_BLOCK_SHIFT, pblk, len, want;
 	size_t off = pos & (REFDAX_BLOCK_SIZE - 1), n;
+	void *p;
 	int ret;
 
 	want = DIV_ROUND_UP_ULL(off + count, REFDAX_BLOCK_SIZE);
@@ -92,8 +93,10 @@ static ssize_t write_piece(struct inode *inode, loff_t pos, size_t count,
 	if (ret < 0)
 		return ret;
 	n = min_t(u64, (len << REFDAX_BLOCK_SHIFT) - off, count);
-	return _copy_from_iter_flushcache((u8 *)rdx_block(sbi, pblk) + off, n,
-					  from);
+	p = (u8 *)rdx_block(sbi, pblk) + off;
+	n = _copy_from_iter_flushcache(p, n, from);
+	refdax_flushed(sbi, p, n);
+	return n;
 }
 
 static ssize_t refdax_write_iter(struct kiocb *iocb, struct iov_iter *from)
@@ -140,7 +143,7 @@ static ssize_t refdax_write_iter(struct kiocb *iocb, struct iov_iter *from)
 		done += ret;
 	}
 	/* Data stores are non-temporal: order them before the new size. */
-	pmem_wmb();
+	refdax_fence(RDX_SB(inode->i_sb));
 	if (pos > oldsize) {
 		i_size_write(inode, pos);
 		ret = refdax_update_inode(inode);
@@ -172,7 +175,7 @@ static int refdax_fsync(struct file *file, loff_t start, loff_t end,
 	ret = refdax_flush_mmap_dirty(inode);
 	if (!ret)
 		ret = sync_inode_metadata(inode, 1);	/* timestamps */
-	pmem_wmb();
+	refdax_fence(RDX_SB(inode->i_sb));
 	if (!ret)
 		ret = blkdev_issue_flush(inode->i_sb->s_bdev);
 	return ret;
@@ -262,7 +265,7 @@ static int punch_hole(struct inode *inode, loff_t start, loff_t end)
 	if (!ret && last >= first)
 		ret = zero_mapped(inode, max_t(loff_t, start,
 					       last << REFDAX_BLOCK_SHIFT), end);
-	pmem_wmb();
+	refdax_fence(RDX_SB(inode->i_sb));
 	if (!ret && last > first)
 		ret = refdax_remove_range(inode, first, last - first);
 	return ret;

@@ -23,11 +23,12 @@ static void rdx_pm_flush(struct refdax_pmem *pm, const void *addr,
 			 size_t len)
 {
 	arch_wb_cache_pmem((void *)addr, len);
+	refdax_flushed(pm->priv, addr, len);
 }
 
 static void rdx_pm_fence(struct refdax_pmem *pm)
 {
-	pmem_wmb();
+	refdax_fence(pm->priv);
 }
 
 static void rdx_pm_restored(struct refdax_pmem *pm, u64 addr, u32 len)
@@ -38,6 +39,7 @@ static void rdx_pm_restored(struct refdax_pmem *pm, u64 addr, u32 len)
 void refdax_persist(struct refdax_sb_info *sbi, const void *p, size_t len)
 {
 	arch_wb_cache_pmem((void *)p, len);
+	refdax_flushed(sbi, p, len);
 }
 
 int refdax_journal_init(struct refdax_sb_info *sbi)

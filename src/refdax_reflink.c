@@ -68,8 +68,9 @@ static int cow_run(struct inode *inode, u64 lblk, u64 old, u64 len,
 	if (ret)
 		goto abort;
 	for (i = 0; i < got; i++)
-		memcpy_flushcache(rdx_block(sbi, new + i),
-				  rdx_block(sbi, old + i), REFDAX_BLOCK_SIZE);
+		refdax_copy_flushcache(sbi, rdx_block(sbi, new + i),
+				       rdx_block(sbi, old + i),
+				       REFDAX_BLOCK_SIZE);
 	ret = refdax_bmap_remove(inode, lblk, got);
 	if (ret > 0)
 		ret = -ENOSPC;	/* cannot happen: the step fits the journal */
@@ -133,7 +134,7 @@ int refdax_unshare_range_locked(struct inode *inode, u64 lblk, u64 len)
 				    false);
 		refdax_shadow_drop_range(inode, start, lblk - 1);
 	}
-	pmem_wmb();
+	refdax_fence(sbi);
 	return ret;
 }
 

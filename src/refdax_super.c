@@ -80,7 +80,7 @@ static int set_state(struct refdax_sb_info *sbi, u32 state, bool mounting)
 
 int refdax_sync_super(struct refdax_sb_info *sbi)
 {
-	pmem_wmb();
+	refdax_fence(sbi);
 	return blkdev_issue_flush(sbi->sb->s_bdev);
 }
 
@@ -148,6 +148,7 @@ static void refdax_free_sbi(struct refdax_sb_info *sbi)
 	refdax_alloc_exit(sbi);
 	refdax_mf_exit(sbi);
 	refdax_journal_exit(sbi);
+	refdax_trace_detach(sbi);
 	if (sbi->dax_dev)
 		fs_put_dax(sbi->dax_dev, sbi);
 	kfree(sbi);
@@ -276,8 +277,10 @@ static int refdax_fill_super(struct super_block *sb, struct fs_context *fc)
 	ret = map_device(fc, sbi);
 	if (!ret)
 		ret = check_super(fc, sbi);
-	if (!ret)
+	if (!ret) {
+		refdax_trace_attach(sbi);
 		ret = refdax_journal_init(sbi);
+	}
 	if (!ret)
 		ret = refdax_alloc_init(sbi);
 	if (ret)
@@ -444,6 +447,7 @@ static int __init refdax_init(void)
 	ret = register_filesystem(&refdax_fs_type);
 	if (ret)
 		goto fail_sysfs;
+	refdax_trace_init();
 	return 0;
 fail_sysfs:
 	refdax_sysfs_exit();
@@ -455,6 +459,7 @@ fail_cache:
 static void __exit refdax_exit(void)
 {
 	unregister_filesystem(&refdax_fs_type);
+	refdax_trace_exit();
 	refdax_sysfs_exit();
 	rcu_barrier();
 	kmem_cache_destroy(refdax_inode_cache);
