@@ -6,13 +6,15 @@
  * program: "fsck.refdax -n IMG", then "-y IMG" (or "-p IMG"), then "-n IMG"
  * again, where IMG is a memfd holding a copy of the base image
  * ($FUZZ_BASE_IMAGE, made by mkseeds: a populated mkfs.refdax image cut to
- * 4 MiB) with the input's patches applied.
+ * 2.25 MiB) with the input's patches applied.
  *
  * Input: flags (1 byte), then patch records until the input ends:
  *   region (1 byte, modulo 8), offset (2 bytes LE), length (1 byte), data
  * Regions (block numbers from the base geometry):
  *   0 superblock block	  1 journal, first 16 blocks   2 inode bitmap block
  *   3 inode table, first 16 blocks (inodes 0-255)      4 refcount block 0
+ * (regions 1 and 3 run on into what follows when the journal or the inode
+ * table is shorter, as in the base image)
  *   5 data blocks 0-15	  6 data blocks 16-31
  *   7 whole image, offset in 64-byte units
  * Flags: bit 0 recompute the superblock checksum, bit 1 recompute the
@@ -145,7 +147,7 @@ static void fix_csums(__u8 flags, const __u8 *touched, const __u8 *itouched)
 	__u64 b, i;
 
 	if (flags & 2)
-		for (i = 0; i < 16 * 16; i++)
+		for (i = 0; i < 16 * 16 && i < g.ninodes; i++)
 			if (itouched[i])
 				refdax_inode_set_csum((struct refdax_inode *)
 					(img + g.itable_start * REFDAX_BLOCK_SIZE) + i);
@@ -187,7 +189,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			continue;
 		fuzz_bytes(&in, img + r->start + off, len);
 		mark(touched, r->start + off, len);
-		for (i = 0; i < 256; i++) {
+		for (i = 0; i < 256 && i < g.ninodes; i++) {
 			__u64 ia = g.itable_start * REFDAX_BLOCK_SIZE +
 				   i * REFDAX_INODE_SIZE;
 

@@ -74,7 +74,8 @@ static void fix_entries(__u8 *jnl, __u64 jbytes, __u8 flags)
 	__u64 eb = le64_to_cpu(h->jh_entry_bytes), off = 0;
 	__u32 n = 0;
 
-	if (es > jbytes || eb > jbytes - es)
+	/* refdax_jnl_open() refuses these: nothing to sign */
+	if (es % REFDAX_CACHELINE || es > jbytes || eb > jbytes - es)
 		return;
 	while (off + sizeof(struct refdax_journal_entry) <= eb) {
 		struct refdax_journal_entry *je = (void *)(jnl + es + off);

@@ -16,15 +16,15 @@ void fuzz_fail(const char *what, const char *file, int line)
 void fuzz_geom(struct refdax_geom *g)
 {
 	memset(g, 0, sizeof(*g));
-	g->nblocks = 1024;
+	g->nblocks = 576;
 	g->journal_start = 1;
-	g->journal_blocks = 256;
-	g->ibitmap_start = 257;
+	g->journal_blocks = 8;
+	g->ibitmap_start = 9;
 	g->ibitmap_blocks = 1;
-	g->itable_start = 258;
-	g->itable_blocks = 128;
-	g->ninodes = 2048;
-	g->refcount_start = 386;
+	g->itable_start = 10;
+	g->itable_blocks = 4;
+	g->ninodes = 64;
+	g->refcount_start = 14;
 	g->refcount_blocks = 8;
 	g->data_start = 512;
 	g->root_ino = REFDAX_ROOT_INO;

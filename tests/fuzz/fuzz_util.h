@@ -26,8 +26,8 @@ __attribute__((noreturn))
 void fuzz_fail(const char *what, const char *file, int line);
 
 /*
- * The geometry of the fsck target's base image (mkfs.refdax defaults for a
- * 32 MiB image, cut to 1024 blocks): the structure targets validate
+ * The geometry of the fsck target's base image (mkfs.refdax -N 64 -J 8 of
+ * a 32 MiB image, cut to 576 blocks): the structure targets validate
  * against it so that the fuzzer meets the same bounds the real image has.
  */
 void fuzz_geom(struct refdax_geom *g);

@@ -10,7 +10,7 @@
  * below), so the seeds follow that fixture as it evolves: mkfs.refdax
  * makes a 32 MiB image, the builder populates it (directories, hard links,
  * a reflinked block, a two-level extent tree, inline and block symlinks, a
- * fifo, an orphan), and it is cut to 1024 blocks (4 MiB) to become
+ * fifo, an orphan), and it is cut to 576 blocks (2.25 MiB) to become
  * OUTDIR/base.img, the fsck target's base.  Every unit-test corruption,
  * and an interrupted journal transaction, becomes an fsck seed as the
  * patch records that turn the base into the damaged image.  The structure
@@ -65,7 +65,7 @@ int rt_summary(void)
 	return 0;
 }
 
-#define BASE_BLOCKS	1024ULL
+#define BASE_BLOCKS	576ULL
 #define BASE_BYTES	(BASE_BLOCKS * REFDAX_BLOCK_SIZE)
 
 static const char *outdir;
@@ -291,7 +291,7 @@ static void fsck_seeds(struct img *im, const __u8 *pre, const __u8 *base)
 
 static void structure_seeds(struct img *im)
 {
-	static const __u64 sizes[] = { 4 << 20, 32 << 20 };
+	static const __u64 sizes[] = { BASE_BYTES, 32 << 20 };
 	const __le64 *f = &im->sb->s_nblocks;
 	char name[64];
 	__u64 ino;
@@ -438,9 +438,10 @@ int main(int argc, char **argv)
 	snprintf(out, sizeof(out), "%s/mkseeds.out", outdir);
 	snprintf(errf, sizeof(errf), "%s/mkseeds.err", outdir);
 
-	if (mkfs_img("") || img_open(&im))
+	/* few inodes and a short journal: less for fsck to scan per run */
+	if (mkfs_img("-N 64 -J 8") || img_open(&im))
 		die("mkfs.refdax failed: %s", errbuf);
-	/* Cut to 4 MiB: the populated blocks all sit at the data start. */
+	/* Cut short: the populated blocks all sit at the data start. */
 	im.sb->s_nblocks = cpu_to_le64(BASE_BLOCKS);
 	im.g.nblocks = BASE_BLOCKS;
 	populate(&im);

@@ -3,10 +3,12 @@
 #
 # Run the libFuzzer targets built by tests/fuzz/Makefile.
 #
-#   run.sh [--secs N] [--targets "t1 t2 ..."]
+#   run.sh [--secs N] [--targets "t1 t2 ..."] [--keep-corpus]
 #	fuzz each target for N seconds (default 10), one after the other,
-#	from its seed corpus plus what earlier runs found; print one line per
-#	target:
+#	from its seed corpus (with --keep-corpus also from, and into, the
+#	corpus earlier such runs grew in build/fuzz/corpus/<target>; without
+#	it, what the run finds is thrown away, so every run does the same
+#	work); print one line per target:
 #	  PASS fuzz-<target> [host]: <runs> runs, <cov> cov
 #	  FAIL fuzz-<target> [host]: <summary> (reproducer: <file>)
 #	Exit 0 if every target passed, 1 otherwise.
@@ -23,6 +25,7 @@ secs=10
 targets="super geometry inode symlink bmap dir journal fsck"
 nice=${FUZZ_NICE:-10}
 jobs=${FUZZ_JOBS:-1}
+keep=0
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1:symbolize=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
@@ -38,6 +41,7 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	--secs) secs=$2; shift 2 ;;
 	--targets) targets=$2; shift 2 ;;
+	--keep-corpus) keep=1; shift ;;
 	*) echo "usage: $0 [--secs N] [--targets LIST] | --replay T FILE..." >&2
 	   exit 2 ;;
 	esac
@@ -50,12 +54,17 @@ fuzz_one() {
 	local t=$1 log="$B/logs/$1.log" cdir="$B/corpus/$1"
 	local xdir="$B/crashes/$1" rc runs cov repro why
 
+	if [ $keep -eq 0 ]; then
+		cdir="$B/corpus/run-$1"
+		rm -rf "$cdir"
+	fi
 	mkdir -p "$cdir" "$xdir"
 	nice -n "$nice" "$B/fuzz-$t" -max_total_time="$secs" -timeout=20 \
 		-rss_limit_mb=2048 -malloc_limit_mb=1024 -use_value_profile=1 \
 		-print_final_stats=1 -artifact_prefix="$xdir/" \
 		"$cdir" "$B/seeds/$t" >"$log" 2>&1
 	rc=$?
+	[ $keep -eq 1 ] || rm -rf "$cdir"
 	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
 	cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
 	if [ $rc -eq 0 ] && grep -q '^Done [0-9]* runs' "$log"; then
@@ -63,7 +72,7 @@ fuzz_one() {
 		return 0
 	fi
 	repro=$(sed -n "s/.*Test unit written to \(.*\)/\1/p" "$log" | tail -1)
-	why=$(grep -m1 -E '^INVARIANT FAILED|^SUMMARY: |==ERROR: libFuzzer|^==[0-9]+==ERROR' "$log")
+	why=$(grep -m1 -E 'INVARIANT FAILED|runtime error:|^==[0-9]+== ?ERROR|^SUMMARY: ' "$log")
 	[ -n "$why" ] || why="exit status $rc"
 	echo "FAIL fuzz-$t [host]: $why (reproducer: ${repro:-none}; log: $log)"
 	return 1
