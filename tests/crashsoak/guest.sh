@@ -11,6 +11,7 @@
 #   SEED      workload seed of point START
 #   FRESH     1: make a new filesystem before starting (first boot, or the
 #             previous state is unusable)
+#   NEWIMG    1: the nvdimm file is new (make its fsdax namespace)
 #   SELFTEST  empty, or byte|unlink: damage the recovered filesystem before
 #             the check, which must then FAIL (proves the checker can fail)
 #
@@ -32,36 +33,43 @@ BAD_PATTERNS=(BUG WARNING Oops 'general protection' 'list_add corruption' 'list_
 	'soft lockup' 'hard LOCKUP' 'hung task' 'blocked for more than' refcount_t UBSAN KASAN
 	'Call Trace')
 
-say() { echo "crashsoak-guest: $*"; }
+say() {
+	echo "crashsoak-guest: $*"
+	# Guest uptime at each phase: where a soak's time goes (host: timing.log).
+	local up _
+	read -r up _ </proc/uptime
+	echo "$up ${VERIFY:+v$VERIFY }${START:+s$START }$*" >>"$OUT/timing.log"
+}
 first_line() { grep -m1 "$@" | cut -c1-240; }
 
-# Whole kernel log of this boot: prints the bad patterns found.
-kmsg_hits() {
-	local p hits="" text
-	text=$(dmesg 2>/dev/null)
+# Kernel log of this boot (saved to $1): prints the bad patterns found.
+# One grep for all patterns: every process start is slow under TCG.
+kmsg_hits() { # file
+	local p args=()
+	dmesg >"$1" 2>&1
 	for p in "${BAD_PATTERNS[@]}"; do
-		grep -qF -- "$p" <<<"$text" && hits+="$p; "
+		args+=(-e "$p")
 	done
-	echo "${hits%; }"
+	grep -oF "${args[@]}" "$1" | sort -u | tr '\n' ';' | sed 's/;$//; s/;/; /g'
+}
+
+wait_dev() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[ -b "$DEV" ] && return 0
+		sleep 0.1
+	done
+	return 1
 }
 
 setup() {
-	local _
 	modprobe nfit && modprobe nd_pmem || return 1
-	for _ in $(seq 1 50); do
-		[ -b "$DEV" ] && break
-		ndctl list -N 2>/dev/null | grep -q '"mode":"raw"' && break
-		sleep 0.2
-	done
-	# A fresh backing file is a label-less raw namespace: make it fsdax once.
-	if ndctl list -N 2>/dev/null | grep -q '"mode":"raw"'; then
+	wait_dev || return 1
+	if [ "${NEWIMG:-0}" = 1 ]; then
+		# A fresh backing file is a label-less raw namespace: make it fsdax once.
 		ndctl create-namespace -f -e namespace0.0 -m fsdax -M mem >/dev/null || return 1
+		wait_dev || return 1
 	fi
-	for _ in $(seq 1 50); do
-		[ -b "$DEV" ] && break
-		sleep 0.2
-	done
-	[ -b "$DEV" ] || return 1
 	grep -qw refdax /proc/filesystems || insmod "$ROOT/build/$KVER/refdax.ko" || return 1
 	mkdir -p "$MNT"
 }
@@ -70,14 +78,17 @@ verify() { # point
 	local P=$OUT/p$1 why="" rc hits
 	say "verify point $1"
 	rc=0
+	say "fsck pre"
 	"$FSCK" -n "$DEV" >"$P/fsck-pre.log" 2>&1 || rc=$?
 	[ "$rc" = 0 ] || why+="fsck -n before recovery: exit $rc ($(grep -v '^ ' "$P/fsck-pre.log" | tail -n 2 | tr '\n' ' ' | cut -c1-200)); "
+	say "mount"
 	if mount -t refdax "$DEV" "$MNT" 2>"$P/mount.log"; then
 		if [ -n "${SELFTEST:-}" ]; then
 			"$CSW" corrupt "$W" "$P/oracle.log" "$SELFTEST" >"$P/corrupt.log" 2>&1 ||
 				why+="selftest: nothing to corrupt ($(tail -n 1 "$P/corrupt.log")); "
 		fi
 		rc=0
+		say "check"
 		(cd / && timeout 300 "$CSW" check "$W" "$P/oracle.log" "$OUT/stats") >"$P/check.log" 2>&1 || rc=$?
 		if [ -n "${SELFTEST:-}" ]; then
 			if [ "$rc" = 1 ]; then
@@ -88,18 +99,19 @@ verify() { # point
 		elif [ "$rc" != 0 ]; then
 			why+="check (exit $rc): $(grep -c CHECK-FAIL "$P/check.log") problems, first: $(grep -m1 -e CHECK-FAIL -e 'csw:' "$P/check.log" | cut -c1-240); "
 		fi
+		say "umount"
 		if ! umount "$MNT" 2>>"$P/mount.log"; then
 			why+="umount failed; "
 			umount -l "$MNT" 2>/dev/null
 		fi
 		rc=0
+		say "fsck post"
 		"$FSCK" -n "$DEV" >"$P/fsck-post.log" 2>&1 || rc=$?
 		[ "$rc" = 0 ] || why+="fsck -n after unmount: exit $rc ($(grep -v '^ ' "$P/fsck-post.log" | tail -n 2 | tr '\n' ' ' | cut -c1-200)); "
 	else
 		why+="mount (recovery) failed: $(tail -n 1 "$P/mount.log") $(dmesg | grep -i refdax | tail -n 2 | tr '\n' ' '); "
 	fi
-	dmesg >"$P/dmesg-verify.log" 2>&1
-	hits=$(kmsg_hits)
+	hits=$(kmsg_hits "$P/dmesg-verify.log")
 	[ -z "$hits" ] || why+="kernel log of the verifying boot: $hits (p$1/dmesg-verify.log); "
 	if [ -z "$why" ]; then
 		echo PASS >"$P/result.tmp"
@@ -107,6 +119,7 @@ verify() { # point
 		echo "FAIL ${why%; }" >"$P/result.tmp"
 	fi
 	mv "$P/result.tmp" "$P/result"
+	say "verified"
 	sync "$P/result" 2>/dev/null
 	[ -z "$why" ]
 }
@@ -134,6 +147,7 @@ start() { # point
 	sleep 600
 }
 
+say "job begins"
 if ! setup; then
 	say "pmem/module setup failed"
 	[ -n "${VERIFY:-}" ] && echo "FAIL guest setup (nvdimm or insmod) failed" >"$OUT/p$VERIFY/result"
