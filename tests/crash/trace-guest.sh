@@ -83,9 +83,21 @@ op write-extend xio -c "pwrite -S 0x11 0 6000" a
 op write-overwrite xio -c "pwrite -S 0x22 100 200" a
 op write-hole xio -c "pwrite -S 0x33 40960 100" a
 op fsync xio -c fsync a
+# Eight separate extents: the eighth moves the inline extent root to a node.
+op create touch frag
+op write-fragment xio -c "pwrite -S 0x12 0 4096" -c "pwrite -S 0x12 8192 4096" \
+	-c "pwrite -S 0x12 16384 4096" -c "pwrite -S 0x12 24576 4096" \
+	-c "pwrite -S 0x12 32768 4096" -c "pwrite -S 0x12 40960 4096" \
+	-c "pwrite -S 0x12 49152 4096" -c "pwrite -S 0x12 57344 4096" \
+	-c "pwrite -S 0x12 65536 4096" frag
 op mkdir mkdir d1
 op mkdir mkdir d2
 op rmdir rmdir d2
+# Enough long names to need a second directory block (one operation kind).
+mark create-dirblock
+for i in $(seq 1 70); do
+	touch "d1/$(printf 'name-%03d-%040d' "$i" 0)" || fail "create-dirblock $i"
+done
 op create touch d1/f
 op link ln a d1/a-link
 op unlink rm d1/a-link

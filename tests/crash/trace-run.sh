@@ -81,22 +81,29 @@ t0=$(date +%s)
 	--kver "$kver" --report "$out/replay-report.txt"
 rc=$?
 
-# Non-vacuity: a fence dropped from the trace must make some state fail.
-st_total=0 st_fail=0 st_ks=""
-for k in $("$replay" --pre "$out/pre.img" --trace "$out/trace.bin" --list-fences 12); do
-	st_total=$((st_total + 1))
-	if ! "$replay" --pre "$out/pre.img" --trace "$out/trace.bin" \
-		--fsck "$root/build/fsck.refdax" --drop-fence "$k" --max-states 4000 \
-		--kver "$kver" --quiet >"$out/selftest-$k.txt" 2>&1; then
-		st_fail=$((st_fail + 1))
-		st_ks+=" $k"
+# Non-vacuity: a fence or a flush dropped from the trace must make some
+# state fail (or leave a line unflushed).
+selftest() { # fence|flush
+	local what=$1 total=0 found=0 ks="" k pl
+	pl=${what}s
+	[ "$what" = flush ] && pl=flushes
+	for k in $("$replay" --pre "$out/pre.img" --trace "$out/trace.bin" --list-$pl 12); do
+		total=$((total + 1))
+		if ! "$replay" --pre "$out/pre.img" --trace "$out/trace.bin" \
+			--fsck "$root/build/fsck.refdax" --drop-$what "$k" --max-states 1000 \
+			--kver "$kver" --quiet >"$out/selftest-$what-$k.txt" 2>&1; then
+			found=$((found + 1))
+			ks+=" $k"
+		fi
+	done
+	if [ $found -gt 0 ]; then
+		echo "PASS crash-trace-selftest-$what [$kver]: $found of $total dropped $pl detected ($pl$ks)"
+	else
+		echo "FAIL crash-trace-selftest-$what [$kver]: none of $total dropped $pl made a state fail"
+		rc=1
 	fi
-done
-if [ $st_fail -gt 0 ]; then
-	echo "PASS crash-trace-selftest [$kver]: $st_fail of $st_total dropped fences detected (fences$st_ks)"
-else
-	echo "FAIL crash-trace-selftest [$kver]: none of $st_total dropped fences made a state fail"
-	rc=1
-fi
+}
+selftest fence
+selftest flush
 echo "crash-trace: replay and self-test took $(($(date +%s) - t0)) s"
 exit $rc

@@ -25,7 +25,8 @@
  *
  *   trace_replay --pre IMG --trace BIN [--post IMG] [--fsck PATH]
  *                [--max-states N] [--seed S] [--kver K] [--report FILE]
- *                [--drop-fence K] [--list-fences N] [--quiet]
+ *                [--drop-fence K] [--list-fences N] [--drop-flush K]
+ *                [--list-flushes N] [--quiet]
  * Exit: 0 all states passed, 1 failures, 2 usage or input errors.
  */
 #include <stdio.h>
@@ -71,10 +72,11 @@ static struct {
 	const char *pre, *trace, *post, *fsck, *kver, *report;
 	__u64 max_states, seed;
 	long drop_fence;	/* index among FENCE events, or -1 */
-	long list_fences;
+	long drop_flush;	/* index among FLUSH events, or -1 */
+	long list_fences, list_flushes;
 	int quiet;
 } opt = { .max_states = 20000, .seed = 1, .kver = "?", .drop_fence = -1,
-	  .list_fences = -1 };
+	  .drop_flush = -1, .list_fences = -1, .list_flushes = -1 };
 
 static __u64 S, nlines;
 static struct refdax_geom geom;
@@ -90,6 +92,21 @@ static char workpath[128];
 static __u8 **bimg;
 static size_t *bev;		/* event index of the boundary fence */
 static size_t nb;
+
+/*
+ * Data-area ranges (extent-tree nodes, directory blocks) each transaction
+ * logged: their contents before and after it, window b lying between
+ * boundaries b and b + 1.
+ */
+struct wrange {
+	__u64 addr;
+	__u32 len;
+	__u8 *old, *new;
+};
+
+static struct wrange *wr;
+static size_t nwr, capwr;
+static size_t *wr_first;	/* per window: index of its first range */
 
 static struct kind kinds[MAXOPS];
 static int nkinds;
@@ -194,6 +211,7 @@ static void dirty_del(__u32 l)
 }
 
 static long fence_no;	/* FENCE events applied so far */
+static long flush_no;	/* FLUSH events applied so far */
 
 static void apply(const struct ev *e)
 {
@@ -211,6 +229,8 @@ static void apply(const struct ev *e)
 		st[l] |= L_UNFL;
 		break;
 	case EV_FLUSH:
+		if (flush_no++ == opt.drop_flush)
+			break;
 		lo = e->off / LINE;
 		hi = (e->off + e->len + LINE - 1) / LINE;
 		for (l = lo; l < hi; l++) {
@@ -393,6 +413,31 @@ static long long meta_diff(const __u8 *img, const __u8 *b)
 	return -1;
 }
 
+/* First byte of window @w's data-area ranges where @img differs, or -1. */
+static long long range_diff(const __u8 *img, size_t w, int after)
+{
+	size_t i;
+
+	for (i = wr_first[w]; i < wr_first[w + 1]; i++) {
+		const __u8 *want = after ? wr[i].new : wr[i].old;
+		__u32 k;
+
+		for (k = 0; k < wr[i].len; k++)
+			if (img[wr[i].addr + k] != want[k])
+				return (long long)(wr[i].addr + k);
+	}
+	return -1;
+}
+
+/* The image at boundary @b, or the first byte where @img differs. */
+static long long boundary_diff(const __u8 *img, size_t b, size_t w,
+			       int after)
+{
+	long long d = meta_diff(img, bimg[b]);
+
+	return d >= 0 ? d : range_diff(img, w, after);
+}
+
 /*
  * @work holds the durable image with the lines of @sel at their latest
  * contents.  Returns 0 or 1 (failure, reason in @why).
@@ -422,9 +467,9 @@ static int check_state(size_t blast, size_t bnext, char *why, size_t wl)
 	}
 	if (rc.overflow)
 		die("recovery wrote too many ranges");
-	d1 = meta_diff(work, bimg[blast]);
+	d1 = boundary_diff(work, blast, blast, 0);
 	if (d1 >= 0) {
-		d2 = bnext < nb ? meta_diff(work, bimg[bnext]) : d1;
+		d2 = bnext < nb ? boundary_diff(work, bnext, blast, 1) : d1;
 		if (d2 >= 0) {
 			char a[96], b[96];
 
@@ -567,6 +612,58 @@ static void crash_point(size_t e, int kind, size_t blast, size_t bnext,
 	free(keep);
 }
 
+/*
+ * At the commit fence of window @w (transaction @gen): record the data-area
+ * ranges its journal entries name, with their contents at the boundary
+ * before (kept in @prev) and now.  Entries are walked as recovery does,
+ * without the checksum: these are the bytes the kernel wrote.
+ */
+static __u8 *prev;
+
+static void collect_ranges(__u64 gen, size_t w)
+{
+	const __u8 *area = cur + j_lo + REFDAX_BLOCK_SIZE;
+	__u64 ab = j_hi - j_lo - REFDAX_BLOCK_SIZE, off = 0;
+	__u32 n = 0;
+
+	wr_first[w] = nwr;
+	while (off + sizeof(struct refdax_journal_entry) <= ab) {
+		struct refdax_journal_entry je;
+		__u64 addr, end;
+		__u32 len;
+
+		memcpy(&je, area + off, sizeof(je));
+		len = le32_to_cpu(je.je_len);
+		addr = le64_to_cpu(je.je_addr);
+		if (le64_to_cpu(je.je_gen) != gen ||
+		    le32_to_cpu(je.je_seq) != n || !len ||
+		    len > REFDAX_JENTRY_MAX_DATA || addr > S || len > S - addr)
+			break;
+		end = addr + len;
+		if (end > meta_end) {
+			if (addr < meta_end)
+				addr = meta_end;
+			if (nwr == capwr) {
+				capwr = capwr ? 2 * capwr : 256;
+				wr = realloc(wr, capwr * sizeof(*wr));
+				if (!wr)
+					die("out of memory");
+			}
+			wr[nwr].addr = addr;
+			wr[nwr].len = end - addr;
+			wr[nwr].old = xmalloc(end - addr);
+			wr[nwr].new = xmalloc(end - addr);
+			memcpy(wr[nwr].old, prev + addr, end - addr);
+			memcpy(wr[nwr].new, cur + addr, end - addr);
+			nwr++;
+		}
+		off += (sizeof(je) + len + LINE - 1) & ~(__u64)(LINE - 1);
+		n++;
+	}
+	wr_first[w + 1] = nwr;
+	memcpy(prev, cur, S);
+}
+
 /* ---- driver ---- */
 
 static void usage(void)
@@ -574,7 +671,8 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: trace_replay --pre IMG --trace BIN [--post IMG] [--fsck PATH]\n"
 		"       [--max-states N] [--seed S] [--kver K] [--report FILE]\n"
-		"       [--drop-fence K] [--list-fences N] [--quiet]\n");
+		"       [--drop-fence K] [--list-fences N] [--drop-flush K]\n"
+		"       [--list-flushes N] [--quiet]\n");
 	exit(2);
 }
 
@@ -613,6 +711,10 @@ static void parse_args(int argc, char **argv)
 			opt.drop_fence = strtol(v, NULL, 0);
 		else if (!strcmp(a, "--list-fences"))
 			opt.list_fences = strtol(v, NULL, 0);
+		else if (!strcmp(a, "--drop-flush"))
+			opt.drop_flush = strtol(v, NULL, 0);
+		else if (!strcmp(a, "--list-flushes"))
+			opt.list_flushes = strtol(v, NULL, 0);
 		else
 			usage();
 	}
@@ -679,6 +781,29 @@ int main(int argc, char **argv)
 		}
 		return 0;
 	}
+	if (opt.list_flushes >= 0) {
+		/*
+		 * Flushes worth dropping: the first flush outside the journal
+		 * of each of the first N operations after the mount (an
+		 * in-place change, a new tree node or a zeroed block).
+		 */
+		long f = 0, listed = 0, want = 0;
+
+		for (i = 0; i < nev && listed < opt.list_flushes; i++) {
+			if (evs[i].type == EV_OP)
+				want = 1;
+			if (evs[i].type != EV_FLUSH)
+				continue;
+			if (want && (evs[i].off >= j_hi ||
+				     evs[i].off + evs[i].len <= j_lo)) {
+				printf("%ld\n", f);
+				listed++;
+				want = 0;
+			}
+			f++;
+		}
+		return 0;
+	}
 
 	dur = xmalloc(S);
 	cur = xmalloc(S);
@@ -691,6 +816,9 @@ int main(int argc, char **argv)
 
 	/* Pass 1: transaction boundaries and the number of crash points. */
 	bimg = xmalloc((nev + 1) * sizeof(*bimg));
+	wr_first = xmalloc((nev + 2) * sizeof(*wr_first));
+	prev = xmalloc(S);
+	memcpy(prev, pre, S);
 	bev = xmalloc((nev + 1) * sizeof(*bev));
 	model_reset();
 	bimg[0] = xmalloc(meta_end);
@@ -700,7 +828,7 @@ int main(int argc, char **argv)
 	{
 		__u64 g = dur_gen();
 
-		fence_no = 0;
+		fence_no = flush_no = 0;
 		for (i = 0; i < nev; i++) {
 			if (is_point(&evs[i]))
 				npoints++;
@@ -710,6 +838,7 @@ int main(int argc, char **argv)
 				nops++;
 			apply(&evs[i]);
 			if (evs[i].type == EV_FENCE && dur_gen() != g) {
+				collect_ranges(g, nb - 1);
 				g = dur_gen();
 				bimg[nb] = xmalloc(meta_end);
 				memcpy(bimg[nb], cur, meta_end);
@@ -740,11 +869,13 @@ int main(int argc, char **argv)
 	}
 
 	/* With a fence dropped, check its operation only: that is where it bites. */
-	if (opt.drop_fence >= 0) {
-		long f = 0;
+	if (opt.drop_fence >= 0 || opt.drop_flush >= 0) {
+		long f = 0, g = 0;
 
 		for (i = 0; i < nev; i++) {
 			if (evs[i].type == EV_FENCE && f++ == opt.drop_fence)
+				first_point = i;
+			if (evs[i].type == EV_FLUSH && g++ == opt.drop_flush)
 				first_point = i;
 			if (first_point && i > first_point &&
 			    evs[i].type == EV_OP) {
@@ -774,7 +905,7 @@ int main(int argc, char **argv)
 		budget = MIN_PER_POINT;
 	rng = opt.seed * 0x9e3779b97f4a7c15ULL + 1;
 	model_reset();
-	fence_no = 0;
+	fence_no = flush_no = 0;
 	kind = kind_of("mount");
 	kinds[kind].instances++;
 	b = 0;
@@ -847,13 +978,22 @@ int main(int argc, char **argv)
 			       (unsigned long long)k->instances,
 			       (unsigned long long)k->points);
 	}
+	/* The workload flushes all it writes: an unflushed line is a bug. */
+	if (unfl_reported) {
+		printf("FAIL crash-trace-flush [%s]: %llu lines stored and not flushed when their operation ended\n",
+		       opt.kver, (unsigned long long)unfl_reported);
+		ret = 1;
+	} else if (!opt.quiet) {
+		printf("PASS crash-trace-flush [%s]: every stored line flushed by the end of its operation\n",
+		       opt.kver);
+	}
 	printf("crash-trace: %llu ops, %llu fences, %llu states checked, %llu failed (%s)\n",
 	       (unsigned long long)nops, (unsigned long long)nfences,
 	       (unsigned long long)total_states,
 	       (unsigned long long)total_failed, opt.kver);
 	if (!opt.quiet)
-		printf("crash-trace: %zu events, %zu commits, %llu crash points, %llu lines left unflushed at an operation's end, %.1f s\n",
-		       nev, nb - 1, (unsigned long long)total_points,
+		printf("crash-trace: %zu events, %zu commits (%zu data-area ranges logged), %llu crash points, %llu lines left unflushed at an operation's end, %.1f s\n",
+		       nev, nb - 1, nwr, (unsigned long long)total_points,
 		       (unsigned long long)unfl_reported,
 		       (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
 	if (rep)
