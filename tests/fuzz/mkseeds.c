@@ -10,7 +10,8 @@
  * below), so the seeds follow that fixture as it evolves: mkfs.refdax
  * makes a 32 MiB image, the builder populates it (directories, hard links,
  * a reflinked block, a two-level extent tree, inline and block symlinks, a
- * fifo, an orphan), and it is cut to 576 blocks (2.25 MiB) to become
+ * fifo, an orphan; extend() below adds /lost+found and a directory mapped
+ * through a tree node), and it is cut to 576 blocks (2.25 MiB) to become
  * OUTDIR/base.img, the fsck target's base.  Every unit-test corruption,
  * and an interrupted journal transaction, becomes an fsck seed as the
  * patch records that turn the base into the damaged image.  The structure
@@ -145,6 +146,87 @@ static void s_write(const char *target, const char *name)
 	mkdir(dir, 0755);
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	put_file(path, sd.buf, sd.len);
+}
+
+/*
+ * More than the unit tests' fixture needs, so that fsck's paths for an
+ * existing /lost+found and for directories mapped through a tree node run
+ * too: a second root directory block naming /lost+found (inode 20) and
+ * /bigdir (21), whose three blocks hang off a depth-1 tree and name a file
+ * with three extents (22, twice) and a character device (23).  Inode
+ * numbers start at 20, clear of those the corruptions use.
+ */
+static void extend(struct img *im)
+{
+	static const struct dent root2[] = {
+		{ "lost+found", 20, REFDAX_DT_DIR },
+		{ "bigdir", 21, REFDAX_DT_DIR },
+	};
+	static const struct dent big0[] = {
+		{ "a", 22, REFDAX_DT_REG }, { "dev", 23, REFDAX_DT_CHR },
+	};
+	static const struct dent big1[] = { { "a-hard", 22, REFDAX_DT_REG } };
+	struct refdax_inode *ri;
+	struct refdax_bmap_node *bn;
+	struct refdax_extent *e;
+	__u64 b, node;
+	int i;
+
+	b = alloc_blocks(im, 1);
+	fill_dirblock(block(im, b), root2, 2);
+	ri = inode(im, 1);
+	add_ext(ri, 1, b, 1);
+	ri->i_size = cpu_to_le64(2 * REFDAX_BLOCK_SIZE);
+	ri->i_nlink = cpu_to_le32(le32_to_cpu(ri->i_nlink) + 2);
+
+	b = alloc_blocks(im, 1);
+	((struct refdax_dirent *)block(im, b))->d_reclen =
+		cpu_to_le16(REFDAX_BLOCK_SIZE);
+	ri = new_inode(im, 20, S_IFDIR | 0700, 2);
+	ri->i_parent = cpu_to_le64(1);
+	ri->i_size = cpu_to_le64(REFDAX_BLOCK_SIZE);
+	add_ext(ri, 0, b, 1);
+
+	node = alloc_blocks(im, 1);
+	bn = block(im, node);
+	bn->bn_hdr.bh_magic = cpu_to_le16(REFDAX_BMAP_MAGIC);
+	bn->bn_hdr.bh_max = cpu_to_le16(REFDAX_BMAP_NODE_MAX);
+	bn->bn_hdr.bh_nr = cpu_to_le16(3);
+	e = (void *)(bn + 1);
+	for (i = 0; i < 3; i++) {
+		b = alloc_blocks(im, 1);
+		e[i].e_lblk = cpu_to_le32(i);
+		e[i].e_len = cpu_to_le32(1);
+		e[i].e_pblk = cpu_to_le64(b);
+		if (i == 0)
+			fill_dirblock(block(im, b), big0, 2);
+		else if (i == 1)
+			fill_dirblock(block(im, b), big1, 1);
+		else
+			((struct refdax_dirent *)block(im, b))->d_reclen =
+				cpu_to_le16(REFDAX_BLOCK_SIZE);
+	}
+	refdax_bmap_node_set_csum(bn);
+	ri = new_inode(im, 21, S_IFDIR | 0755, 2);
+	ri->i_parent = cpu_to_le64(1);
+	ri->i_size = cpu_to_le64(3 * REFDAX_BLOCK_SIZE);
+	ri->i_blocks = cpu_to_le64(4);
+	ri->i_root.br_hdr.bh_depth = cpu_to_le16(1);
+	ri->i_root.br_hdr.bh_nr = cpu_to_le16(1);
+	ri->i_root.br_idx[0].ei_child = cpu_to_le64(node);
+
+	ri = new_inode(im, 22, S_IFREG | 0644, 2);
+	ri->i_size = cpu_to_le64(13 * REFDAX_BLOCK_SIZE - 100);
+	add_ext(ri, 0, alloc_blocks(im, 2), 2);
+	add_ext(ri, 4, alloc_blocks(im, 1), 1);
+	add_ext(ri, 10, alloc_blocks(im, 3), 3);
+
+	ri = new_inode(im, 23, S_IFCHR | 0600, 1);
+	ri->i_rdev = cpu_to_le32(0x105);
+	memset(&ri->i_root, 0, sizeof(ri->i_root));
+	ri->i_root.br_hdr.bh_magic = cpu_to_le16(REFDAX_BMAP_MAGIC);
+	ri->i_root.br_hdr.bh_max = cpu_to_le16(REFDAX_BMAP_ROOT_MAX);
+	b_end = im->next_blk;
 }
 
 /* ---- fsck seeds: patch records, see fuzz_fsck.c ---- */
@@ -320,7 +402,9 @@ static void structure_seeds(struct img *im)
 		s_u64(le64_to_cpu(f[k]));
 	s_write("geometry", "base-64");
 
-	for (ino = 1; ino <= POPULATED_INODES; ino++) {
+	for (ino = 1; ino < im->g.ninodes; ino++) {
+		if (!(ibitmap(im)[ino / 8] & (1U << (ino % 8))))
+			continue;
 		s_reset();
 		s_u8(0);
 		s_u16((unsigned int)ino);
@@ -445,6 +529,7 @@ int main(int argc, char **argv)
 	im.sb->s_nblocks = cpu_to_le64(BASE_BLOCKS);
 	im.g.nblocks = BASE_BLOCKS;
 	populate(&im);
+	extend(&im);
 	if (b_end > BASE_BLOCKS)
 		die("populated image does not fit %llu blocks", BASE_BLOCKS);
 	pre = malloc(BASE_BYTES);
