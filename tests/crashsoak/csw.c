@@ -1368,13 +1368,14 @@ static int cmd_corrupt(const char *w, const char *logp, const char *mode)
 			if (e->n != 1 || e->c[0] < 0 || e->overflow)
 				continue;
 			c = &ci[e->c[0]];
-			if (c->type != 'f' || !c->stable || (!strcmp(mode, "byte") && !c->size))
+			/* unlink: any durable name; byte: a durable name of an fsynced file. */
+			if (!strcmp(mode, "byte") && (c->type != 'f' || !c->stable || !c->size))
 				continue;
 			slot_name(p, sizeof(p), w, d, s);
 			if (!strcmp(mode, "unlink")) {
 				if (unlink(p))
 					die("unlink %s: %s", p, strerror(errno));
-				printf("corrupt: removed durable %s\n", p);
+				printf("corrupt: removed durable name %s\n", p);
 			} else {
 				unsigned char b;
 				int fd = open(p, O_RDWR);
@@ -1389,7 +1390,7 @@ static int cmd_corrupt(const char *w, const char *logp, const char *mode)
 			}
 			return 0;
 		}
-	printf("corrupt: no durable fsynced file to damage\n");
+	printf("corrupt: nothing durable to damage (%s)\n", mode);
 	return 2;
 }
 
