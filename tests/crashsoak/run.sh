@@ -162,8 +162,10 @@ log_hits() { # file
 
 if [ -n "$replay" ]; then
 	replay=$(cd "$replay" && pwd) || exit 2
-	[ -f "$replay/pmem.img" ] && [ -f "$replay/oracle.log" ] ||
-		{ echo "run.sh: $replay has no pmem.img and oracle.log" >&2; exit 2; }
+	if [ ! -f "$replay/pmem.img" ] || [ ! -f "$replay/oracle.log" ]; then
+		echo "run.sh: $replay has no pmem.img and oracle.log" >&2
+		exit 2
+	fi
 	pt=$(cat "$replay/point" 2>/dev/null || echo 0)
 	rm -rf "$out/p$pt"
 	mkdir -p "$out/p$pt"
