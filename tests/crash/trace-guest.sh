@@ -93,11 +93,12 @@ op write-fragment xio -c "pwrite -S 0x12 0 4096" -c "pwrite -S 0x12 8192 4096" \
 op mkdir mkdir d1
 op mkdir mkdir d2
 op rmdir rmdir d2
-# Enough long names to need a second directory block (one operation kind).
+# Long names, 22 x 216-byte records: a second directory block.
 mark create-dirblock
-for i in $(seq 1 70); do
-	touch "d1/$(printf 'name-%03d-%040d' "$i" 0)" || fail "create-dirblock $i"
+for i in $(seq 1 22); do
+	touch "d1/$(printf 'name-%03d-%0191d' "$i" 0)" || fail "create-dirblock $i"
 done
+echo "d1: $(stat -c '%s bytes, %b sectors' d1)"
 op create touch d1/f
 op link ln a d1/a-link
 op unlink rm d1/a-link

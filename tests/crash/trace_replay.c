@@ -192,6 +192,8 @@ static void model_reset(void)
 {
 	memcpy(dur, pre, S);
 	memcpy(cur, pre, S);
+	if (work)
+		memcpy(work, pre, S);
 	memset(st, 0, nlines);
 	ndirty = npend = 0;
 }
@@ -250,6 +252,8 @@ static void apply(const struct ev *e)
 		for (i = 0; i < npend; i++) {
 			l = pend[i];
 			memcpy(dur + l * LINE, fl + l * LINE, LINE);
+			if (work)	/* kept equal to dur between states */
+				memcpy(work + l * LINE, fl + l * LINE, LINE);
 			st[l] &= ~L_PEND;
 			if (!memcmp(dur + l * LINE, cur + l * LINE, LINE)) {
 				st[l] &= ~L_DIRTY;
@@ -413,8 +417,24 @@ static long long meta_diff(const __u8 *img, const __u8 *b)
 	return -1;
 }
 
-/* First byte of window @w's data-area ranges where @img differs, or -1. */
-static long long range_diff(const __u8 *img, size_t w, int after)
+/* Reference count of data-area block @blk in metadata image @m. */
+static __u32 refcount_in(const __u8 *m, __u64 blk)
+{
+	__le32 r;
+
+	memcpy(&r, m + geom.refcount_start * REFDAX_BLOCK_SIZE +
+	       (blk - geom.data_start) * 4, 4);
+	return le32_to_cpu(r);
+}
+
+/*
+ * First byte of window @w's data-area ranges where @img differs from their
+ * contents at boundary @b (before the transaction, or after it), or -1.
+ * Bytes of blocks free at that boundary do not count: a node the
+ * transaction allocated, wrote and then logged is restored by recovery to
+ * its logged contents, and is free again, which is all that matters.
+ */
+static long long range_diff(const __u8 *img, size_t w, size_t b, int after)
 {
 	size_t i;
 
@@ -422,9 +442,13 @@ static long long range_diff(const __u8 *img, size_t w, int after)
 		const __u8 *want = after ? wr[i].new : wr[i].old;
 		__u32 k;
 
-		for (k = 0; k < wr[i].len; k++)
-			if (img[wr[i].addr + k] != want[k])
-				return (long long)(wr[i].addr + k);
+		for (k = 0; k < wr[i].len; k++) {
+			__u64 o = wr[i].addr + k;
+
+			if (img[o] != want[k] &&
+			    refcount_in(bimg[b], o / REFDAX_BLOCK_SIZE))
+				return (long long)o;
+		}
 	}
 	return -1;
 }
@@ -435,7 +459,7 @@ static long long boundary_diff(const __u8 *img, size_t b, size_t w,
 {
 	long long d = meta_diff(img, bimg[b]);
 
-	return d >= 0 ? d : range_diff(img, w, after);
+	return d >= 0 ? d : range_diff(img, w, b, after);
 }
 
 /*
@@ -563,7 +587,10 @@ static void crash_point(size_t e, int kind, size_t blast, size_t bnext,
 		nstates = 1ULL << ndirty;
 	else
 		nstates = budget > 2 + 2 * ndirty ? budget : 2 + 2 * ndirty;
-	memcpy(work, dur, S);
+#ifdef PARANOID
+	if (memcmp(work, dur, S))
+		die("work image out of step with the durable image");
+#endif
 	k->points++;
 	total_points++;
 	for (s = 0; s < nstates; s++) {
