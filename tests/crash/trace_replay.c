@@ -646,6 +646,9 @@ static void crash_point(size_t e, int kind, size_t blast, size_t bnext,
  * without the checksum: these are the bytes the kernel wrote.
  */
 static __u8 *prev;
+static __u32 *touched;		/* lines stored since the last boundary */
+static __u8 *is_touched;
+static size_t ntouched;
 
 static void collect_ranges(__u64 gen, size_t w)
 {
@@ -688,7 +691,13 @@ static void collect_ranges(__u64 gen, size_t w)
 		n++;
 	}
 	wr_first[w + 1] = nwr;
-	memcpy(prev, cur, S);
+	/* prev becomes cur: only lines stored since the last boundary. */
+	while (ntouched) {
+		__u32 l = touched[--ntouched];
+
+		memcpy(prev + (__u64)l * LINE, cur + (__u64)l * LINE, LINE);
+		is_touched[l] = 0;
+	}
 }
 
 /* ---- driver ---- */
@@ -846,6 +855,8 @@ int main(int argc, char **argv)
 	wr_first = xmalloc((nev + 2) * sizeof(*wr_first));
 	prev = xmalloc(S);
 	memcpy(prev, pre, S);
+	touched = xmalloc(nlines * sizeof(*touched));
+	is_touched = xmalloc(nlines);
 	bev = xmalloc((nev + 1) * sizeof(*bev));
 	model_reset();
 	bimg[0] = xmalloc(meta_end);
@@ -864,6 +875,14 @@ int main(int argc, char **argv)
 			if (evs[i].type == EV_OP)
 				nops++;
 			apply(&evs[i]);
+			if (evs[i].type == EV_STORE) {
+				__u32 l = evs[i].off / LINE;
+
+				if (!is_touched[l]) {
+					is_touched[l] = 1;
+					touched[ntouched++] = l;
+				}
+			}
 			if (evs[i].type == EV_FENCE && dur_gen() != g) {
 				collect_ranges(g, nb - 1);
 				g = dur_gen();
