@@ -20,7 +20,9 @@
  * Flags: bit 0 recompute the superblock checksum, bit 1 recompute the
  * checksum of every inode a patch touched, bit 2 recompute the checksum of
  * every touched data block that carries the extent-node magic, bit 3 repair
- * with -p instead of -y.
+ * with -p instead of -y, bits 4-5 the device size: exactly the image, 100
+ * bytes more (a partial last block), one block more, or 100 bytes less
+ * (the filesystem no longer fits).
  *
  * Properties: no sanitizer report, leak or exit(); -n exits 0 or 4 and
  * leaves the image alone; the repair exits 0, 1 or 4; and when it exits 0
@@ -136,10 +138,14 @@ static int run_fsck(const char *opt)
 	return rc;
 }
 
-static void load(void)
+/* The image into the memfd, which then has @dev_bytes bytes. */
+static void load(size_t dev_bytes)
 {
+	size_t n = dev_bytes < img_bytes ? dev_bytes : img_bytes;
+
 	FUZZ_CHECK(ftruncate(memfd, 0) == 0);
-	FUZZ_CHECK(pwrite(memfd, img, img_bytes, 0) == (ssize_t)img_bytes);
+	FUZZ_CHECK(pwrite(memfd, img, n, 0) == (ssize_t)n);
+	FUZZ_CHECK(ftruncate(memfd, (off_t)dev_bytes) == 0);
 }
 
 static void fix_csums(__u8 flags, const __u8 *touched, const __u8 *itouched)
@@ -169,6 +175,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static __u8 touched[1 << 16], itouched[16 * 16];
 	struct fuzz_in in = { data, size };
 	__u8 flags = fuzz_u8(&in);
+	static const long size_delta[4] = { 0, 100, REFDAX_BLOCK_SIZE, -100 };
+	size_t dev_bytes;
 	int rc1, rc2, rc3;
 
 	memcpy(img, base, img_bytes);
@@ -200,11 +208,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	fix_csums(flags, touched, itouched);
 
-	load();
+	dev_bytes = img_bytes + size_delta[(flags >> 4) & 3];
+	load(dev_bytes);
 	rc1 = run_fsck("-n");
 	FUZZ_CHECK(rc1 == 0 || rc1 == 4);
 	/* checking changes nothing, not a byte */
-	FUZZ_CHECK(pread(memfd, back, img_bytes, 0) == (ssize_t)img_bytes);
+	if (dev_bytes < img_bytes) {
+		memset(img + dev_bytes, 0, img_bytes - dev_bytes);
+		memset(back + dev_bytes, 0, img_bytes - dev_bytes);
+	}
+	FUZZ_CHECK(pread(memfd, back, img_bytes, 0) ==
+		   (ssize_t)(dev_bytes < img_bytes ? dev_bytes : img_bytes));
 	FUZZ_CHECK(!memcmp(back, img, img_bytes));
 
 	rc2 = run_fsck(flags & 8 ? "-p" : "-y");
