@@ -103,6 +103,8 @@ static size_t nused, cap_used;
 static char desc[1024];
 static size_t dlen;
 static int want_refuse, want_norecover;
+/* inode the mutation is about: the walker also writes to it */
+static uint64_t target;
 
 static void say(const char *fmt, ...)
 {
@@ -382,6 +384,7 @@ static void mutate_flip(void)
 		base = (uint8_t *)inop(m->ino) - img;
 		len = REFDAX_INODE_SIZE;
 	}
+	target = m->ino;
 	say("flip: %s block %" PRIu64, kind_name[m->kind], m->blk);
 	if (m->ino)
 		say(" (ino %" PRIu64 ")", m->ino);
@@ -583,6 +586,7 @@ static void set_field(uint64_t base, const struct field *f, uint64_t ino,
 	uint64_t v = bad_value(f->size, old, ino, &what);
 
 	put_le(p, f->size, v);
+	target = ino;
 	say("field: %s %s 0x%" PRIx64 " -> %s 0x%" PRIx64, where, f->name, old,
 	    what, v);
 	fix_at(base + f->off);
@@ -716,6 +720,7 @@ static void mutate_field(void)
 
 		ino = pick_ino(T_LNK);
 		ri = inop(ino);
+		target = ino;
 		say("field: symlink inode %" PRIu64 " i_size %" PRIu64 " -> %" PRIu64,
 		    ino, le64_to_cpu(ri->i_size), s);
 		ri->i_size = cpu_to_le64(s);
@@ -806,6 +811,7 @@ static void mutate_struct(void)
 			((struct refdax_extent *)(img + a->off))->e_pblk;
 		((struct refdax_extent *)(img + b->off))->e_len = cpu_to_le32(1);
 		fix_eref(b);
+		target = b->ino;
 		say("struct: ino %" PRIu64 " extent now shares ino %" PRIu64
 		    "'s block %" PRIu64 " (refcount 1)", b->ino, a->ino,
 		    le64_to_cpu(((struct refdax_extent *)(img + a->off))->e_pblk));
@@ -820,6 +826,7 @@ static void mutate_struct(void)
 		while (ino_used(ino) && ino + 1 < g.ninodes)
 			ino++;
 		de = (void *)(img + off);
+		target = dino;
 		say("struct: dir %" PRIu64 " entry '%.*s' -> free inode %" PRIu64,
 		    dino, de->d_namelen, de->d_name, ino);
 		de->d_ino = cpu_to_le64(ino);
@@ -833,6 +840,7 @@ static void mutate_struct(void)
 		ino = rn(2) ? g.root_ino : le64_to_cpu(inop(dino)->i_parent);
 		if (rn(3) == 0)
 			ino = dino;
+		target = dino;
 		say("struct: dir %" PRIu64 " entry '%.*s' -> ancestor dir %" PRIu64,
 		    dino, de->d_namelen, de->d_name, ino);
 		de->d_ino = cpu_to_le64(ino);
@@ -841,6 +849,7 @@ static void mutate_struct(void)
 	case 4: /* a directory's parent is its own child or itself */
 		dino = pick_ino(T_DIR);
 		ino = rn(2) ? dino : pick_ino(T_DIR);
+		target = dino;
 		say("struct: dir %" PRIu64 " i_parent -> %" PRIu64, dino, ino);
 		inop(dino)->i_parent = cpu_to_le64(ino);
 		refdax_inode_set_csum(inop(dino));
@@ -857,6 +866,7 @@ static void mutate_struct(void)
 						      REFDAX_REFCOUNT_MAX + 1 };
 			uint32_t nv = v[rn(NF(v))];
 
+			target = a->ino;
 			say("struct: refcount of used block %" PRIu64 " (ino %" PRIu64
 			    ") %u -> %u", blk, a->ino, le32_to_cpu(*refcnt(blk)), nv);
 			*refcnt(blk) = cpu_to_le32(nv);
@@ -870,6 +880,7 @@ static void mutate_struct(void)
 			unsigned int nr = le16_to_cpu(bn->bn_hdr.bh_nr);
 			unsigned int i = rn(nr);
 
+			target = m->ino;
 			if (m->depth > 0) {
 				bn->bn_idx[i].ei_child = cpu_to_le64(m->blk);
 				say("struct: node %" PRIu64 " index %u -> itself", m->blk, i);
@@ -892,18 +903,21 @@ static void mutate_struct(void)
 		      other_ino_block(a->ino);
 		((struct refdax_bmap_index *)(img + a->off))->ei_child = cpu_to_le64(blk);
 		fix_eref(a);
+		target = a->ino;
 		say("struct: ino %" PRIu64 " index child -> block %" PRIu64
 		    " (not its node)", a->ino, blk);
 		return;
 	case 8: /* inode bitmap says free for a used inode, or used for a free one */
 		ino = rn(2) ? pick_ino(0) : 2 + rn(g.ninodes - 2);
 		blkp(g.ibitmap_start)[ino / 8] ^= 1U << (ino % 8);
+		target = ino;
 		say("struct: inode bitmap bit %" PRIu64 " toggled (was %s)", ino,
 		    ino_used(ino) ? "free" : "used");
 		return;
 	case 9: /* orphan list through live inodes / a loop */
 		ino = pick_ino(0);
 		sbp()->s_orphan_head = cpu_to_le64(ino);
+		target = ino;
 		refdax_super_set_csum(sbp());
 		if (rn(2)) {
 			inop(ino)->i_next_orphan = cpu_to_le64(ino);
@@ -917,6 +931,7 @@ static void mutate_struct(void)
 		return;
 	case 10: /* i_size / nlink lies on a live file */
 		ino = pick_ino(rn(2) ? T_REG : T_DIR);
+		target = ino;
 		if (rn(2)) {
 			inop(ino)->i_nlink = 0;
 			say("struct: inode %" PRIu64 " nlink 0 while linked", ino);
@@ -935,6 +950,7 @@ static void mutate_struct(void)
 		((struct refdax_extent *)(img + a->off))->e_pblk = cpu_to_le64(blk);
 		((struct refdax_extent *)(img + a->off))->e_len = cpu_to_le32(1);
 		fix_eref(a);
+		target = a->ino;
 		say("struct: ino %" PRIu64 " extent -> block %" PRIu64
 		    " of another inode's metadata", a->ino, blk);
 		return;
@@ -1066,6 +1082,8 @@ int main(int argc, char **argv)
 	else
 		mutate_struct();
 	store(argv[2]);
+	if (target)
+		say(" [target=%" PRIu64 "]", target);
 	printf("%s%s%s\n", desc, want_refuse ? " [expect=refuse]" : "",
 	       want_norecover ? " [expect=norecover]" : "");
 	return 0;

@@ -64,6 +64,10 @@ static unsigned long long bytes;
 static unsigned long n_euclean, n_eio, n_erofs, n_other;
 static char first[PATH_MAX + 64];
 static char mmap_file[PATH_MAX], some_file[PATH_MAX], empty_dir[PATH_MAX];
+/* the inode the generator mutated ([target=N] in its description) */
+static unsigned long target_ino;
+static char target_path[PATH_MAX];
+static mode_t target_mode;
 static char buf[1 << 16];
 
 static void err(const char *op, const char *path, int e)
@@ -142,6 +146,10 @@ static void walk(const char *dir, int depth)
 		if (lstat(path, &st)) {
 			err("lstat", path, errno);
 			continue;
+		}
+		if (target_ino && st.st_ino == target_ino && !target_path[0]) {
+			snprintf(target_path, sizeof(target_path), "%s", path);
+			target_mode = st.st_mode;
 		}
 		if (list)
 			printf("%lu %o %lu %lld %s\n", (unsigned long)st.st_ino,
@@ -225,12 +233,72 @@ static void w(int ok, const char *op, const char *path)
 		err(op, path, errno);
 }
 
+/* Change the mutated inode itself: that is where the write paths meet the
+ * corruption (tree splits and frees, directory inserts and removals).
+ */
+static void target_writes(const char *mnt)
+{
+	char a[PATH_MAX + 64], b[PATH_MAX];
+	const char *t = target_path;
+	struct stat st;
+	int fd, fd2, i;
+
+	if (S_ISREG(target_mode)) {
+		fd = open(t, O_RDWR);
+		w(fd >= 0, "t-open", t);
+		if (fd < 0)
+			return;
+		if (fstat(fd, &st) == 0) {
+			off_t mid = (st.st_size / 2) & ~4095L;
+
+			w(pwrite(fd, buf, 4096, mid) == 4096, "t-overwrite", t);
+			w(pwrite(fd, buf, 8192, st.st_size) == 8192, "t-append", t);
+			w(ftruncate(fd, mid + 100) == 0, "t-truncate", t);
+		}
+		snprintf(b, sizeof(b), "%s/cw_tclone", mnt);
+		fd2 = open(b, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (fd2 >= 0) {
+			w(ioctl(fd2, FICLONE, fd) == 0, "t-ficlone", b);
+			w(pwrite(fd2, buf, 4096, 0) == 4096, "t-cow", b);
+			close(fd2);
+		}
+		w(fsync(fd) == 0, "t-fsync", t);
+		close(fd);
+		w(unlink(t) == 0, "t-unlink", t);
+	} else if (S_ISDIR(target_mode)) {
+		for (i = 0; i < 24; i++) {
+			snprintf(a, sizeof(a), "%s/cw_a_new_entry_with_a_long_name_%02d", t, i);
+			fd = open(a, O_WRONLY | O_CREAT, 0644);
+			w(fd >= 0, "t-create", a);
+			if (fd >= 0)
+				close(fd);
+		}
+		snprintf(a, sizeof(a), "%s/cw_tdir", t);
+		w(mkdir(a, 0755) == 0, "t-mkdir", a);
+		w(rmdir(a) == 0, "t-rmdir", a);
+		for (i = 0; i < 24; i += 2) {
+			snprintf(a, sizeof(a), "%s/cw_a_new_entry_with_a_long_name_%02d", t, i);
+			w(unlink(a) == 0, "t-unlink", a);
+		}
+		snprintf(a, sizeof(a), "%s/cw_a_new_entry_with_a_long_name_01", t);
+		snprintf(b, sizeof(b), "%s/cw_moved_up", mnt);
+		w(rename(a, b) == 0, "t-rename", a);
+	} else if (target_path[0]) {
+		w(unlink(t) == 0, "t-unlink", t);
+		w(symlink("a/new/long/target/that/does/not/fit/inline/in/the/inode/"
+			  "because/it/is/much/longer/than/one/hundred/and/twenty/bytes/"
+			  "which/is/the/inline/limit", t) == 0, "t-symlink", t);
+	}
+}
+
 static void do_writes(const char *mnt)
 {
 	char a[PATH_MAX], b[PATH_MAX];
 	int fd, fd2;
 
 	memset(buf, 0x5a, sizeof(buf));
+	if (target_path[0])
+		target_writes(mnt);
 	snprintf(a, sizeof(a), "%s/cw_new", mnt);
 	fd = open(a, O_RDWR | O_CREAT | O_TRUNC, 0644);
 	w(fd >= 0, "create", a);
@@ -411,8 +479,8 @@ static int do_walk(void *p)
 	if (!readonly)
 		do_writes(mnt);
 	snprintf(shared, SHARED_LEN,
-		 "walk: entries=%lu files=%lu bytes=%llu mmap=%s writes=%u/%u errs=EUCLEAN:%lu,EIO:%lu,EROFS:%lu,other:%lu first=%.300s",
-		 entries, files, bytes, mmap_res, w_ok, w_try, n_euclean, n_eio,
+		 "walk: entries=%lu files=%lu bytes=%llu target=%s mmap=%s writes=%u/%u errs=EUCLEAN:%lu,EIO:%lu,EROFS:%lu,other:%lu first=%.300s",
+		 entries, files, bytes, target_path[0] ? "found" : "-", mmap_res, w_ok, w_try, n_euclean, n_eio,
 		 n_erofs, n_other, first[0] ? first : "-");
 	return 0;
 }
@@ -606,6 +674,8 @@ int main(int argc, char **argv)
 			fprintf(stderr, "corrupt_walk: -I needs -d, -m and -R\n");
 			return 1;
 		}
+		if (strstr(desc, "[target="))
+			target_ino = strtoul(strstr(desc, "[target=") + 8, NULL, 10);
 		return drive(index, dev, mnt, opts, secs, desc, results);
 	}
 	if (optind + 1 != argc) {
