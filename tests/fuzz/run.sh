@@ -51,11 +51,13 @@ mkdir -p "$B/logs"
 
 # One target: fuzz, then turn libFuzzer's log into the PASS/FAIL line.
 fuzz_one() {
-	local t=$1 log="$B/logs/$1.log" cdir="$B/corpus/$1"
+	local t=$1 log="$B/logs/soak-$1.log" cdir="$B/corpus/$1"
 	local xdir="$B/crashes/$1" rc runs cov repro why
 
+	# a bounded run may go on next to a soak: separate logs and corpora
 	if [ $keep -eq 0 ]; then
-		cdir="$B/corpus/run-$1"
+		log="$B/logs/run-$1.log"
+		cdir="$B/corpus/run-$1.$$"
 		rm -rf "$cdir"
 	fi
 	mkdir -p "$cdir" "$xdir"
@@ -66,13 +68,13 @@ fuzz_one() {
 	rc=$?
 	[ $keep -eq 1 ] || rm -rf "$cdir"
 	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
-	cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
-	if [ $rc -eq 0 ] && grep -q '^Done [0-9]* runs' "$log"; then
+	cov=$(grep -ao 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
+	if [ $rc -eq 0 ] && grep -aq '^Done [0-9]* runs' "$log"; then
 		echo "PASS fuzz-$t [host]: ${runs:-0} runs, ${cov:-0} cov"
 		return 0
 	fi
 	repro=$(sed -n "s/.*Test unit written to \(.*\)/\1/p" "$log" | tail -1)
-	why=$(grep -m1 -E 'INVARIANT FAILED|runtime error:|^==[0-9]+== ?ERROR|^SUMMARY: ' "$log")
+	why=$(grep -a -m1 -E 'INVARIANT FAILED|runtime error:|^==[0-9]+== ?ERROR|^SUMMARY: ' "$log")
 	[ -n "$why" ] || why="exit status $rc"
 	echo "FAIL fuzz-$t [host]: $why (reproducer: ${repro:-none}; log: $log)"
 	return 1
@@ -89,14 +91,15 @@ else
 		while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do
 			wait -n
 		done
-		fuzz_one "$t" >"$B/logs/$t.line" &
+		fuzz_one "$t" >"$B/logs/$t.line.$$" &
 		pids+=($!)
 	done
 	for p in "${pids[@]}"; do
 		wait "$p" || fail=1
 	done
 	for t in $targets; do
-		cat "$B/logs/$t.line"
+		cat "$B/logs/$t.line.$$"
+		rm -f "$B/logs/$t.line.$$"
 	done
 fi
 exit $fail
