@@ -23,7 +23,10 @@
  *  - recovery never writes into the journal except the commit word, and
  *    moves the generation forward by one exactly when it undid entries;
  *  - refdax_jnl_log() refuses exactly the ranges that are empty, too long,
- *    outside the device or inside the journal;
+ *    outside the device or inside the journal, and runs out of space only
+ *    when refdax_jnl_room() said there was not enough;
+ *  - every range recovery or abort puts back is inside the device and
+ *    outside the journal;
  *  - after abort, and after a crash followed by open + recover, the device
  *    outside the journal is byte for byte what it was before the
  *    transaction; after commit, recovery finds nothing to undo and the
@@ -48,6 +51,15 @@ static void nop_flush(struct refdax_pmem *pm, const void *a, size_t l)
 static void nop_fence(struct refdax_pmem *pm)
 {
 	(void)pm;
+}
+
+static __u64 jstart_b, jend_b;
+
+/* Recovery and abort report each range they put back: never the journal. */
+static void restored(struct refdax_pmem *pm, __u64 addr, __u32 len)
+{
+	FUZZ_CHECK(len != 0 && addr < pm->size && len <= pm->size - addr);
+	FUZZ_CHECK(addr + len <= jstart_b || addr >= jend_b);
 }
 
 static __u64 ent_bytes(__u32 len)
@@ -154,6 +166,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	pm.size = DEV_BYTES;
 	pm.flush = nop_flush;
 	pm.fence = nop_fence;
+	pm.restored = restored;
+	jstart_b = js;
+	jend_b = je;
 	if (refdax_jnl_open(&j, &pm, &g, &why)) {
 		FUZZ_CHECK(why && why[0]);
 		goto out;
@@ -184,11 +199,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		int bad = len == 0 || len > REFDAX_JENTRY_MAX_DATA ||
 			  len > DEV_BYTES - addr ||
 			  (addr < je && addr + len > js);
+		__u64 room = refdax_jnl_room(&j);
 		int r = refdax_jnl_log(&j, dev + addr, len);
 
 		FUZZ_CHECK(bad == (r == -EINVAL));
-		if (r == -ENOSPC)
+		/* callers size transactions by the room: it must not lie */
+		if (r == -ENOSPC) {
+			FUZZ_CHECK(room < ent_bytes(len));
 			break;
+		}
 		FUZZ_CHECK(r == 0 || r == -EINVAL);
 		if (r == 0)
 			memset(dev + addr, ops[5 * i + 4], len);

@@ -11,6 +11,8 @@
 #	work); print one line per target:
 #	  PASS fuzz-<target> [host]: <runs> runs, <cov> cov
 #	  FAIL fuzz-<target> [host]: <summary> (reproducer: <file>)
+#	(full output in build/fuzz/logs/run-<target>.log, or soak-<target>.log
+#	with --keep-corpus)
 #	Exit 0 if every target passed, 1 otherwise.
 #   run.sh --replay <target> <input>...
 #	run the inputs once through the target (with fsck's output shown).
@@ -76,7 +78,7 @@ fuzz_one() {
 	repro=$(sed -n "s/.*Test unit written to \(.*\)/\1/p" "$log" | tail -1)
 	why=$(grep -a -m1 -E 'INVARIANT FAILED|runtime error:|^==[0-9]+== ?ERROR|^SUMMARY: ' "$log")
 	[ -n "$why" ] || why="exit status $rc"
-	echo "FAIL fuzz-$t [host]: $why (reproducer: ${repro:-none}; log: $log)"
+	echo "FAIL fuzz-$t [host]: $why (reproducer: ${repro:-none})"
 	return 1
 }
 
