@@ -15,9 +15,11 @@
 #   --seed S          sampling seed (default 1)
 #   --reuse           replay the trace already in DIR, no guest
 #
-# Prints "PASS|FAIL crash-trace-<op> [KVER]: ..." per operation kind, the
-# self-test line, then "crash-trace: <N> ops, <N> fences, <N> states checked,
-# <N> failed (KVER)".  Exit 0 only when everything passed.
+# Prints "PASS|FAIL crash-trace-<op> [KVER]: ..." per operation kind, plus
+# crash-trace-tracer (the trace reproduces the device after unmount),
+# crash-trace-flush (no line left unflushed at an operation's end) and the
+# two self-test lines, then last "crash-trace: <N> ops, <N> fences, <N>
+# states checked, <N> failed (KVER)".  Exit 0 only when everything passed.
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -78,8 +80,12 @@ fi
 t0=$(date +%s)
 "$replay" --pre "$out/pre.img" --trace "$out/trace.bin" --post "$out/post.img" \
 	--fsck "$root/build/fsck.refdax" --max-states "$max" --seed "$seed" \
-	--kver "$kver" --report "$out/replay-report.txt"
+	--kver "$kver" --report "$out/replay-report.txt" >"$out/replay.txt" 2>&1
 rc=$?
+# The summary line comes last, after the self-test.
+grep -v '^crash-trace: [0-9]* ops,' "$out/replay.txt"
+summary=$(grep '^crash-trace: [0-9]* ops,' "$out/replay.txt")
+[ -n "$summary" ] || { echo "FAIL crash-trace [$kver]: replay gave no summary (see $out/replay.txt)"; rc=1; }
 
 # Non-vacuity: a fence or a flush dropped from the trace must make some
 # state fail (or leave a line unflushed).
@@ -106,4 +112,5 @@ selftest() { # fence|flush
 selftest fence
 selftest flush
 echo "crash-trace: replay and self-test took $(($(date +%s) - t0)) s"
+[ -n "$summary" ] && echo "$summary"
 exit $rc
