@@ -22,7 +22,7 @@
  * every touched data block that carries the extent-node magic, bit 3 repair
  * with -p instead of -y, bits 4-5 the device size: exactly the image, 100
  * bytes more (a partial last block), one block more, or 100 bytes less
- * (the filesystem no longer fits).
+ * (the filesystem no longer fits), bit 6 run every fsck with -v.
  *
  * Properties: no sanitizer report, leak or exit(); -n exits 0 or 4 and
  * leaves the image alone; the repair exits 0, 1 or 4; and when it exits 0
@@ -127,13 +127,17 @@ static void mark(__u8 *touched, __u64 off, __u64 len)
 		touched[b] = 1;
 }
 
-static int run_fsck(const char *opt)
+static int run_fsck(const char *opt, __u8 flags)
 {
-	char *argv[] = { "fsck.refdax", (char *)opt, path, NULL };
+	char *argv[] = { "fsck.refdax", (char *)opt, path, NULL, NULL };
 	int rc;
 
+	if (flags & 0x40) {
+		argv[3] = argv[2];
+		argv[2] = "-v";
+	}
 	optind = 0;		/* glibc: start a fresh getopt scan */
-	rc = fsck_main(3, argv);
+	rc = fsck_main(argv[3] ? 4 : 3, argv);
 	fflush(stdout);
 	return rc;
 }
@@ -210,7 +214,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	dev_bytes = img_bytes + size_delta[(flags >> 4) & 3];
 	load(dev_bytes);
-	rc1 = run_fsck("-n");
+	rc1 = run_fsck("-n", flags);
 	FUZZ_CHECK(rc1 == 0 || rc1 == 4);
 	/* checking changes nothing, not a byte */
 	if (dev_bytes < img_bytes) {
@@ -221,13 +225,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		   (ssize_t)(dev_bytes < img_bytes ? dev_bytes : img_bytes));
 	FUZZ_CHECK(!memcmp(back, img, img_bytes));
 
-	rc2 = run_fsck(flags & 8 ? "-p" : "-y");
+	rc2 = run_fsck(flags & 8 ? "-p" : "-y", flags);
 	FUZZ_CHECK(rc2 == 0 || rc2 == 1 || rc2 == 4);
 	/* nothing to repair beyond the state word that -n only warns about */
 	if (rc1 == 0)
 		FUZZ_CHECK(rc2 != 4);
 
-	rc3 = run_fsck("-n");
+	rc3 = run_fsck("-n", flags);
 	FUZZ_CHECK(rc3 == 0 || rc3 == 4);
 	if (rc2 != 4 && !lax)
 		FUZZ_CHECK(rc3 == 0);

@@ -329,6 +329,19 @@ static void fsck_seeds(struct img *im, const __u8 *pre, const __u8 *base)
 		snprintf(name, sizeof(name), "base-%zu", i);
 		s_write("fsck", name);
 	}
+	/* unclean states the kernel records: fsck warns, -y clears them */
+	for (i = REFDAX_STATE_DIRTY; i <= 6; i += 2) {
+		__le32 st = cpu_to_le32((__u32)i);
+
+		s_reset();
+		s_u8(0x41);
+		s_u8(0);
+		s_u16(offsetof(struct refdax_super, s_state));
+		s_u8(sizeof(st));
+		s_put(&st, sizeof(st));
+		snprintf(name, sizeof(name), "state-%zu", i);
+		s_write("fsck", name);
+	}
 	for (i = 0; i < ARRAY_SIZE(corruptions); i++) {
 		const struct corruption *c = &corruptions[i];
 
