@@ -7,6 +7,8 @@
 #   C_SEED          generator seed
 #   C_FROM C_TO     image indexes [C_FROM, C_TO)
 #   C_STEP_TMO      limit in seconds for one mount / walk / umount step
+#   C_INJECT        self-test of the failure handling: crash:I (sysrq c
+#                   instead of image I) or stall:I (stop writing progress)
 #
 # Builds $C_OUT/base.img first when it is missing (mkfs, populate through a
 # real mount, clean umount, fsck -n).  For every image: "BEGIN i" goes to
@@ -159,6 +161,10 @@ mountpoint -q $MNT && umount $MNT
 # in a TCG guest on a 9p root each exec costs about a second under load.
 for ((i = C_FROM; i < C_TO; i++)); do
 	echo "BEGIN $i" >>"$PROGRESS"
+	case "${C_INJECT:-}" in
+	"crash:$i") echo c >/proc/sysrq-trigger ;;
+	"stall:$i") while :; do read -rt 3600 <> <(:) || :; done ;;
+	esac
 	desc=$("$GEN" /tmp/base.img $DEV "$C_SEED" "$i" 2>&1) || {
 		res "RESULT $i FAIL	generator failed	$desc"
 		continue

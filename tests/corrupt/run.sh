@@ -15,7 +15,9 @@
 # Output: one "FAIL corrupt-image-<i> [KVER]: <what> (replay: <command>)"
 # line per failing image, or
 #   PASS corrupt-images [KVER]: N images: R refused, M mounted clean, E mounted with errors
-# and last "corrupt: <N> images, <F> failed (...)".  Exit 1 if anything
+# and last "corrupt: <N> images, <F> failed (...)".
+# RDX_CORRUPT_INJECT=crash:I|stall:I makes the guest crash or stall instead
+# of running image I (a self-test of the failure handling).  Exit 1 if anything
 # failed, 2 on usage or setup errors.  Per-image results: DIR/results.
 set -uo pipefail
 
@@ -70,13 +72,14 @@ replay() { # index
 # group was started here).
 boot=0
 run_boot() { # from
-	local from=$1 bdir pid last now mt
+	local from=$1 bdir pid last now mt limit
 	boot=$((boot + 1))
 	bdir=$out/boot-$boot
 	mkdir -p "$bdir"
 	cat >"$bdir/job.sh" <<EOF
 #!/usr/bin/env bash
 export ROOT=$root KVER=$kver C_OUT=$out C_SEED=$seed C_FROM=$from C_TO=$end C_STEP_TMO=$step_tmo
+export C_INJECT=${RDX_CORRUPT_INJECT:-}
 exec bash $here/guest-job.sh
 EOF
 	echo "BOOT $boot from $from" >>"$out/progress"
@@ -89,11 +92,17 @@ EOF
 	while kill -0 "$pid" 2>/dev/null; do
 		sleep 5
 		now=$(date +%s)
+		# Booting (and building the base image) is slow under load and
+		# writes no progress: the stall limit starts with the first image.
+		limit=$stall
+		case "$(tail -n 1 "$out/progress")" in
+		BOOT*|BASE*) [ "$limit" -lt 900 ] && limit=900 ;;
+		esac
 		if [ "$(stat -c %Y "$out/progress")" != "$mt" ] || [ "$(stat -c %Y "$out/results")" -gt "$mt" ]; then
 			mt=$(stat -c %Y "$out/progress")
 			[ "$(stat -c %Y "$out/results")" -gt "$mt" ] && mt=$(stat -c %Y "$out/results")
 			last=$now
-		elif [ $((now - last)) -ge "$stall" ]; then
+		elif [ $((now - last)) -ge "$limit" ]; then
 			echo "STALL boot $boot: no progress for ${stall}s, stopping the guest" >>"$out/progress"
 			# run-guest.sh runs QEMU under timeout(1), which is in a process
 			# group of its own: signal it (it passes TERM on to QEMU).
@@ -146,8 +155,9 @@ while [ "$next" -lt "$end" ]; do
 		why="guest stalled (no progress for ${stall}s): hang or lockup"
 	elif grep -aqE 'Oops|BUG:|general protection|Kernel panic' "$console" 2>/dev/null; then
 		why="kernel crash: $(grep -aE -m1 'BUG:|Oops|general protection|Kernel panic' "$console" | tr -d '\r' | sed 's/^\[[^]]*\] //' | cut -c1-160)"
-		if grep -aq 'RIP:' "$console"; then
-			why+="; $(grep -a -m1 'RIP:' "$console" | tr -d '\r' | sed 's/^\[[^]]*\] //' | cut -c1-120)"
+		# The kernel's RIP (0010), not a user-space one a sysrq trace shows.
+		if grep -aq 'RIP: 0010:' "$console"; then
+			why+="; $(grep -a -m1 'RIP: 0010:' "$console" | tr -d '\r' | sed 's/^\[[^]]*\] //' | cut -c1-120)"
 		fi
 	fi
 	mut=$(grep -m1 "^IMAGE $cur " "$out/progress" | cut -d' ' -f3-)
