@@ -16,6 +16,11 @@ set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+# One build at a time per tree: concurrent runs would rewrite each other's
+# copies under build/<kver>/.
+mkdir -p build
+exec 8>build/.build-modules.lock
+flock 8
 
 kvers=("$@")
 if [ ${#kvers[@]} -eq 0 ]; then

@@ -14,9 +14,8 @@ set -euo pipefail
 . "$TESTLIB"
 MW=$(prog mwrite_copies)
 PAT=$(prog pattern)
-S=/sys/fs/refdax/$(basename "$DEV")
+S=$(rdx_sysfs)
 [ -d "$S" ] || fail "no $S"
-ctr() { cat "$S/$1"; }
 # bmap FILE: one line per mapped 4 KiB block, "BLOCK PHYS S|-" (PHYS in
 # 4 KiB units, S = fiemap shared flag).  One fiemap call per block (all in
 # one xfs_io): whole-file fiemap reports wrong physical addresses on refdax
@@ -46,7 +45,6 @@ bmap() {
 			printf "%.0f %.0f %s\n", o / 8, (ps + o - lo) / 8, sh
 	}'
 }
-drop_inodes() { sync; echo 2 >/proc/sys/vm/drop_caches; }
 STORED_BLOCKS="5 9 19 20"	# blocks the ranges of mwrite_copies touch
 NSTORED=4
 

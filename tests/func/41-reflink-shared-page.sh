@@ -13,57 +13,11 @@
 set -euo pipefail
 # shellcheck source=tests/guest/testlib.sh
 . "$TESTLIB"
-MH=$(prog maphold)
 PAT=$(prog pattern)
-S=/sys/fs/refdax/$(basename "$DEV")
+S=$(rdx_sysfs)
 [ -d "$S" ] || fail "no $S"
-ctr() { cat "$S/$1"; }
-blk() { # FILE BLOCK -> "PHYS FLAGS" (PHYS in 512-byte units)
-	xfs_io -r -c "fiemap -v $(($2 * 4096)) 4096" "$1" |
-		awk '$1 ~ /^[0-9]+:$/ { split($3, a, /\.\./); print a[1], $5; exit }'
-}
-phys() { local b; b=$(blk "$1" "$2"); echo "${b%% *}"; }
 extents() { xfs_io -r -c "fiemap -v" "$1" | tail -n +2; }
-drop_inodes() { sync; echo 2 >/proc/sys/vm/drop_caches; }
 
-W=$(mktemp -d)	# FIFOs: not on the 9p share holding T_OUT
-declare -a PID FD
-# holder I FILE MODE: start maphold on FILE, fed through a FIFO.
-holder() {
-	rm -f "$W/in.$1"
-	mkfifo "$W/in.$1"
-	: >"$W/out.$1"
-	"$MH" "$2" "$3" <"$W/in.$1" >"$W/out.$1" 2>"$W/err.$1" &
-	PID[$1]=$!
-	exec {fd}>"$W/in.$1"
-	FD[$1]=$fd
-	wait_reply "$1" 1 >/dev/null
-}
-wait_reply() { # I LINES -> prints the last line once out.I has LINES lines
-	local t
-	for t in $(seq 1 1200); do
-		if [ "$(wc -l <"$W/out.$1")" -ge "$2" ]; then
-			tail -n 1 "$W/out.$1"
-			return 0
-		fi
-		kill -0 "${PID[$1]}" 2>/dev/null ||
-			fail "holder $1 died: $(cat "$W/err.$1")"
-		[ "$t" -lt 1200 ] && sleep 0.1
-	done
-	fail "holder $1: no reply"
-}
-send() { # I COMMAND... -> prints the reply
-	local n
-	n=$(wc -l <"$W/out.$1")
-	echo "${*:2}" >&"${FD[$1]}"
-	wait_reply "$1" $((n + 1))
-}
-quit_holder() {
-	local fd=${FD[$1]}
-	echo quit >&"$fd"
-	exec {fd}>&-
-	wait "${PID[$1]}" || fail "holder $1 exited with $?"
-}
 
 N=8
 PAGES=64
@@ -97,7 +51,6 @@ note "master_bytes $(ctr master_bytes)"
 # Reopen holders read-write, still sharing (read faults only).
 for i in $(seq 1 $N); do
 	quit_holder "$i"
-	rm -f "$W/in.$i"
 done
 assert_eq "$(ctr shadows)" $((N * PAGES)) "shadows stay after munmap (until invalidation)"
 for i in $(seq 1 $N); do
@@ -152,7 +105,6 @@ for i in $(seq 1 $N); do
 	"$PAT" check "c.$i" 0 $((10 * 4096)) 7 || fail "c.$i before page 10"
 	"$PAT" check "c.$i" $((11 * 4096)) $(((PAGES - 11) * 4096)) 7 || fail "c.$i after page 10"
 	quit_holder "$i"
-	rm -f "$W/in.$i"
 done
 drop_inodes
 assert_eq "$(ctr master_entries)" 0 "master entries after dropping the inodes"

@@ -21,11 +21,6 @@ PAT=$(prog pattern)
 RO=$(prog reflink_ops)
 MH=$(prog maphold)
 FW=$(prog faultwrite)
-blk() { # FILE BLOCK -> "PHYS FLAGS" (PHYS in 512-byte units)
-	xfs_io -r -c "fiemap -v $(($2 * 4096)) 4096" "$1" |
-		awk '$1 ~ /^[0-9]+:$/ { split($3, a, /\.\./); print a[1], $5; exit }'
-}
-phys() { local b; b=$(blk "$1" "$2"); echo "${b%% *}"; }
 shared() { local f; f=$(blk "$1" "$2"); f=${f##* }; [ $((f & 0x2000)) -ne 0 ]; }
 same_blk() { # FILE1 BLK1 FILE2 BLK2 what
 	local a b

@@ -9,52 +9,9 @@
 set -euo pipefail
 # shellcheck source=tests/guest/testlib.sh
 . "$TESTLIB"
-MH=$(prog maphold)
 PAT=$(prog pattern)
 RO=$(prog reflink_ops)
-blk() { # FILE BLOCK -> "PHYS FLAGS" (PHYS in 512-byte units)
-	xfs_io -r -c "fiemap -v $(($2 * 4096)) 4096" "$1" |
-		awk '$1 ~ /^[0-9]+:$/ { split($3, a, /\.\./); print a[1], $5; exit }'
-}
-phys() { local b; b=$(blk "$1" "$2"); echo "${b%% *}"; }
 
-W=$(mktemp -d)	# FIFOs: not on the 9p share holding T_OUT
-declare -a PID FD
-holder() { # I FILE MODE
-	rm -f "$W/in.$1"
-	mkfifo "$W/in.$1"
-	: >"$W/out.$1"
-	"$MH" "$2" "$3" <"$W/in.$1" >"$W/out.$1" 2>"$W/err.$1" &
-	PID[$1]=$!
-	exec {fd}>"$W/in.$1"
-	FD[$1]=$fd
-	wait_reply "$1" 1 >/dev/null
-}
-wait_reply() { # I LINES
-	local t
-	for t in $(seq 1 1200); do
-		if [ "$(wc -l <"$W/out.$1")" -ge "$2" ]; then
-			tail -n 1 "$W/out.$1"
-			return 0
-		fi
-		kill -0 "${PID[$1]}" 2>/dev/null ||
-			fail "holder $1 died: $(cat "$W/err.$1")"
-		[ "$t" -lt 1200 ] && sleep 0.1
-	done
-	fail "holder $1: no reply"
-}
-send() { # I COMMAND...
-	local n
-	n=$(wc -l <"$W/out.$1")
-	echo "${*:2}" >&"${FD[$1]}"
-	wait_reply "$1" $((n + 1))
-}
-quit_holder() {
-	local fd=${FD[$1]}
-	echo quit >&"$fd"
-	exec {fd}>&-
-	wait "${PID[$1]}" || fail "holder $1 exited with $?"
-}
 expect() { # I COMMAND... (reply must be "stored", "ok", "synced")
 	local r
 	r=$(send "$@")

@@ -13,9 +13,8 @@ set -euo pipefail
 . "$TESTLIB"
 MH=$(prog maphold)
 PAT=$(prog pattern)
-S=/sys/fs/refdax/$(basename "$DEV")
+S=$(rdx_sysfs)
 [ -d "$S" ] || fail "no $S"
-ctr() { cat "$S/$1"; }
 sums() { sha256sum a b | awk '{ printf "%s ", $1 }'; stat -c '%s ' a b | tr -d '\n'; }
 
 W=$(mktemp -d)	# FIFOs and holder output (not on the 9p share)

@@ -10,9 +10,8 @@ set -euo pipefail
 . "$TESTLIB"
 need filefrag
 PAT=$(prog pattern)
-S=/sys/fs/refdax/$(basename "$DEV")
+S=$(rdx_sysfs)
 [ -d "$S" ] || fail "no $S"
-ctr() { cat "$S/$1"; }
 # Extent list of a file from xfs_io: "LOGICAL PHYSICAL LENGTH FLAGS" lines,
 # 512-byte units, holes included.
 extents() {

@@ -13,9 +13,8 @@ set -euo pipefail
 . "$TESTLIB"
 ST=$(prog reflink_stress)
 PAT=$(prog pattern)
-S=/sys/fs/refdax/$(basename "$DEV")
+S=$(rdx_sysfs)
 [ -d "$S" ] || fail "no $S"
-ctr() { cat "$S/$1"; }
 SECS=${RDX_STRESS_SECS:-60}
 cd "$MNT"
 mkdir s

@@ -67,3 +67,64 @@ prog() { # name -> path of a compiled test program
 	[ -x "$TBIN/$1" ] || fail "test program $TBIN/$1 missing (build/tests not built?)"
 	echo "$TBIN/$1"
 }
+
+# ---- refdax helpers shared by the reflink tests -----------------------------
+# The filesystem's sysfs directory, and one counter from it.
+rdx_sysfs() { echo "/sys/fs/refdax/$(basename "$DEV")"; }
+ctr() { cat "$(rdx_sysfs)/$1"; }
+
+# blk FILE BLOCK -> "PHYS FLAGS" of 4 KiB block BLOCK from fiemap (PHYS in
+# 512-byte units, FLAGS as xfs_io prints them); phys prints PHYS only.
+blk() {
+	xfs_io -r -c "fiemap -v $(($2 * 4096)) 4096" "$1" |
+		awk '$1 ~ /^[0-9]+:$/ { split($3, a, /\.\./); print a[1], $5; exit }'
+}
+phys() { local b; b=$(blk "$1" "$2"); echo "${b%% *}"; }
+
+# Evict clean inodes, so the next access sets up mappings from scratch.
+drop_inodes() { sync; echo 2 >/proc/sys/vm/drop_caches; }
+
+# Mapping holders: tests/prog/maphold processes, numbered I, each fed
+# commands through a FIFO (made in a local temporary directory: FIFOs do not
+# work on the 9p share that holds T_OUT).
+declare -a HOLDER_PID HOLDER_FD
+HOLDER_DIR=""
+holder() { # I FILE MODE
+	local fd
+	[ -n "$HOLDER_DIR" ] || HOLDER_DIR=$(mktemp -d)
+	rm -f "$HOLDER_DIR/in.$1"
+	mkfifo "$HOLDER_DIR/in.$1"
+	: >"$HOLDER_DIR/out.$1"
+	"$(prog maphold)" "$2" "$3" <"$HOLDER_DIR/in.$1" >"$HOLDER_DIR/out.$1" \
+		2>"$HOLDER_DIR/err.$1" &
+	HOLDER_PID[$1]=$!
+	exec {fd}>"$HOLDER_DIR/in.$1"
+	HOLDER_FD[$1]=$fd
+	wait_reply "$1" 1 >/dev/null
+}
+wait_reply() { # I LINES -> prints the last line once holder I said LINES lines
+	local t
+	for t in $(seq 1 1200); do
+		if [ "$(wc -l <"$HOLDER_DIR/out.$1")" -ge "$2" ]; then
+			tail -n 1 "$HOLDER_DIR/out.$1"
+			return 0
+		fi
+		kill -0 "${HOLDER_PID[$1]}" 2>/dev/null ||
+			fail "holder $1 died: $(cat "$HOLDER_DIR/err.$1")"
+		[ "$t" -lt 1200 ] && sleep 0.1
+	done
+	fail "holder $1: no reply"
+}
+send() { # I COMMAND... -> prints the holder's reply
+	local n
+	n=$(wc -l <"$HOLDER_DIR/out.$1")
+	echo "${*:2}" >&"${HOLDER_FD[$1]}"
+	wait_reply "$1" $((n + 1))
+}
+quit_holder() { # I
+	local fd=${HOLDER_FD[$1]}
+	echo quit >&"$fd"
+	exec {fd}>&-
+	wait "${HOLDER_PID[$1]}" || fail "holder $1 exited with $?"
+	rm -f "$HOLDER_DIR/in.$1"
+}
