@@ -1481,7 +1481,8 @@ static void check_reach(struct fsck *f)
 			    ino == root)
 				continue;
 			top = st & IS_DIR ? !f->dparent[ino] : !f->refs[ino];
-			if (!round && !top)
+			/* tops in round 0, what is still unreached in round 1 */
+			if (!round != top)
 				continue;
 			err(f,
 			    "inode %llu is not reachable from the root and not on the orphan list",
