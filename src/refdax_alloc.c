@@ -232,9 +232,17 @@ int refdax_share_blocks(struct refdax_sb_info *sbi, u64 first, u64 len)
 	for (i = 0; i < len; i++) {
 		u32 c = le32_to_cpu(*rdx_refcount(sbi, first + i));
 
-		if (!c)
+		/*
+		 * A mapped block with no reference, or more than any clone can
+		 * make, is corrupt media: report it so errors= applies, rather
+		 * than failing only this call (or with a plausible EMLINK).
+		 */
+		if (!c || c > REFDAX_REFCOUNT_MAX) {
+			refdax_error(sbi->sb, "block %llu has refcount %u while mapped",
+				     first + i, c);
 			return -EUCLEAN;
-		if (c >= REFDAX_REFCOUNT_MAX)
+		}
+		if (c == REFDAX_REFCOUNT_MAX)
 			return -EMLINK;
 	}
 	ret = log_refcounts(sbi, first, len);
