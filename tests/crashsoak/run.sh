@@ -28,7 +28,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 kver="" points="" seed="" out="" maxdelay=4 selftest="" replay=""
 KEEP_IMAGES=${KEEP_IMAGES:-3}
-BOOT_TIMEOUT=${BOOT_TIMEOUT:-300}
+BOOT_TIMEOUT=${BOOT_TIMEOUT:-600}
 
 usage() {
 	sed -n '2,/^set /p' "$0" | sed '$d; s/^# \{0,1\}//' >&2
@@ -202,9 +202,17 @@ for ((b = 0; b <= points; b++)); do
 			rm -f "$out/p$verify/pre.img"
 	fi
 	write_job "$out/boot-$b.job.sh" "$verify" "$st" "$pseed" "$fresh"
-	tb=$(date +%s)
-	boot "$b" "$out/boot-$b.job.sh" "$st"
-	note "boot $b: $(($(date +%s) - tb)) s wall, QEMU CPU $qcpu s (guest rc $boot_rc)"
+	for try in 1 2; do
+		tb=$(date +%s)
+		boot "$b" "$out/boot-$b.job.sh" "$st"
+		note "boot $b: $(($(date +%s) - tb)) s wall, QEMU CPU $qcpu s (guest rc $boot_rc)"
+		# A guest that never reached the job (a boot slower than BOOT_TIMEOUT on an
+		# overloaded host) has not touched the image: boot it once more.
+		grep -aq '^crashsoak-guest: job begins' "$out/boot-$b.console.log" 2>/dev/null && break
+		[ "$try" = 2 ] && break
+		note "boot $b: the job never began (guest rc $boot_rc); booting again"
+		mv "$out/boot-$b.console.log" "$out/boot-$b.nojob.console.log" 2>/dev/null
+	done
 
 	if [ -n "$verify" ]; then
 		P=$out/p$verify
