@@ -150,4 +150,18 @@ dd if=$DEV of="$OUT/post.img" bs=1M count=$((size >> 20)) iflag=direct status=no
 	fail "cannot read back $DEV"
 dmesg >"$OUT/dmesg.txt" 2>&1
 grep -q '^dropped 0$' "$OUT/status.txt" || fail "tracer dropped events: $(tr '\n' ' ' <"$OUT/status.txt")"
+
+# A filesystem over the tracer's 32 MiB limit mounts untraced, with a message.
+big=/tmp/refdax-trace-big.img	# the guest's tmpfs: mkfs maps the image
+mkfs.refdax -q -s 64M $big || fail "mkfs of the 64 MiB image"
+dd if=$big of=$DEV bs=1M oflag=direct conv=fsync status=none || fail "dd $big"
+rm -f $big
+echo pmem0 >$DBG/arm
+mount -t refdax $DEV $MNT || fail "mount of the 64 MiB filesystem failed"
+grep -q '^attached 1' $DBG/status && fail "a 64 MiB filesystem was traced"
+dmesg | grep -q 'pmem0: not traced: filesystem has' || fail "no message for the untraced mount"
+umount $MNT || fail "umount of the 64 MiB filesystem"
+echo none >$DBG/arm
+echo "64 MiB filesystem: mounted untraced, as it should"
+dmesg >"$OUT/dmesg.txt" 2>&1
 echo DONE >>"$OUT/result"
