@@ -607,6 +607,21 @@ static int drive(int index, const char *dev, const char *mnt, const char *opts,
 		if (log_line("corruption in", line, sizeof(line)))
 			snprintf(detail + strlen(detail),
 				 sizeof(detail) - strlen(detail), " kmsg: %s", line);
+		/*
+		 * Corruption met under errors=remount-ro (explicit, or the
+		 * superblock default the mutation did not touch) must shut
+		 * the filesystem down: an EUCLEAN the kernel did not report
+		 * escapes errors=.  ("corruption in" lines are rate limited,
+		 * the one "shut down" line is not.)
+		 */
+		if ((strstr(logbuf, "corruption in") ||
+		     (strstr(detail, "errs=EUCLEAN:") && !strstr(detail, "EUCLEAN:0,"))) &&
+		    !strstr(logbuf, "shut down") &&
+		    (!strcmp(opts, "errors=remount-ro") ||
+		     (!strcmp(opts, "defaults") && !strstr(desc, "s_errors") &&
+		      !strstr(desc, "superblock"))))
+			add_fail(fail, "corruption met but the filesystem did not shut down (%s)",
+				 opts);
 		if (strstr(desc, "expect=refuse"))
 			add_fail(fail, "mounted although the mutation must be refused");
 	}

@@ -165,6 +165,7 @@ for ((i = C_FROM; i < C_TO; i++)); do
 	"crash:$i") echo c >/proc/sysrq-trigger ;;
 	"stall:$i") while :; do read -rt 3600 <> <(:) || :; done ;;
 	esac
+	tg=$EPOCHREALTIME
 	desc=$("$GEN" /tmp/base.img $DEV "$C_SEED" "$i" 2>&1) || {
 		res "RESULT $i FAIL	generator failed	$desc"
 		continue
@@ -174,7 +175,8 @@ for ((i = C_FROM; i < C_TO; i++)); do
 	3) opt=errors=continue ;;
 	*) opt=defaults ;;
 	esac
-	echo "IMAGE $i $desc" >>"$PROGRESS"
+	tg=$(( (${EPOCHREALTIME/./} - ${tg/./}) / 1000 ))
+	echo "IMAGE $i $desc (generated in $tg ms)" >>"$PROGRESS"
 	"$WALK" -I "$i" -d $DEV -m $MNT -o "$opt" -t "$C_STEP_TMO" -D "$desc" -R "$RESULTS"
 	rc=$?
 	if [ $rc = 3 ]; then

@@ -160,7 +160,7 @@ while [ "$next" -lt "$end" ]; do
 			why+="; $(grep -a -m1 'RIP: 0010:' "$console" | tr -d '\r' | sed 's/^\[[^]]*\] //' | cut -c1-120)"
 		fi
 	fi
-	mut=$(grep -m1 "^IMAGE $cur " "$out/progress" | cut -d' ' -f3-)
+	mut=$(grep -m1 "^IMAGE $cur " "$out/progress" | cut -d' ' -f3- | sed "s/ (generated in .*//")
 	echo "RESULT $cur FAIL	${mut:-?}	$why (console: image-$cur.console.log)" >>"$out/results"
 	cp "$console" "$out/image-$cur.console.log" 2>/dev/null || true
 done
