@@ -53,15 +53,17 @@ mkdir -p "$B/logs"
 
 # One target: fuzz, then turn libFuzzer's log into the PASS/FAIL line.
 fuzz_one() {
-	local t=$1 log="$B/logs/soak-$1.log" cdir="$B/corpus/$1"
-	local xdir="$B/crashes/$1" rc runs cov repro why
+	local t=$1 final="$B/logs/soak-$1.log" cdir="$B/corpus/$1"
+	local xdir="$B/crashes/$1" rc runs cov repro why log
 
-	# a bounded run may go on next to a soak: separate logs and corpora
+	# runs may overlap: each writes its own log, renamed into place at
+	# the end; a bounded run also has its own throw-away corpus
 	if [ $keep -eq 0 ]; then
-		log="$B/logs/run-$1.log"
+		final="$B/logs/run-$1.log"
 		cdir="$B/corpus/run-$1.$$"
 		rm -rf "$cdir"
 	fi
+	log="$final.$$"
 	mkdir -p "$cdir" "$xdir"
 	nice -n "$nice" "$B/fuzz-$t" -max_total_time="$secs" -timeout=20 \
 		-rss_limit_mb=2048 -malloc_limit_mb=1024 -use_value_profile=1 \
@@ -72,12 +74,14 @@ fuzz_one() {
 	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
 	cov=$(grep -ao 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
 	if [ $rc -eq 0 ] && grep -aq '^Done [0-9]* runs' "$log"; then
+		mv -f "$log" "$final"
 		echo "PASS fuzz-$t [host]: ${runs:-0} runs, ${cov:-0} cov"
 		return 0
 	fi
 	repro=$(sed -n "s/.*Test unit written to \(.*\)/\1/p" "$log" | tail -1)
 	why=$(grep -a -m1 -E 'INVARIANT FAILED|runtime error:|^==[0-9]+== ?ERROR|^SUMMARY: ' "$log")
 	[ -n "$why" ] || why="exit status $rc"
+	mv -f "$log" "$final"
 	echo "FAIL fuzz-$t [host]: $why (reproducer: ${repro:-none})"
 	return 1
 }
