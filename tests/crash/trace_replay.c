@@ -567,6 +567,7 @@ static void describe_state(const __u8 *keep, char *buf, size_t len)
 }
 
 static __u64 total_states, total_failed, total_points;
+static __u64 points_exhaustive, max_dirty;
 
 /*
  * Enumerate crash images at this point: exhaustive up to 2^10 subsets and
@@ -583,6 +584,9 @@ static void crash_point(size_t e, int kind, size_t blast, size_t bnext,
 
 	exhaustive = ndirty <= EXH_MAX_LINES &&
 		     (1ULL << ndirty) <= (budget > 1024 ? 1024 : budget);
+	points_exhaustive += exhaustive;
+	if (ndirty > max_dirty)
+		max_dirty = ndirty;
 	if (exhaustive)
 		nstates = 1ULL << ndirty;
 	else
@@ -1038,8 +1042,10 @@ int main(int argc, char **argv)
 	       (unsigned long long)total_states,
 	       (unsigned long long)total_failed, opt.kver);
 	if (!opt.quiet)
-		printf("crash-trace: %zu events, %zu commits (%zu data-area ranges logged), %llu crash points, %llu lines left unflushed at an operation's end, %.1f s\n",
+		printf("crash-trace: %zu events, %zu commits (%zu data-area ranges logged), %llu crash points (%llu enumerated exhaustively, at most %llu non-durable lines at one), %llu lines left unflushed at an operation's end, %.1f s\n",
 		       nev, nb - 1, nwr, (unsigned long long)total_points,
+		       (unsigned long long)points_exhaustive,
+		       (unsigned long long)max_dirty,
 		       (unsigned long long)unfl_reported,
 		       (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
 	if (rep)
