@@ -299,7 +299,7 @@ done
 # Suites join the default list once they have passed on both kernels.
 robust=" ${RDX_ROBUSTNESS-} "
 want() { [[ $robust == *" $1 "* ]]; }
-if [ "$robust" != "  " ] && [ "$FS" = refdax ] && [ -z "${RDX_TESTS:-}" ]; then
+if [ "$robust" != "  " ] && [ "$FS" = refdax ]; then
 	for kv in "${kvers[@]}"; do
 		if [ -z "${mod_ok[$kv]:-}" ] || [ "$tools_ok" != 1 ]; then
 			result FAIL robustness "$kv" ": module or tools did not build"
