@@ -71,6 +71,25 @@ struct refdax_pmem {
 	void *priv;
 };
 
+#ifndef __KERNEL__
+/*
+ * Userspace tools and tests over ordinary memory: a store is as durable as it
+ * will ever be once made, so flush and fence have nothing to do.
+ */
+static inline void refdax_pmem_nop_flush(struct refdax_pmem *pm,
+					 const void *addr, size_t len)
+{
+	(void)pm;
+	(void)addr;
+	(void)len;
+}
+
+static inline void refdax_pmem_nop_fence(struct refdax_pmem *pm)
+{
+	(void)pm;
+}
+#endif
+
 /* ---- undo journal (common/refdax_journal.c) ---- */
 #define REFDAX_TXN_MAX_RANGES	1024
 

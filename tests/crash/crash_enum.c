@@ -171,18 +171,6 @@ struct run {
 	int reported;
 };
 
-static void nop_flush(struct refdax_pmem *pm, const void *a, size_t l)
-{
-	(void)pm;
-	(void)a;
-	(void)l;
-}
-
-static void nop_fence(struct refdax_pmem *pm)
-{
-	(void)pm;
-}
-
 static __u64 img_gen(const __u8 *img)
 {
 	const struct refdax_journal_header *h = (const void *)(img + JLO);
@@ -211,7 +199,7 @@ static int plain_recover(struct run *r, __u8 *img, const char **why)
 {
 	struct refdax_pmem pm = {
 		.base = img, .size = DEV_BYTES,
-		.flush = nop_flush, .fence = nop_fence,
+		.flush = refdax_pmem_nop_flush, .fence = refdax_pmem_nop_fence,
 	};
 	int ret;
 

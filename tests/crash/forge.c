@@ -41,18 +41,6 @@
 #define INODE		(9U * REFDAX_BLOCK_SIZE)	/* some inode */
 #define SLOT		320U	/* 32-byte header + 256 bytes, rounded */
 
-static void nop_flush(struct refdax_pmem *pm, const void *a, size_t l)
-{
-	(void)pm;
-	(void)a;
-	(void)l;
-}
-
-static void nop_fence(struct refdax_pmem *pm)
-{
-	(void)pm;
-}
-
 int main(void)
 {
 	static struct refdax_journal j;
@@ -63,7 +51,7 @@ int main(void)
 	__u8 *dev = calloc(1, DEV_BYTES), *before;
 	struct refdax_pmem pm = {
 		.base = dev, .size = DEV_BYTES,
-		.flush = nop_flush, .fence = nop_fence,
+		.flush = refdax_pmem_nop_flush, .fence = refdax_pmem_nop_fence,
 	};
 	struct refdax_journal_entry *je;
 	const char *why;

@@ -19,18 +19,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void nop_flush(struct refdax_pmem *pm, const void *a, size_t l)
-{
-	(void)pm;
-	(void)a;
-	(void)l;
-}
-
-static void nop_fence(struct refdax_pmem *pm)
-{
-	(void)pm;
-}
-
 static void journal_roundtrip(const struct refdax_geom *g)
 {
 	static struct refdax_journal j;
@@ -41,8 +29,8 @@ static void journal_roundtrip(const struct refdax_geom *g)
 	pm.size = g->nblocks * REFDAX_BLOCK_SIZE;
 	pm.base = calloc(1, pm.size);
 	FUZZ_CHECK(pm.base);
-	pm.flush = nop_flush;
-	pm.fence = nop_fence;
+	pm.flush = refdax_pmem_nop_flush;
+	pm.fence = refdax_pmem_nop_fence;
 	FUZZ_CHECK(refdax_jnl_format(&pm, g) == 0);
 	FUZZ_CHECK(refdax_jnl_open(&j, &pm, g, &why) == 0);
 	FUZZ_CHECK(refdax_jnl_recover(&j) == 0);

@@ -41,18 +41,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void nop_flush(struct refdax_pmem *pm, const void *a, size_t l)
-{
-	(void)pm;
-	(void)a;
-	(void)l;
-}
-
-static void nop_fence(struct refdax_pmem *pm)
-{
-	(void)pm;
-}
-
 static __u64 jstart_b, jend_b;
 
 /* Recovery and abort report each range they put back: never the journal. */
@@ -164,8 +152,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&pm, 0, sizeof(pm));
 	pm.base = dev;
 	pm.size = DEV_BYTES;
-	pm.flush = nop_flush;
-	pm.fence = nop_fence;
+	pm.flush = refdax_pmem_nop_flush;
+	pm.fence = refdax_pmem_nop_fence;
 	pm.restored = restored;
 	jstart_b = js;
 	jend_b = je;

@@ -301,18 +301,6 @@ static void diff(const __u8 *from, const __u8 *to)
 	}
 }
 
-static void nop_flush(struct refdax_pmem *pm, const void *a, size_t l)
-{
-	(void)pm;
-	(void)a;
-	(void)l;
-}
-
-static void nop_fence(struct refdax_pmem *pm)
-{
-	(void)pm;
-}
-
 static struct refdax_journal jnl;
 
 static void fsck_seeds(struct img *im, const __u8 *pre, const __u8 *base)
@@ -362,8 +350,8 @@ static void fsck_seeds(struct img *im, const __u8 *pre, const __u8 *base)
 	memset(&pm, 0, sizeof(pm));
 	pm.base = im->map;
 	pm.size = BASE_BYTES;
-	pm.flush = nop_flush;
-	pm.fence = nop_fence;
+	pm.flush = refdax_pmem_nop_flush;
+	pm.fence = refdax_pmem_nop_fence;
 	if (refdax_jnl_open(&jnl, &pm, &im->g, &why))
 		die("base journal: %s", why);
 	refdax_jnl_begin(&jnl);
@@ -479,8 +467,8 @@ static void journal_seeds(void)
 			memset(&pm, 0, sizeof(pm));
 			pm.base = dev;
 			pm.size = sizeof(dev);
-			pm.flush = nop_flush;
-			pm.fence = nop_fence;
+			pm.flush = refdax_pmem_nop_flush;
+			pm.fence = refdax_pmem_nop_fence;
 			refdax_jnl_format(&pm, &g);
 			if (refdax_jnl_open(&jnl, &pm, &g, &why))
 				die("journal seed: %s", why);

@@ -1111,18 +1111,6 @@ static void unreachable_reported_once(void)
 		show_output();
 }
 
-static void pm_nop_flush(struct refdax_pmem *pm, const void *a, size_t l)
-{
-	(void)pm;
-	(void)a;
-	(void)l;
-}
-
-static void pm_nop_fence(struct refdax_pmem *pm)
-{
-	(void)pm;
-}
-
 /* A crash in the middle of a transaction: fsck checks the undone state. */
 static void journal_recovery(void)
 {
@@ -1137,8 +1125,8 @@ static void journal_recovery(void)
 	memset(&pm, 0, sizeof(pm));
 	pm.base = im.map;
 	pm.size = im.bytes;
-	pm.flush = pm_nop_flush;
-	pm.fence = pm_nop_fence;
+	pm.flush = refdax_pmem_nop_flush;
+	pm.fence = refdax_pmem_nop_fence;
 	if (!EXPECT(refdax_jnl_open(j, &pm, &im.g, &why) == 0))
 		goto out;
 	refdax_jnl_begin(j);
@@ -1174,8 +1162,8 @@ static void journal_recovery_repair(void)
 	memset(&pm, 0, sizeof(pm));
 	pm.base = im.map;
 	pm.size = im.bytes;
-	pm.flush = pm_nop_flush;
-	pm.fence = pm_nop_fence;
+	pm.flush = refdax_pmem_nop_flush;
+	pm.fence = refdax_pmem_nop_fence;
 	if (!EXPECT(refdax_jnl_open(j, &pm, &im.g, &why) == 0))
 		goto out;
 	refdax_jnl_begin(j);
