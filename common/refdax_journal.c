@@ -92,6 +92,15 @@ int refdax_jnl_open(struct refdax_journal *j, struct refdax_pmem *pm,
 		*why = "journal entry area out of bounds";
 		return -EUCLEAN;
 	}
+	/*
+	 * The area runs to the end of the journal (refdax_jnl_format), so the
+	 * checksummed superblock's journal size fixes it: a header that shrinks
+	 * it is damage, and would starve transactions of room.
+	 */
+	if (es + eb != jbytes) {
+		*why = "journal entry area does not fill the journal";
+		return -EUCLEAN;
+	}
 	if (le64_to_cpu(hdr->jh_gen) == 0 ||
 	    le64_to_cpu(hdr->jh_gen) == ~0ULL) {
 		*why = "bad journal generation";

@@ -504,6 +504,7 @@ int refdax_bmap_remove(struct inode *inode, u64 lblk, u64 len)
 {
 	struct refdax_sb_info *sbi = RDX_SB(inode->i_sb);
 	u64 end = lblk + len;
+	bool stepped = false;
 	int ret;
 
 	if (end > REFDAX_MAX_LBLK + 1)
@@ -515,8 +516,14 @@ int refdax_bmap_remove(struct inode *inode, u64 lblk, u64 len)
 		u64 el, ee;
 		int i;
 
-		if (refdax_txn_room(sbi) < RDX_REMOVE_ROOM ||
-		    sbi->nr_deferred + RDX_REMOVE_STEP + 8 > sbi->max_deferred)
+		/*
+		 * Ask for a new transaction only after a step: the first step
+		 * of one always runs (and fails with ENOSPC if even an empty
+		 * journal is too small), so the caller's loop makes progress.
+		 */
+		if (stepped && (refdax_txn_room(sbi) < RDX_REMOVE_ROOM ||
+				sbi->nr_deferred + RDX_REMOVE_STEP + 8 >
+				sbi->max_deferred))
 			return 1;
 		ret = walk(inode, lblk, &p);
 		if (ret)
@@ -547,6 +554,7 @@ int refdax_bmap_remove(struct inode *inode, u64 lblk, u64 len)
 		ret = cut_extent(inode, &p, i, max(lblk, el), min(end, ee));
 		if (ret)
 			return ret;
+		stepped = true;
 		lblk = min(end, ee);
 	}
 	return 0;

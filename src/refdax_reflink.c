@@ -281,9 +281,12 @@ static int remap_blocks(struct inode *src, u64 src_lblk, struct inode *dst,
 			unlock_two_bmaps(src, dst);
 			return ret;
 		}
-		/* One transaction moves up to RDX_REMAP_STEP blocks. */
+		/*
+		 * One transaction moves up to RDX_REMAP_STEP blocks; its first
+		 * run always goes, so a small journal cannot stall the loop.
+		 */
 		while (src_lblk < end && moved < RDX_REMAP_STEP &&
-		       refdax_txn_room(sbi) > 64 * 1024) {
+		       (!moved || refdax_txn_room(sbi) > 64 * 1024)) {
 			ret = refdax_bmap_lookup(src, src_lblk, &pblk, &run);
 			if (ret < 0)
 				break;
