@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# refdax-test: nomount refdax-only timeout=600
+# The smallest journal mkfs allows (-J 8: 28 KiB of undo entries) must not
+# stall operations that take many transactions (truncate, punch, clone,
+# unlink of a big file): each asks for a new transaction only after a step.
+# Found by the corrupt-image suite, where a shrunken journal header made
+# truncate loop forever (such a header is now refused at mount).
+set -euo pipefail
+# shellcheck source=tests/guest/testlib.sh
+. "$TESTLIB"
+PAT=$(prog pattern)
+mountpoint -q "$MNT" && umount "$MNT"
+"$TOOLS/mkfs.refdax" -f -q -J 8 "$DEV" || fail "mkfs -J 8"
+fs_mount || fail "mount of a -J 8 filesystem"
+cd "$MNT"
+size=$((48 * 1024 * 1024))
+"$PAT" write big 0 "$size" 5 || fail "write 48 MiB"
+# Many extents: every other 4 KiB block punched out.
+"$PAT" write frag 0 $((8 * 1024 * 1024)) 6 || fail "write frag"
+punch=()
+for off in $(seq 0 8192 $((8 * 1024 * 1024 - 1))); do
+	punch+=(-c "fpunch $off 4096")
+done
+xfs_io "${punch[@]}" frag || fail "punch every other block of frag"
+# A small clone fits one transaction; a 48 MiB one may not fit this journal
+# at all, and must then fail cleanly with ENOSPC, not spin.
+xfs_io -f -c "reflink $MNT/big 0 0 1048576" small >/dev/null || fail "clone 1 MiB"
+"$PAT" check small 0 1048576 5 || fail "small clone content"
+rc=0
+err=$(timeout 300 xfs_io -f -c "reflink $MNT/big" clone 2>&1 >/dev/null) || rc=$?
+[ "$rc" -ne 124 ] || fail "clone of 48 MiB did not finish"
+if [ -z "$err" ] && [ "$rc" -eq 0 ]; then
+	"$PAT" check clone 0 "$size" 5 || fail "clone content"
+else
+	grep -q "No space left" <<<"$err" || fail "clone failed with '$err', expected ENOSPC"
+	note "clone of 48 MiB with a 28 KiB journal: ENOSPC"
+fi
+timeout 300 truncate -s 4096 big || fail "truncate 48 MiB to 4 KiB"
+"$PAT" check big 0 4096 5 || fail "big after truncate"
+"$PAT" check small 0 1048576 5 || fail "small clone after truncating its source"
+timeout 300 xfs_io -c "fpunch 0 4096" small || fail "punch"
+timeout 300 rm -f clone frag small || fail "unlink"
+cd /
+umount "$MNT" || fail "umount"
+"$TOOLS/fsck.refdax" -n "$DEV" >/dev/null || fail "fsck after the small-journal run"
