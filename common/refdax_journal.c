@@ -202,7 +202,7 @@ int refdax_jnl_recover(struct refdax_journal *j)
 	if (n) {
 		undo_entries(j, offs, n);
 		/* Old contents durable everywhere before the log is retired. */
-		set_gen(j, j->gen + 1);
+		set_gen(j, refdax_jnl_next_gen(j->gen));
 	}
 	jnl_free(offs);
 	return (int)n;
@@ -285,7 +285,7 @@ void refdax_jnl_commit(struct refdax_journal *j)
 			j->ranges[i].len);
 	/* Only a transaction that logged something needs a commit point. */
 	if (j->seq)
-		set_gen(j, j->gen + 1);
+		set_gen(j, refdax_jnl_next_gen(j->gen));
 	j->active = 0;
 }
 
@@ -297,6 +297,6 @@ void refdax_jnl_abort(struct refdax_journal *j)
 	while (i--)
 		undo_entries(j, &j->ranges[i].entry, 1);
 	if (j->seq)
-		set_gen(j, j->gen + 1);
+		set_gen(j, refdax_jnl_next_gen(j->gen));
 	j->active = 0;
 }

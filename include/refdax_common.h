@@ -114,6 +114,17 @@ struct refdax_journal {
 	struct refdax_jrange ranges[REFDAX_TXN_MAX_RANGES];
 };
 
+/*
+ * The commit word after @gen.  0 and ~0 are never valid generations, so the
+ * count wraps from ~0 - 1 to 1.  Entries left with generation 1 from before
+ * the wrap cannot be taken for live ones: every mount renews the checksum
+ * seed, and a generation runs through 2^64 - 2 commits before it recurs.
+ */
+static inline __u64 refdax_jnl_next_gen(__u64 gen)
+{
+	return gen + 1 >= ~0ULL ? 1 : gen + 1;
+}
+
 int refdax_jnl_format(struct refdax_pmem *pm, const struct refdax_geom *g);
 int refdax_jnl_open(struct refdax_journal *j, struct refdax_pmem *pm,
 		    const struct refdax_geom *g, const char **why);

@@ -496,6 +496,18 @@ static void journal_seeds(void)
 			s_write("journal", name);
 		}
 	}
+	/* a commit word one below the top: the commit wraps it to 1 */
+	s_reset();
+	s_u8(4 | 1 << 3);
+	s_u8(0);
+	s_u32(0x1234abcdU);
+	s_u8(1);
+	s_u16(0);
+	s_u16(16);
+	s_u8(0xab);
+	s_u64(REFDAX_JOURNAL_MAGIC);
+	s_u64(~0ULL - 1);
+	s_write("journal", "jnl-gen-wrap");
 }
 
 int main(int argc, char **argv)

@@ -489,6 +489,44 @@ static void seeded_checksums(void)
 	sim_free(s);
 }
 
+/*
+ * A journal whose commit word is at the top of its range (an old or a
+ * crafted image): commit wraps it to 1, the result still opens, and both
+ * a committed and an interrupted transaction after the wrap behave.
+ */
+static void generation_wraps(void)
+{
+	struct sim *s = sim_new();
+	struct refdax_journal_header *h =
+		(void *)(s->dev + JSTART * REFDAX_BLOCK_SIZE);
+	struct refdax_journal *j;
+	__u8 *orig;
+
+	EXPECT_EQ(refdax_jnl_next_gen(1), 2);
+	EXPECT_EQ(refdax_jnl_next_gen(~0ULL - 2), ~0ULL - 1);
+	EXPECT_EQ(refdax_jnl_next_gen(~0ULL - 1), 1);
+	h->jh_gen = cpu_to_le64(~0ULL - 1);
+	j = jopen(s);
+	refdax_jnl_begin(j);
+	EXPECT_EQ(refdax_jnl_log(j, meta(s, 0), 64), 0);
+	memset(meta(s, 0), 0x5a, 64);
+	refdax_jnl_commit(j);
+	EXPECT_EQ(le64_to_cpu(h->jh_gen), 1);
+	EXPECT_EQ(recover(s), 0);
+	EXPECT_EQ(meta(s, 0)[63], 0x5a);
+	/* interrupted after the wrap: undone, and the word moves to 2 */
+	orig = snapshot(s);
+	j = jopen(s);
+	refdax_jnl_begin(j);
+	EXPECT_EQ(refdax_jnl_log(j, meta(s, 64), 64), 0);
+	memset(meta(s, 64), 0xa5, 64);
+	EXPECT_EQ(recover(s), 1);
+	EXPECT(same_outside_journal(s, orig));
+	EXPECT_EQ(le64_to_cpu(h->jh_gen), 2);
+	free(orig);
+	sim_free(s);
+}
+
 void test_journal(void)
 {
 	rt_run("journal: checksums seeded with a secret", seeded_checksums);
@@ -506,4 +544,5 @@ void test_journal(void)
 	rt_run("journal: older generation ignored", older_generation_ignored);
 	rt_run("journal: room and ENOSPC", room_and_enospc);
 	rt_run("journal: range table limit", range_limit);
+	rt_run("journal: commit word wraps past ~0", generation_wraps);
 }
