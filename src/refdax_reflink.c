@@ -264,6 +264,32 @@ static void unlock_two_bmaps(struct inode *a, struct inode *b)
 		up_write(&RDX_I(b)->bmap_sem);
 }
 
+/*
+ * Journal room one extent insert and the inode may need: at every level of
+ * the tree a node's shifted entries (up to a block) and a split's new node,
+ * plus the inode.  Far above the usual need, so only small journals feel it.
+ */
+#define RDX_REMAP_TREE_ROOM \
+	((REFDAX_BMAP_MAX_DEPTH + 1) * (REFDAX_BLOCK_SIZE + 256U) + 512U)
+
+/*
+ * Blocks of one run whose refcount words still fit the transaction next to
+ * the tree's share: the words are logged in pieces of up to a block, each
+ * with an entry header (at most 128 bytes with padding).  At least one, so
+ * the first run of a transaction always goes and the remap makes progress
+ * on any journal (or fails with ENOSPC if even that does not fit).
+ */
+static u64 remap_room_blocks(struct refdax_sb_info *sbi)
+{
+	u64 room = refdax_txn_room(sbi);
+
+	if (room <= RDX_REMAP_TREE_ROOM + 256)
+		return 1;
+	room -= RDX_REMAP_TREE_ROOM + 256;
+	return max_t(u64, 1, room * REFDAX_REFCOUNTS_PER_BLOCK /
+			     (REFDAX_BLOCK_SIZE + 128));
+}
+
 /* Share [src_lblk, +len) of @src into @dst at @dst_lblk (a hole). */
 static int remap_blocks(struct inode *src, u64 src_lblk, struct inode *dst,
 			u64 dst_lblk, u64 len)
@@ -282,17 +308,20 @@ static int remap_blocks(struct inode *src, u64 src_lblk, struct inode *dst,
 			return ret;
 		}
 		/*
-		 * One transaction moves up to RDX_REMAP_STEP blocks; its first
-		 * run always goes, so a small journal cannot stall the loop.
+		 * One transaction moves up to RDX_REMAP_STEP blocks, each run
+		 * sized to the room left; its first run always goes, so a
+		 * small journal cannot stall the loop.
 		 */
 		while (src_lblk < end && moved < RDX_REMAP_STEP &&
-		       (!moved || refdax_txn_room(sbi) > 64 * 1024)) {
+		       (!moved || refdax_txn_room(sbi) >
+				  RDX_REMAP_TREE_ROOM + REFDAX_BLOCK_SIZE)) {
 			ret = refdax_bmap_lookup(src, src_lblk, &pblk, &run);
 			if (ret < 0)
 				break;
 			run = min3(run, end - src_lblk,
 				   (u64)RDX_REMAP_STEP - moved);
 			if (ret == 0) {
+				run = min(run, remap_room_blocks(sbi));
 				ret = refdax_share_blocks(sbi, pblk, run);
 				if (!ret)
 					ret = refdax_bmap_insert(dst, dst_lblk,
