@@ -55,6 +55,13 @@ struct refdax_sb_info {
 	/* allocator: in-memory copy of "refcount != 0" for the data area */
 	spinlock_t alloc_lock;
 	unsigned long *used_map;
+	/*
+	 * Extent-tree nodes whose checksum and entries were verified since
+	 * mount (or that this mount wrote), one bit per data-area block: a
+	 * node is checked in full on its first visit only, as XFS verifies a
+	 * buffer when it is read in.
+	 */
+	unsigned long *node_ok;
 	u64 data_blocks;
 	u64 free_blocks;
 	u64 alloc_hint;

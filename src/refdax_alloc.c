@@ -31,8 +31,15 @@ int refdax_alloc_init(struct refdax_sb_info *sbi)
 	sbi->data_blocks = g->nblocks - g->data_start;
 	sbi->used_map = kvcalloc(BITS_TO_LONGS(sbi->data_blocks),
 				 sizeof(unsigned long), GFP_KERNEL);
-	if (!sbi->used_map)
+	sbi->node_ok = kvcalloc(BITS_TO_LONGS(sbi->data_blocks),
+				sizeof(unsigned long), GFP_KERNEL);
+	if (!sbi->used_map || !sbi->node_ok) {
+		kvfree(sbi->used_map);
+		kvfree(sbi->node_ok);
+		sbi->used_map = NULL;
+		sbi->node_ok = NULL;
 		return -ENOMEM;
+	}
 	spin_lock_init(&sbi->alloc_lock);
 
 	for (i = 0; i < sbi->data_blocks; i++) {
@@ -63,7 +70,9 @@ void refdax_alloc_exit(struct refdax_sb_info *sbi)
 		xa_destroy(&sbi->busy_blocks);
 	}
 	kvfree(sbi->used_map);
+	kvfree(sbi->node_ok);
 	sbi->used_map = NULL;
+	sbi->node_ok = NULL;
 }
 
 /* Called when the journal put back [addr, addr+len): refresh used_map. */
@@ -86,6 +95,9 @@ void refdax_alloc_resync(struct refdax_sb_info *sbi, u64 addr, u32 len)
 			sbi->free_blocks--;
 		else if (!used && __test_and_clear_bit(idx, sbi->used_map))
 			sbi->free_blocks++;
+		/* a node this mount made and the journal took back */
+		if (!used)
+			clear_bit(idx, sbi->node_ok);
 	}
 	spin_unlock(&sbi->alloc_lock);
 }
@@ -267,6 +279,8 @@ static bool block_pinned(struct refdax_sb_info *sbi, u64 blk)
 static void release_block(struct refdax_sb_info *sbi, u64 blk)
 {
 	refdax_owner_clear(sbi, blk);
+	/* whatever the block holds next is verified afresh */
+	clear_bit(blk - sbi->geom.data_start, sbi->node_ok);
 	if (__test_and_clear_bit(blk - sbi->geom.data_start, sbi->used_map))
 		sbi->free_blocks++;
 }

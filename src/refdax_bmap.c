@@ -73,12 +73,18 @@ static void root_node(struct inode *inode, struct rdx_node *n)
 	n->blk = 0;
 }
 
-/* Cheap structural checks on every descent; checksums are fsck's job. */
+/*
+ * The first visit to a node since mount checks it in full (checksum, order
+ * and bounds of its entries) with the verifier fsck uses; later visits
+ * repeat only the cheap structural checks, as the node is then either
+ * verified or written by this mount under the tree's lock.
+ */
 static int child_node(struct inode *inode, u64 blk, int depth,
 		      struct rdx_node *n)
 {
 	struct refdax_sb_info *sbi = RDX_SB(inode->i_sb);
 	struct refdax_bmap_node *bn;
+	const char *why = "bad extent tree node";
 
 	if (!refdax_data_block_ok(&sbi->geom, blk, 1))
 		goto bad;
@@ -88,13 +94,18 @@ static int child_node(struct inode *inode, u64 blk, int depth,
 	    le16_to_cpu(bn->bn_hdr.bh_nr) > REFDAX_BMAP_NODE_MAX ||
 	    le16_to_cpu(bn->bn_hdr.bh_depth) != depth)
 		goto bad;
+	if (!test_bit(blk - sbi->geom.data_start, sbi->node_ok)) {
+		if (refdax_check_bmap_node(&sbi->geom, bn, depth, &why))
+			goto bad;
+		set_bit(blk - sbi->geom.data_start, sbi->node_ok);
+	}
 	n->hdr = &bn->bn_hdr;
 	n->ents = (u8 *)bn->bn_ext;
 	n->blk = blk;
 	return 0;
 bad:
-	refdax_error(inode->i_sb, "inode %lu: bad extent tree node %llu",
-		     inode->i_ino, blk);
+	refdax_error(inode->i_sb, "inode %lu: extent tree node %llu: %s",
+		     inode->i_ino, blk, why);
 	return -EUCLEAN;
 }
 
@@ -243,6 +254,7 @@ static int new_node(struct inode *inode, int depth, struct rdx_node *n)
 	n->hdr = &bn->bn_hdr;
 	n->ents = (u8 *)bn->bn_ext;
 	n->blk = blk;
+	set_bit(blk - sbi->geom.data_start, sbi->node_ok);
 	add_blocks(inode, 1);
 	return 0;
 }
