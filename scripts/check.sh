@@ -20,6 +20,10 @@
 #   RDX_CORRUPT_IMAGES=N   corrupted images mounted per kernel (default 300)
 #   RDX_ROBUSTNESS="..."   robustness suites to run (default: all of
 #                          crash-trace crash-soak corrupt fuzz); "" for none
+#   RDX_SEED=N|random      seed of the crash-soak workloads, the corrupt
+#                          images and the fuzzers (default 1: every run does
+#                          the same work, so a failure reproduces from the
+#                          printed seed; the soak targets explore instead)
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -29,6 +33,8 @@ GUEST_TIMEOUT=${RDX_GUEST_TIMEOUT:-1500}
 # Several people may run this in one tree at once: the first takes
 # build/check (locked for the run), later ones get build/check.<pid>.
 out_base=${RDX_CHECK_DIR:-$root/build/check}
+# the guests see the host tree at the same absolute paths only
+[[ $out_base == /* ]] || out_base=$root/$out_base
 mkdir -p "$(dirname "$out_base")"
 exec 9>"$out_base.lock"
 if ! flock -n 9; then
@@ -300,6 +306,8 @@ done
 
 # ---- 5. robustness: crash soak, store trace, corrupt images, fuzzing --------
 robust=" ${RDX_ROBUSTNESS-crash-trace crash-soak corrupt fuzz} "
+seed=${RDX_SEED:-1}
+[ "$seed" = random ] && seed=$(date +%s)
 want() { [[ $robust == *" $1 "* ]]; }
 if [ "$robust" != "  " ] && [ "$FS" = refdax ]; then
 	for kv in "${kvers[@]}"; do
@@ -316,18 +324,18 @@ if [ "$robust" != "  " ] && [ "$FS" = refdax ]; then
 			section "whole-guest crash soak on $kv"
 			suite crash-soak "$kv" "$out_base/$kv/crash-soak.log" crash-soak \
 				tests/crashsoak/run.sh --kver "$kv" --points "${RDX_CRASH_POINTS:-20}" \
-				--seed "$(date +%s)" --out "$out_base/$kv/crash-soak"
+				--seed "$seed" --out "$out_base/$kv/crash-soak"
 		fi
 		if want corrupt; then
 			section "corrupt images on $kv"
 			suite corrupt "$kv" "$out_base/$kv/corrupt.log" corrupt \
 				tests/corrupt/run.sh --kver "$kv" --images "${RDX_CORRUPT_IMAGES:-300}" \
-				--seed "$(date +%s)" --out "$out_base/$kv/corrupt"
+				--seed "$seed" --out "$out_base/$kv/corrupt"
 		fi
 	done
 	if want fuzz; then
 		section "libFuzzer (bounded)"
-		suite fuzz host "$out_base/fuzz.log" fuzz make -s -C tests/fuzz run
+		suite fuzz host "$out_base/fuzz.log" fuzz make -s -C tests/fuzz run SEED="$seed"
 	fi
 fi
 

@@ -3,7 +3,7 @@
 #
 # Run the libFuzzer targets built by tests/fuzz/Makefile.
 #
-#   run.sh [--secs N] [--targets "t1 t2 ..."] [--keep-corpus]
+#   run.sh [--secs N] [--targets "t1 t2 ..."] [--seed N] [--keep-corpus]
 #	fuzz each target for N seconds (default 10), one after the other,
 #	from its seed corpus (with --keep-corpus also from, and into, the
 #	corpus earlier such runs grew in build/fuzz/corpus/<target>; without
@@ -13,6 +13,9 @@
 #	  FAIL fuzz-<target> [host]: <summary> (reproducer: <file>)
 #	(full output in build/fuzz/logs/run-<target>.log, or soak-<target>.log
 #	with --keep-corpus)
+#	With --seed, libFuzzer's own random choices start from N (make check
+#	passes a fixed one, so its bounded runs repeat; the rest of the
+#	variation is how many runs fit in the time).
 #	Exit 0 if every target passed, 1 otherwise.
 #   run.sh --replay <target> <input>...
 #	run the inputs once through the target (with fsck's output shown).
@@ -28,6 +31,7 @@ targets="super geometry inode symlink bmap dir journal fsck"
 nice=${FUZZ_NICE:-10}
 jobs=${FUZZ_JOBS:-1}
 keep=0
+seedopt=()
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1:symbolize=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
@@ -44,7 +48,8 @@ while [ $# -gt 0 ]; do
 	--secs) secs=$2; shift 2 ;;
 	--targets) targets=$2; shift 2 ;;
 	--keep-corpus) keep=1; shift ;;
-	*) echo "usage: $0 [--secs N] [--targets LIST] | --replay T FILE..." >&2
+	--seed) seedopt=(-seed="$2"); shift 2 ;;
+	*) echo "usage: $0 [--secs N] [--targets LIST] [--seed N] | --replay T FILE..." >&2
 	   exit 2 ;;
 	esac
 done
@@ -67,7 +72,7 @@ fuzz_one() {
 	mkdir -p "$cdir" "$xdir"
 	nice -n "$nice" "$B/fuzz-$t" -max_total_time="$secs" -timeout=20 \
 		-rss_limit_mb=2048 -malloc_limit_mb=1024 -use_value_profile=1 \
-		-print_final_stats=1 -artifact_prefix="$xdir/" \
+		-print_final_stats=1 -artifact_prefix="$xdir/" "${seedopt[@]}" \
 		"$cdir" "$B/seeds/$t" >"$log" 2>&1
 	rc=$?
 	[ $keep -eq 1 ] || rm -rf "$cdir"
