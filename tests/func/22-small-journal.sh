@@ -16,12 +16,7 @@ cd "$MNT"
 size=$((48 * 1024 * 1024))
 "$PAT" write big 0 "$size" 5 || fail "write 48 MiB"
 # Many extents: every other 4 KiB block punched out.
-"$PAT" write frag 0 $((8 * 1024 * 1024)) 6 || fail "write frag"
-punch=()
-for off in $(seq 0 8192 $((8 * 1024 * 1024 - 1))); do
-	punch+=(-c "fpunch $off 4096")
-done
-xfs_io "${punch[@]}" frag || fail "punch every other block of frag"
+fragment frag $((8 * 1024 * 1024)) 6
 # A small clone fits one transaction.  A 48 MiB one needs 192 KiB of
 # refcount undo records, seven times the journal: each remap transaction
 # takes only the blocks whose records fit, so it must still succeed, and

@@ -15,12 +15,7 @@ fs_mount || fail "mount"
 cd "$MNT"
 # 1024 one-block extents: far more than the inode's root holds, so the
 # tree has leaf nodes of its own.
-"$PAT" write frag 0 $((8 * 1024 * 1024)) 7 || fail "write frag"
-punch=()
-for off in $(seq 0 8192 $((8 * 1024 * 1024 - 1))); do
-	punch+=(-c "fpunch $off 4096")
-done
-xfs_io "${punch[@]}" frag || fail "punch every other block"
+fragment frag $((8 * 1024 * 1024)) 7
 "$PAT" write plain 0 65536 8 || fail "write plain"
 cd /
 umount "$MNT" || fail "umount"

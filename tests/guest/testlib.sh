@@ -81,6 +81,18 @@ blk() {
 }
 phys() { local b; b=$(blk "$1" "$2"); echo "${b%% *}"; }
 
+# fragment FILE BYTES SEED: write BYTES of pattern SEED, then punch out every
+# other 4 KiB block, leaving BYTES / 8192 one-block extents (an extent tree
+# with nodes of its own once that passes the inode's root).
+fragment() {
+	local off punch=()
+	"$(prog pattern)" write "$1" 0 "$2" "$3" || fail "write $1"
+	for off in $(seq 0 8192 $(($2 - 1))); do
+		punch+=(-c "fpunch $off 4096")
+	done
+	xfs_io "${punch[@]}" "$1" || fail "punch every other block of $1"
+}
+
 # Evict clean inodes, so the next access sets up mappings from scratch.
 drop_inodes() { sync; echo 2 >/proc/sys/vm/drop_caches; }
 
