@@ -217,6 +217,8 @@ int refdax_alloc_blocks(struct refdax_sb_info *sbi, u64 want, u64 align,
  * when the transaction commits.
  */
 int refdax_put_blocks(struct refdax_sb_info *sbi, u64 first, u64 len);
+u64 refdax_refcount_fit(struct refdax_sb_info *sbi, u64 reserve,
+			unsigned int times);
 /* Add one reference to each block of a run (reflink). */
 int refdax_share_blocks(struct refdax_sb_info *sbi, u64 first, u64 len);
 u32 refdax_block_refs(struct refdax_sb_info *sbi, u64 blk);
@@ -238,6 +240,7 @@ void refdax_zero_blocks(struct refdax_sb_info *sbi, u64 first, u64 len);
 int refdax_bmap_lookup(struct inode *inode, u64 lblk, u64 *pblk, u64 *len);
 /* Map [lblk, lblk+len) to [pblk, ...); the range must be a hole. */
 int refdax_bmap_insert(struct inode *inode, u64 lblk, u64 pblk, u64 len);
+u64 refdax_bmap_txn_reserve(struct inode *inode);
 /* Unmap [lblk, lblk+len), dropping block references.  Stops early (and
  * returns 1) when the transaction is running out of room; the caller
  * commits and calls again.  Returns 0 when the range is fully unmapped.
@@ -245,7 +248,8 @@ int refdax_bmap_insert(struct inode *inode, u64 lblk, u64 pblk, u64 len);
 int refdax_bmap_remove(struct inode *inode, u64 lblk, u64 len);
 void refdax_bmap_init_root(struct refdax_bmap_root *root);
 /* Allocate and map blocks for [lblk, lblk+len) holes, zeroed. */
-int refdax_bmap_alloc_range(struct inode *inode, u64 lblk, u64 len);
+int refdax_bmap_alloc_range(struct inode *inode, u64 lblk, u64 len,
+			    u64 *done);
 /* Look up @lblk; with @want > 0 a hole there is first filled with up to
  * @want zeroed blocks (zero-page mappings of them are removed).  Returns 0
  * with the mapped run, 1 for a hole (only when @want == 0), or -errno.

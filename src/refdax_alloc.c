@@ -199,6 +199,25 @@ static int log_refcounts(struct refdax_sb_info *sbi, u64 first, u64 len)
 	return 0;
 }
 
+/*
+ * Blocks of one run whose refcount words, logged @times each (allocation,
+ * sharing, freeing), still fit the running transaction beside @reserve
+ * bytes for the rest of it.  log_refcounts() writes the words in pieces of
+ * up to a block, each entry at most 128 bytes over its data.  At least
+ * one, so the first run of a transaction always goes and the caller makes
+ * progress on any journal (or gets ENOSPC if even that does not fit).
+ */
+u64 refdax_refcount_fit(struct refdax_sb_info *sbi, u64 reserve,
+			unsigned int times)
+{
+	u64 room = refdax_txn_room(sbi), need = reserve + 256 * times;
+
+	if (room <= need)
+		return 1;
+	return max_t(u64, 1, (room - need) * REFDAX_REFCOUNTS_PER_BLOCK /
+			     ((REFDAX_BLOCK_SIZE + 128) * times));
+}
+
 int refdax_put_blocks(struct refdax_sb_info *sbi, u64 first, u64 len)
 {
 	u64 i;

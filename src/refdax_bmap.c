@@ -212,6 +212,21 @@ int refdax_bmap_lookup(struct inode *inode, u64 lblk, u64 *pblk, u64 *len)
 	return 1;
 }
 
+/*
+ * Journal bytes one extent insert or removal in @inode's tree may log: at
+ * each level a node's header and shifted entries, or a split's moved half
+ * and the new node's refcount word (a block and a little, either way), one
+ * more level for a new root, and the inode.  Callers size their runs by it
+ * so a transaction fits any journal mkfs makes.  bmap_sem held.
+ */
+u64 refdax_bmap_txn_reserve(struct inode *inode)
+{
+	u64 depth = le16_to_cpu(inode_root(inode)->br_hdr.bh_depth);
+
+	depth = min_t(u64, depth, REFDAX_BMAP_MAX_DEPTH);
+	return (depth + 2) * (REFDAX_BLOCK_SIZE + 256) + 512;
+}
+
 /* Log header and entries [from, to) of a node before changing them. */
 static int log_node(struct refdax_sb_info *sbi, struct rdx_node *n, int from,
 		    int to)
@@ -572,14 +587,22 @@ int refdax_bmap_remove(struct inode *inode, u64 lblk, u64 len)
 	return 0;
 }
 
-int refdax_bmap_alloc_range(struct inode *inode, u64 lblk, u64 len)
+/*
+ * Allocate zeroed blocks for the holes in [lblk, lblk + len), or for a
+ * prefix of it when the running transaction has no room for more: *done
+ * says how far it got (at least one block unless an error is returned, as
+ * the first allocation of a call is never held back).
+ */
+int refdax_bmap_alloc_range(struct inode *inode, u64 lblk, u64 len,
+			    u64 *done)
 {
 	struct refdax_sb_info *sbi = RDX_SB(inode->i_sb);
-	u64 end = lblk + len;
+	u64 start = lblk, end = lblk + len;
+	bool allocated = false;
 	int ret;
 
 	while (lblk < end) {
-		u64 pblk, run, got, first, align;
+		u64 pblk, run, got, first, align, reserve;
 
 		ret = refdax_bmap_lookup(inode, lblk, &pblk, &run);
 		if (ret < 0)
@@ -589,19 +612,25 @@ int refdax_bmap_alloc_range(struct inode *inode, u64 lblk, u64 len)
 			lblk += run;
 			continue;
 		}
+		reserve = refdax_bmap_txn_reserve(inode);
+		if (allocated &&
+		    refdax_txn_room(sbi) <= reserve + REFDAX_BLOCK_SIZE)
+			break;
+		run = min3(run, 65536ULL, refdax_refcount_fit(sbi, reserve, 1));
 		/* 2 MiB-aligned logical runs get 2 MiB-aligned blocks. */
 		align = (lblk % REFDAX_HUGE_BLOCKS == 0 &&
 			 run >= REFDAX_HUGE_BLOCKS) ? REFDAX_HUGE_BLOCKS : 1;
-		ret = refdax_alloc_blocks(sbi, min_t(u64, run, 65536), align,
-					  &first, &got);
+		ret = refdax_alloc_blocks(sbi, run, align, &first, &got);
 		if (ret)
 			return ret;
 		refdax_zero_blocks(sbi, first, got);
 		ret = refdax_bmap_insert(inode, lblk, first, got);
 		if (ret)
 			return ret;
+		allocated = true;
 		lblk += got;
 	}
+	*done = lblk - start;
 	return 0;
 }
 
@@ -626,7 +655,7 @@ int refdax_get_block(struct inode *inode, u64 lblk, u64 want, u64 *pblk,
 	ret = refdax_txn_begin(sbi);
 	if (ret)
 		goto out;
-	ret = refdax_bmap_alloc_range(inode, lblk, want);
+	ret = refdax_bmap_alloc_range(inode, lblk, want, &want);
 	if (!ret)
 		ret = refdax_write_inode_txn(inode);
 	if (ret) {

@@ -494,7 +494,7 @@ static int rdx_grow(struct inode *dir, struct refdax_dir_index *idx,
 	if (err)
 		return err;
 	down_write(&ri->bmap_sem);
-	err = refdax_bmap_alloc_range(dir, lblk, 1);
+	err = refdax_bmap_alloc_range(dir, lblk, 1, &len);
 	if (!err)
 		err = refdax_bmap_lookup(dir, lblk, &pblk, &len);
 	up_write(&ri->bmap_sem);

@@ -189,7 +189,7 @@ static int alloc_range(struct inode *inode, u64 lblk, u64 end)
 	int ret = 0;
 
 	while (lblk < end) {
-		u64 chunk = min_t(u64, end - lblk, 16384);
+		u64 chunk = min_t(u64, end - lblk, 16384), done = 0;
 
 		down_write(&ri->bmap_sem);
 		ret = refdax_txn_begin(sbi);
@@ -197,7 +197,7 @@ static int alloc_range(struct inode *inode, u64 lblk, u64 end)
 			up_write(&ri->bmap_sem);
 			break;
 		}
-		ret = refdax_bmap_alloc_range(inode, lblk, chunk);
+		ret = refdax_bmap_alloc_range(inode, lblk, chunk, &done);
 		if (!ret)
 			ret = refdax_write_inode_txn(inode);
 		if (ret) {
@@ -205,13 +205,13 @@ static int alloc_range(struct inode *inode, u64 lblk, u64 end)
 			refdax_inode_reload_blocks(inode);
 		} else {
 			refdax_txn_commit(sbi);
-			unmap_mapping_pages(inode->i_mapping, lblk, chunk,
+			unmap_mapping_pages(inode->i_mapping, lblk, done,
 					    false);
 		}
 		up_write(&ri->bmap_sem);
 		if (ret)
 			break;
-		lblk += chunk;
+		lblk += done;
 		cond_resched();
 	}
 	return ret;

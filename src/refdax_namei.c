@@ -116,7 +116,7 @@ static int rdx_write_symlink(struct inode *inode, const char *target,
 		ri->flags |= REFDAX_IFL_INLINE;
 	} else {
 		down_write(&ri->bmap_sem);
-		err = refdax_bmap_alloc_range(inode, 0, 1);
+		err = refdax_bmap_alloc_range(inode, 0, 1, &n);
 		if (!err)
 			err = refdax_bmap_lookup(inode, 0, &pblk, &n);
 		up_write(&ri->bmap_sem);

@@ -58,12 +58,19 @@ static int cow_run(struct inode *inode, u64 lblk, u64 old, u64 len,
 		   u64 *done)
 {
 	struct refdax_sb_info *sbi = RDX_SB(inode->i_sb);
-	u64 new, got, i;
+	u64 new, got, i, reserve;
 	int ret;
 
 	ret = refdax_txn_begin(sbi);
 	if (ret)
 		return ret;
+	/*
+	 * The new blocks' and the old blocks' refcount words are both logged,
+	 * and the tree changes twice (remove, insert): on a small journal the
+	 * run shrinks to fit, and the caller's loop takes the rest.
+	 */
+	reserve = 2 * refdax_bmap_txn_reserve(inode);
+	len = min(len, refdax_refcount_fit(sbi, reserve, 2));
 	ret = refdax_alloc_blocks(sbi, len, 1, &new, &got);
 	if (ret)
 		goto abort;
@@ -73,7 +80,7 @@ static int cow_run(struct inode *inode, u64 lblk, u64 old, u64 len,
 				       REFDAX_BLOCK_SIZE);
 	ret = refdax_bmap_remove(inode, lblk, got);
 	if (ret > 0)
-		ret = -ENOSPC;	/* cannot happen: the step fits the journal */
+		ret = -ENOSPC;	/* cannot happen: one extent, one step */
 	if (!ret)
 		ret = refdax_bmap_insert(inode, lblk, new, got);
 	if (!ret)
@@ -264,32 +271,6 @@ static void unlock_two_bmaps(struct inode *a, struct inode *b)
 		up_write(&RDX_I(b)->bmap_sem);
 }
 
-/*
- * Journal room one extent insert and the inode may need: at every level of
- * the tree a node's shifted entries (up to a block) and a split's new node,
- * plus the inode.  Far above the usual need, so only small journals feel it.
- */
-#define RDX_REMAP_TREE_ROOM \
-	((REFDAX_BMAP_MAX_DEPTH + 1) * (REFDAX_BLOCK_SIZE + 256U) + 512U)
-
-/*
- * Blocks of one run whose refcount words still fit the transaction next to
- * the tree's share: the words are logged in pieces of up to a block, each
- * with an entry header (at most 128 bytes with padding).  At least one, so
- * the first run of a transaction always goes and the remap makes progress
- * on any journal (or fails with ENOSPC if even that does not fit).
- */
-static u64 remap_room_blocks(struct refdax_sb_info *sbi)
-{
-	u64 room = refdax_txn_room(sbi);
-
-	if (room <= RDX_REMAP_TREE_ROOM + 256)
-		return 1;
-	room -= RDX_REMAP_TREE_ROOM + 256;
-	return max_t(u64, 1, room * REFDAX_REFCOUNTS_PER_BLOCK /
-			     (REFDAX_BLOCK_SIZE + 128));
-}
-
 /* Share [src_lblk, +len) of @src into @dst at @dst_lblk (a hole). */
 static int remap_blocks(struct inode *src, u64 src_lblk, struct inode *dst,
 			u64 dst_lblk, u64 len)
@@ -299,7 +280,7 @@ static int remap_blocks(struct inode *src, u64 src_lblk, struct inode *dst,
 	int ret = 0;
 
 	while (src_lblk < end) {
-		u64 pblk, run, moved = 0;
+		u64 pblk, run, moved = 0, resv;
 
 		lock_two_bmaps(src, dst);
 		ret = refdax_txn_begin(sbi);
@@ -314,14 +295,16 @@ static int remap_blocks(struct inode *src, u64 src_lblk, struct inode *dst,
 		 */
 		while (src_lblk < end && moved < RDX_REMAP_STEP &&
 		       (!moved || refdax_txn_room(sbi) >
-				  RDX_REMAP_TREE_ROOM + REFDAX_BLOCK_SIZE)) {
+				  refdax_bmap_txn_reserve(dst) +
+				  REFDAX_BLOCK_SIZE)) {
 			ret = refdax_bmap_lookup(src, src_lblk, &pblk, &run);
 			if (ret < 0)
 				break;
 			run = min3(run, end - src_lblk,
 				   (u64)RDX_REMAP_STEP - moved);
 			if (ret == 0) {
-				run = min(run, remap_room_blocks(sbi));
+				resv = refdax_bmap_txn_reserve(dst);
+				run = min(run, refdax_refcount_fit(sbi, resv, 1));
 				ret = refdax_share_blocks(sbi, pblk, run);
 				if (!ret)
 					ret = refdax_bmap_insert(dst, dst_lblk,

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # refdax-test: nomount refdax-only timeout=600
 # The smallest journal mkfs allows (-J 8: 28 KiB of undo entries) must not
-# stall operations that take many transactions (truncate, punch, clone,
-# unlink of a big file): each asks for a new transaction only after a step.
+# stall or fail operations that take many transactions (truncate, punch,
+# clone, copy-on-write, fallocate, big writes, unlink of a big file): each
+# sizes its steps by the room left and asks for a new transaction only
+# after a step.
 # Found by the corrupt-image suite, where a shrunken journal header made
 # truncate loop forever (such a header is now refused at mount).
 set -euo pipefail
@@ -36,6 +38,24 @@ for b in 0 $((size / 8192)) $((size / 4096 - 1)); do
 		fail "clone does not share block $b (big at '$p')"
 	fi
 done
+# One 16 MiB write over shared blocks: copy-on-write frees and allocates
+# 4096 refcount words per run, more than this journal holds at once, so the
+# runs must shrink to fit.  The source keeps its data.
+xfs_io -c "pwrite -q -b 16m -S 0x77 4096 16m" clone || fail "16 MiB write over shared blocks"
+"$PAT" check big 0 "$size" 5 || fail "source changed by a write to its clone"
+"$PAT" check clone 0 4096 5 || fail "clone before the write"
+cmp -n $((16 << 20)) -i 0:4096 <(head -c $((16 << 20)) /dev/zero | tr '\0' '\167') clone ||
+	fail "clone after the write"
+[ "$(phys clone 1)" != "$(phys big 1)" ] || fail "written block still shared"
+# Allocation logs a refcount word per block too: a 64 MiB fallocate and a
+# single 64 MiB write into a hole each take many transactions.
+timeout 300 fallocate -l 64M falloc || fail "fallocate 64 MiB"
+[ "$(stat -c %b falloc)" -ge $((64 * 2048)) ] || fail "fallocate left holes"
+timeout 300 xfs_io -f -c "pwrite -q -b 64m -S 0x55 0 64m" bigwrite ||
+	fail "one 64 MiB write into a hole"
+cmp -n $((64 << 20)) <(head -c $((64 << 20)) /dev/zero | tr '\0' '\125') bigwrite ||
+	fail "64 MiB write content"
+rm -f falloc bigwrite
 # The 8 MiB fragmented file: 1024 one-block extents, many runs per step.
 xfs_io -f -c "reflink $MNT/frag" fragclone >/dev/null || fail "clone frag"
 cmp frag fragclone || fail "fragmented clone content"
