@@ -40,8 +40,14 @@ static int load_symlink(struct inode *inode, struct refdax_inode *pi)
 		src = pi->i_symlink;
 	} else {
 		ret = refdax_bmap_lookup(inode, 0, &pblk, &len);
-		if (ret)
-			return ret < 0 ? ret : -EUCLEAN;
+		if (ret < 0)
+			return ret;
+		/* a long symlink always has its block: corrupt, so say so */
+		if (ret) {
+			refdax_error(inode->i_sb, "inode %lu: long symlink has no block",
+				     inode->i_ino);
+			return -EUCLEAN;
+		}
 		src = rdx_block(sbi, pblk);
 	}
 	inode->i_link = kmemdup_nul(src, size, GFP_KERNEL);
