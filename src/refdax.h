@@ -219,6 +219,7 @@ int refdax_alloc_blocks(struct refdax_sb_info *sbi, u64 want, u64 align,
 int refdax_put_blocks(struct refdax_sb_info *sbi, u64 first, u64 len);
 u64 refdax_refcount_fit(struct refdax_sb_info *sbi, u64 reserve,
 			unsigned int times);
+bool refdax_txn_room_for_run(struct refdax_sb_info *sbi, u64 reserve);
 /* Add one reference to each block of a run (reflink). */
 int refdax_share_blocks(struct refdax_sb_info *sbi, u64 first, u64 len);
 u32 refdax_block_refs(struct refdax_sb_info *sbi, u64 blk);

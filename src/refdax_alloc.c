@@ -218,6 +218,15 @@ u64 refdax_refcount_fit(struct refdax_sb_info *sbi, u64 reserve,
 			     ((REFDAX_BLOCK_SIZE + 128) * times));
 }
 
+/*
+ * Whether a transaction that already did some runs should take another:
+ * only while a block's worth of records fits beside @reserve.
+ */
+bool refdax_txn_room_for_run(struct refdax_sb_info *sbi, u64 reserve)
+{
+	return refdax_txn_room(sbi) > reserve + REFDAX_BLOCK_SIZE;
+}
+
 int refdax_put_blocks(struct refdax_sb_info *sbi, u64 first, u64 len)
 {
 	u64 i;

@@ -613,8 +613,7 @@ int refdax_bmap_alloc_range(struct inode *inode, u64 lblk, u64 len,
 			continue;
 		}
 		reserve = refdax_bmap_txn_reserve(inode);
-		if (allocated &&
-		    refdax_txn_room(sbi) <= reserve + REFDAX_BLOCK_SIZE)
+		if (allocated && !refdax_txn_room_for_run(sbi, reserve))
 			break;
 		run = min3(run, 65536ULL, refdax_refcount_fit(sbi, reserve, 1));
 		/* 2 MiB-aligned logical runs get 2 MiB-aligned blocks. */

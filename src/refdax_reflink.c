@@ -293,17 +293,16 @@ static int remap_blocks(struct inode *src, u64 src_lblk, struct inode *dst,
 		 * sized to the room left; its first run always goes, so a
 		 * small journal cannot stall the loop.
 		 */
-		while (src_lblk < end && moved < RDX_REMAP_STEP &&
-		       (!moved || refdax_txn_room(sbi) >
-				  refdax_bmap_txn_reserve(dst) +
-				  REFDAX_BLOCK_SIZE)) {
+		while (src_lblk < end && moved < RDX_REMAP_STEP) {
+			resv = refdax_bmap_txn_reserve(dst);
+			if (moved && !refdax_txn_room_for_run(sbi, resv))
+				break;
 			ret = refdax_bmap_lookup(src, src_lblk, &pblk, &run);
 			if (ret < 0)
 				break;
 			run = min3(run, end - src_lblk,
 				   (u64)RDX_REMAP_STEP - moved);
 			if (ret == 0) {
-				resv = refdax_bmap_txn_reserve(dst);
 				run = min(run, refdax_refcount_fit(sbi, resv, 1));
 				ret = refdax_share_blocks(sbi, pblk, run);
 				if (!ret)
