@@ -11,6 +11,7 @@
 
 #include "refdax_common.h"
 #include "fsck_compiler.h"
+#include "fsck_blockmap.h"
 
 #define PROG		"fsck.refdax"
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
@@ -39,13 +40,6 @@ enum fsck_mode {
 #define IS_TREE_OK	0x20	/* extent tree walked without errors left */
 #define IS_TREE_BAD	0x40	/* tree-node problems left in place */
 
-/* What the tree walk found using each data block. */
-#define BK_FREE		0
-#define BK_DATA		1	/* regular file data: may be shared */
-#define BK_EXCL		2	/* directory block or block symlink target */
-#define BK_NODE		3	/* extent-tree node */
-#define BK_BADNODE	4	/* node that failed validation, left in place */
-
 struct fsck {
 	const char *path;
 	int verbose;
@@ -59,8 +53,7 @@ struct fsck {
 	struct refdax_inode *itable;
 	__le32 *rc_disk;
 	__u64 data_blocks;
-	__u32 *rc_calc;		/* computed references per data block */
-	__u8 *bkind;		/* BK_* per data block */
+	struct blockmap bm;	/* references and claims the walks found */
 	__u8 *istate;
 	__u32 *refs;		/* directory entries naming each inode */
 	__u32 *subdirs;		/* subdirectory entries in each dir */

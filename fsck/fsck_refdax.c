@@ -406,6 +406,19 @@ static bool salvage_inode(struct fsck *f, __u64 ino, struct refdax_inode *copy)
 	return !refdax_check_inode(&f->g, ino, copy, &why);
 }
 
+/* Clear the bitmap from bit @ino on, storing only bytes that change. */
+static void clear_bitmap_tail(struct fsck *f, __u64 ino)
+{
+	__u64 i, bytes = f->g.ibitmap_blocks * REFDAX_BLOCK_SIZE;
+
+	for (; ino % 8; ino++)
+		if (bit_set(f->ibitmap, ino))
+			clear_bit_le(f->ibitmap, ino);
+	for (i = ino / 8; i < bytes; i++)
+		if (f->ibitmap[i])
+			f->ibitmap[i] = 0;
+}
+
 static void check_inodes(struct fsck *f)
 {
 	struct refdax_inode copy;
@@ -509,11 +522,7 @@ static void check_inodes(struct fsck *f)
 			warn(f, "inode bitmap has bits set past the last inode (%llu)",
 			     (unsigned long long)ino);
 			if (fixing(f, FIX_SAFE)) {
-				for (; ino % 8; ino++)
-					clear_bit_le(f->ibitmap, ino);
-				memset(f->ibitmap + ino / 8, 0,
-				       f->g.ibitmap_blocks * REFDAX_BLOCK_SIZE -
-				       ino / 8);
+				clear_bitmap_tail(f, ino);
 				fixed(f, "cleared them");
 			}
 			break;
@@ -538,16 +547,6 @@ struct walk {
 };
 
 enum { NODE_DESCEND, NODE_SKIP, NODE_DROPPED };
-
-static void add_refs(struct fsck *f, __u64 pblk, __u64 len)
-{
-	__u32 *rc = f->rc_calc + (pblk - f->g.data_start);
-	__u64 i;
-
-	for (i = 0; i < len; i++)
-		if (rc[i] != ~0U)
-			rc[i]++;
-}
 
 static void collect(struct walk *w, __u64 lblk, __u64 pblk, __u64 len)
 {
@@ -590,33 +589,29 @@ static const char *kind_name(__u8 kind)
 }
 
 /*
- * Whether a @kind reference to [pblk, pblk + len) is a double use: only
+ * Whether a reference to [pblk, pblk + len) is a double use: only
  * regular-file data may be shared (reflink); a tree node, a directory block
- * or a symlink block has exactly one user.  *at gets the first such block.
+ * or a symlink block has exactly one user.  *at gets the first such block,
+ * *kind its use.  Claims hold only the one-user kinds: all of them are made
+ * (phase 0) before any file data is walked (phase 1), so file data finds
+ * every block it may not share, and never needs a claim of its own.
  */
-static bool clash(const struct fsck *f, __u64 pblk, __u64 len, __u8 kind,
-		  __u64 *at)
+static bool clash(const struct fsck *f, __u64 pblk, __u64 len, __u64 *at,
+		  __u8 *kind)
 {
-	const __u8 *bk = f->bkind + (pblk - f->g.data_start);
-	__u64 i;
+	const struct blk_claim *c = bm_claimed(&f->bm, pblk, len);
 
-	for (i = 0; i < len; i++) {
-		if (bk[i] == BK_FREE || (bk[i] == BK_DATA && kind == BK_DATA))
-			continue;
-		*at = pblk + i;
-		return true;
-	}
-	return false;
+	if (!c)
+		return false;
+	*at = c->start > pblk ? c->start : pblk;
+	*kind = c->kind;
+	return true;
 }
 
 static void claim(struct fsck *f, __u64 pblk, __u64 len, __u8 kind)
 {
-	__u8 *bk = f->bkind + (pblk - f->g.data_start);
-	__u64 i;
-
-	for (i = 0; i < len; i++)
-		if (bk[i] == BK_FREE)
-			bk[i] = kind;
+	if (kind != BK_DATA)
+		bm_claim(&f->bm, pblk, len, kind);
 }
 
 static unsigned int walk_entries(struct walk *w, struct refdax_bmap_hdr *h,
@@ -656,6 +651,7 @@ static unsigned int walk_extents(struct walk *w, struct refdax_bmap_hdr *h,
 			    lblk + len > w->limit ? w->limit - lblk : len;
 		bool problem = false, range_bad = false;
 		__u64 at;
+		__u8 used_as;
 
 		if (w->phase && (lblk < lo || lblk + len > hi)) {
 			err(f,
@@ -682,12 +678,12 @@ static unsigned int walk_extents(struct walk *w, struct refdax_bmap_hdr *h,
 			} else if (!use) {
 				problem = true;
 			}
-		} else if (claiming && clash(f, pblk, use, w->kind, &at)) {
+		} else if (claiming && clash(f, pblk, use, &at, &used_as)) {
 			err(f, "inode %llu: block %llu (logical %llu) is also used as %s",
 			    (unsigned long long)w->ino,
 			    (unsigned long long)at,
 			    (unsigned long long)(lblk + at - pblk),
-			    kind_name(f->bkind[at - f->g.data_start]));
+			    kind_name(used_as));
 			problem = true;
 		}
 		if (problem && fixing(f, FIX_ASK)) {
@@ -705,7 +701,7 @@ static unsigned int walk_extents(struct walk *w, struct refdax_bmap_hdr *h,
 		if (claiming)
 			claim(f, pblk, use, w->kind);
 		if (w->phase) {
-			add_refs(f, pblk, len);
+			bm_add_ref(&f->bm, pblk, len, w->kind, w->ino, false);
 			w->mapped += len;
 			collect(w, lblk, pblk, len);
 		}
@@ -741,7 +737,6 @@ static int claim_node(struct walk *w, struct refdax_bmap_hdr *h,
 	struct fsck *f = w->f;
 	__u64 key = le32_to_cpu(idx[i].ei_lblk);
 	__u64 child = le64_to_cpu(idx[i].ei_child);
-	__u64 di = child - f->g.data_start;
 	struct refdax_bmap_node *bn = block_ptr(f, child);
 	int problem = 0;
 	const char *why;
@@ -751,7 +746,7 @@ static int claim_node(struct walk *w, struct refdax_bmap_hdr *h,
 		    (unsigned long long)w->ino, (unsigned long long)key,
 		    (unsigned long long)lo, (unsigned long long)hi);
 		problem = 1;
-	} else if (f->bkind[di] != BK_FREE) {
+	} else if (bm_kind(&f->bm, child) != BK_FREE) {
 		err(f, "inode %llu: extent-tree node block %llu referenced more than once",
 		    (unsigned long long)w->ino, (unsigned long long)child);
 		problem = 2;
@@ -775,14 +770,14 @@ static int claim_node(struct walk *w, struct refdax_bmap_hdr *h,
 	}
 	if (problem)
 		w->bad = 1;
-	add_refs(f, child, 1);
+	bm_add_ref(&f->bm, child, 1, BK_NODE, w->ino, false);
 	if (problem == 2)
 		return NODE_SKIP;
 	if (problem == 3) {
-		f->bkind[di] = BK_BADNODE;
+		bm_claim(&f->bm, child, 1, BK_BADNODE);
 		return NODE_SKIP;
 	}
-	f->bkind[di] = BK_NODE;
+	bm_claim(&f->bm, child, 1, BK_NODE);
 	return NODE_DESCEND;
 }
 
@@ -798,7 +793,6 @@ static unsigned int walk_index(struct walk *w, struct refdax_bmap_hdr *h,
 		__u64 key = le32_to_cpu(idx[i].ei_lblk);
 		__u64 child = le64_to_cpu(idx[i].ei_child);
 		__u64 end = i + 1 < nr ? le32_to_cpu(idx[i + 1].ei_lblk) : hi;
-		__u64 di = child - f->g.data_start;
 		struct refdax_bmap_node *bn = block_ptr(f, child);
 		unsigned int onr, cnr;
 
@@ -815,7 +809,7 @@ static unsigned int walk_index(struct walk *w, struct refdax_bmap_hdr *h,
 				continue;
 			}
 		} else {
-			if (f->bkind[di] != BK_NODE) {
+			if (bm_kind(&f->bm, child) != BK_NODE) {
 				i++;	/* left in place by phase 0 */
 				continue;
 			}
@@ -831,8 +825,8 @@ static unsigned int walk_index(struct walk *w, struct refdax_bmap_hdr *h,
 			continue;
 		}
 		/* every entry of the child was removed: free it as well */
-		f->bkind[di] = BK_FREE;
-		f->rc_calc[di]--;
+		bm_unclaim(&f->bm, child);
+		bm_add_ref(&f->bm, child, 1, BK_NODE, w->ino, true);
 		if (w->phase)
 			w->nodes--;
 		nr = drop_entry(h, idx, i);
@@ -1572,67 +1566,141 @@ static void check_links(struct fsck *f)
 
 /* ---- reference counts ---- */
 
-static void check_refcounts(struct fsck *f, __u64 *used, __u64 *shared)
-{
-	__u64 i, mism = 0, shown = 0, u = 0, s = 0;
-	__u64 ds = f->g.data_start;
+struct rc_scan {
+	__u64 mism, shown, used, shared;
+};
 
-	for (i = 0; i < f->data_blocks; i++) {
-		__u32 d = le32_to_cpu(f->rc_disk[i]);
-		__u32 c = f->rc_calc[i];
+typedef void (*run_fn)(struct fsck *f, const struct exp_run *r, void *arg);
+
+/*
+ * Call @fn on every block of the data area exactly once, in order, as the
+ * expected runs and the free stretches between them (count 0).
+ */
+static void visit_runs(struct fsck *f, run_fn fn, void *arg)
+{
+	struct run_iter it;
+	struct exp_run r, gap = { 0, 0, 0, BK_FREE };
+	__u64 cur = f->g.data_start, end = f->g.nblocks;
+
+	bm_runs_start(&f->bm, &it);
+	while (bm_runs_next(&it, &r)) {
+		__u64 rend = r.start + r.len < end ? r.start + r.len : end;
+
+		/* the walks reference data-area blocks only; be safe anyway */
+		if (rend <= cur)
+			continue;
+		if (r.start < cur)
+			r.start = cur;
+		r.len = rend - r.start;
+		if (r.start > cur) {
+			gap.start = cur;
+			gap.len = r.start - cur;
+			fn(f, &gap, arg);
+		}
+		fn(f, &r, arg);
+		cur = rend;
+	}
+	bm_runs_end(&it);
+	if (cur < end) {
+		gap.start = cur;
+		gap.len = end - cur;
+		fn(f, &gap, arg);
+	}
+}
+
+/* What the per-block counters of older versions showed: saturated. */
+static __u32 run_count(const struct exp_run *r)
+{
+	return r->count > ~0U ? ~0U : (__u32)r->count;
+}
+
+static void compare_run(struct fsck *f, const struct exp_run *r, void *arg)
+{
+	struct rc_scan *s = arg;
+	__u64 ds = f->g.data_start, b;
+	__u32 c = run_count(r);
+
+	for (b = r->start; b < r->start + r->len; b++) {
+		__u32 d = le32_to_cpu(f->rc_disk[b - ds]);
 
 		if (d)
-			u++;
+			s->used++;
 		if (d > 1)
-			s++;
-		if (f->bkind[i] == BK_NODE && c != 1)
+			s->shared++;
+		if (r->kind == BK_NODE && c != 1)
 			err(f, "block %llu: extent-tree node also referenced elsewhere (%u refs)",
-			    (unsigned long long)(ds + i), c);
+			    (unsigned long long)b, c);
 		if (d > REFDAX_REFCOUNT_MAX) {
 			err(f, "block %llu: refcount %u exceeds the maximum",
-			    (unsigned long long)(ds + i), d);
-			mism++;
+			    (unsigned long long)b, d);
+			s->mism++;
 			continue;
 		}
 		if (d == c)
 			continue;
-		mism++;
-		if (shown < MAX_RC_REPORTED || f->verbose) {
-			shown++;
+		s->mism++;
+		if (s->shown < MAX_RC_REPORTED || f->verbose) {
+			s->shown++;
 			printf("%s: block %llu: refcount %u, found %u references\n",
-			       f->path, (unsigned long long)(ds + i), d, c);
+			       f->path, (unsigned long long)b, d, c);
 		}
 	}
-	if (mism) {
-		err(f, "%llu refcount mismatches in the data area",
-		    (unsigned long long)mism);
-		if (fixing(f, FIX_SAFE)) {
-			for (i = 0; i < f->data_blocks; i++) {
-				__u32 c = f->rc_calc[i];
+}
 
-				if (c <= REFDAX_REFCOUNT_MAX &&
-				    le32_to_cpu(f->rc_disk[i]) != c)
-					f->rc_disk[i] = cpu_to_le32(c);
-			}
-			fixed(f, "rewrote the refcount table from the counted references");
-		}
-	}
-	/* The tail of the last refcount block covers no block. */
-	for (i = f->data_blocks;
-	     i < f->g.refcount_blocks * REFDAX_REFCOUNTS_PER_BLOCK; i++) {
+/* Store only the entries that differ: nothing else is written. */
+static void rewrite_run(struct fsck *f, const struct exp_run *r, void *arg)
+{
+	__u64 ds = f->g.data_start, b;
+	__u32 c = run_count(r);
+
+	(void)arg;
+	if (c > REFDAX_REFCOUNT_MAX)
+		return;
+	for (b = r->start; b < r->start + r->len; b++)
+		if (le32_to_cpu(f->rc_disk[b - ds]) != c)
+			f->rc_disk[b - ds] = cpu_to_le32(c);
+}
+
+/* The tail of the last refcount block covers no block. */
+static void check_refcount_tail(struct fsck *f)
+{
+	__u64 i, n = f->g.refcount_blocks * REFDAX_REFCOUNTS_PER_BLOCK;
+
+	for (i = f->data_blocks; i < n; i++) {
 		if (!f->rc_disk[i])
 			continue;
 		warn(f, "refcount table has entries past the end of the data area");
 		if (fixing(f, FIX_SAFE)) {
-			memset(&f->rc_disk[f->data_blocks], 0,
-			       (f->g.refcount_blocks * REFDAX_REFCOUNTS_PER_BLOCK -
-				f->data_blocks) * sizeof(*f->rc_disk));
+			for (; i < n; i++)
+				if (f->rc_disk[i])
+					f->rc_disk[i] = 0;
 			fixed(f, "cleared them");
 		}
 		break;
 	}
-	*used = u;
-	*shared = s;
+}
+
+/*
+ * The on-media refcount of every data block against the expected runs,
+ * in one pass over the table: the table is the only per-block thing fsck
+ * reads, and it reads it in order.
+ */
+static void check_refcounts(struct fsck *f, __u64 *used, __u64 *shared)
+{
+	struct rc_scan s = { 0, 0, 0, 0 };
+
+	visit_runs(f, compare_run, &s);
+	if (s.mism) {
+		err(f, "%llu refcount mismatches in the data area",
+		    (unsigned long long)s.mism);
+		if (fixing(f, FIX_SAFE)) {
+			visit_runs(f, rewrite_run, NULL);
+			fixed(f, "rewrote the refcount table from the counted references");
+		}
+	}
+	check_refcount_tail(f);
+	*used = s.used;
+	*shared = s.shared;
 }
 
 /* ---- driver ---- */
@@ -1680,8 +1748,7 @@ static int run_pass(struct fsck *f, int pass, struct totals *t)
 		}
 	}
 
-	f->rc_calc = xcalloc(f->data_blocks, sizeof(*f->rc_calc));
-	f->bkind = xcalloc(f->data_blocks, 1);
+	bm_init(&f->bm);
 	f->istate = xcalloc(f->g.ninodes, 1);
 	f->refs = xcalloc(f->g.ninodes, sizeof(*f->refs));
 	f->subdirs = xcalloc(f->g.ninodes, sizeof(*f->subdirs));
@@ -1704,8 +1771,7 @@ static int run_pass(struct fsck *f, int pass, struct totals *t)
 	     (unsigned long long)t->used, (unsigned long long)t->shared,
 	     (unsigned long long)(f->data_blocks - t->used));
 
-	free(f->rc_calc);
-	free(f->bkind);
+	bm_release(&f->bm);
 	free(f->istate);
 	free(f->refs);
 	free(f->subdirs);

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * fsck.refdax repair helpers: directory records, /lost+found, block and
- * inode allocation.  They run after the tree walk, so f->rc_calc and
- * f->bkind describe every block the filesystem uses, and they keep those
- * arrays and the per-inode counts in step with what they change.
+ * inode allocation.  They run after the tree walk, so f->bm holds every
+ * reference and claim the filesystem has, and they keep it and the
+ * per-inode counts in step with what they change.
  */
 #include <stdio.h>
 #include <string.h>
@@ -44,7 +44,7 @@ __u64 fsck_bmap(struct fsck *f, const struct refdax_inode *ri, __u64 lblk)
 			return 0;
 		child = le64_to_cpu(idx[i - 1].ei_child);
 		if (!refdax_data_block_ok(&f->g, child, 1) ||
-		    f->bkind[child - f->g.data_start] != BK_NODE)
+		    bm_kind(&f->bm, child) != BK_NODE)
 			return 0;
 		bn = block_ptr(f, child);
 		h = &bn->bn_hdr;
@@ -232,23 +232,24 @@ static int place(__u8 *blk, const char *name, unsigned int len, __u64 ino,
 	return -1;
 }
 
-/* A free, zeroed data block, now owned by a directory; 0 if none. */
-static __u64 alloc_block(struct fsck *f)
+/* A free data block, searching on from the last one taken; 0 if none. */
+static __u64 find_free_block(struct fsck *f)
 {
-	__u64 n = f->data_blocks, i, k;
+	__u64 b;
 
-	for (k = 0; k < n; k++) {
-		i = (f->alloc_hint + k) % n;
-		if (f->rc_calc[i] || f->bkind[i] != BK_FREE)
-			continue;
-		f->rc_calc[i] = 1;
-		f->rc_disk[i] = cpu_to_le32(1);
-		f->bkind[i] = BK_EXCL;
-		f->alloc_hint = i + 1;
-		memset(block_ptr(f, f->g.data_start + i), 0, REFDAX_BLOCK_SIZE);
-		return f->g.data_start + i;
-	}
-	return 0;
+	if (!bm_find_free(&f->bm, f->g.data_start, f->g.nblocks,
+			  f->g.data_start + f->alloc_hint, &b))
+		return 0;
+	f->alloc_hint = b - f->g.data_start + 1;
+	return b;
+}
+
+/* Free block @b, zeroed, becomes a block of directory @dir. */
+static void take_block(struct fsck *f, __u64 b, __u64 dir)
+{
+	bm_take(&f->bm, b, BK_EXCL, dir);
+	f->rc_disk[b - f->g.data_start] = cpu_to_le32(1);
+	memset(block_ptr(f, b), 0, REFDAX_BLOCK_SIZE);
 }
 
 /* Map one more (empty) block at the end of directory @dir. */
@@ -260,7 +261,7 @@ static __u64 grow_dir(struct fsck *f, __u64 dir)
 	__u64 lblk = le64_to_cpu(ri->i_size) / REFDAX_BLOCK_SIZE, b, end = 0;
 	struct refdax_extent *last = nr ? &root->br_ext[nr - 1] : NULL;
 	struct refdax_dirent *de;
-	bool grow;
+	bool grow, contiguous;
 
 	if (le16_to_cpu(root->br_hdr.bh_depth) || lblk >= REFDAX_MAX_LBLK)
 		return 0;
@@ -272,21 +273,22 @@ static __u64 grow_dir(struct fsck *f, __u64 dir)
 	       le32_to_cpu(last->e_len) < REFDAX_EXT_MAX_LEN;
 	if (!grow && nr >= REFDAX_BMAP_ROOT_MAX)
 		return 0;
-	b = alloc_block(f);
+	b = find_free_block(f);
 	if (!b)
 		return 0;
-	if (grow && le64_to_cpu(last->e_pblk) + le32_to_cpu(last->e_len) == b) {
+	contiguous = grow &&
+		     le64_to_cpu(last->e_pblk) + le32_to_cpu(last->e_len) == b;
+	/* a full root can only grow its last extent */
+	if (!contiguous && nr >= REFDAX_BMAP_ROOT_MAX)
+		return 0;
+	take_block(f, b, dir);
+	if (contiguous) {
 		last->e_len = cpu_to_le32(le32_to_cpu(last->e_len) + 1);
-	} else if (nr < REFDAX_BMAP_ROOT_MAX) {
+	} else {
 		root->br_ext[nr].e_lblk = cpu_to_le32((__u32)lblk);
 		root->br_ext[nr].e_len = cpu_to_le32(1);
 		root->br_ext[nr].e_pblk = cpu_to_le64(b);
 		root->br_hdr.bh_nr = cpu_to_le16(nr + 1);
-	} else {
-		f->rc_calc[b - f->g.data_start] = 0;
-		f->rc_disk[b - f->g.data_start] = 0;
-		f->bkind[b - f->g.data_start] = BK_FREE;
-		return 0;
 	}
 	de = block_ptr(f, b);
 	de->d_reclen = cpu_to_le16(REFDAX_BLOCK_SIZE);
