@@ -44,9 +44,12 @@ struct fsck {
 	const char *path;
 	int verbose;
 	enum fsck_mode mode;
-	__u8 *map;
+	int fd;
+	__u8 *map;		/* the device: read-only when checking */
 	__u64 dev_bytes;
 	__u64 map_bytes;
+	__u64 *priv_pages;	/* check mode: pages given a private copy */
+	size_t npriv;
 	struct refdax_geom g;
 	struct refdax_super *sb;
 	__u8 *ibitmap;
@@ -104,6 +107,12 @@ static inline unsigned int mode_to_dt(__u16 mode)
 {
 	return (mode >> 12) & 15;
 }
+
+/* fsck_map.c */
+int fsck_map_device(struct fsck *f);
+void fsck_unmap_device(struct fsck *f);
+void fsck_make_private(struct fsck *f, const void *addr, __u64 len);
+void fsck_private_journal(struct fsck *f, const struct refdax_journal *j);
 
 /* fsck_repair.c */
 __u64 fsck_bmap(struct fsck *f, const struct refdax_inode *ri, __u64 lblk);

@@ -2,8 +2,8 @@
 /*
  * fsck.refdax - check and repair a refdax filesystem.
  *
- * -n only checks: the device is opened read-only and mapped privately, so
- * even journal recovery happens on a private copy.  -y repairs everything it
+ * -n only checks: the device is opened and mapped read-only; journal
+ * recovery goes to private copies of the pages it writes (fsck_map.c).  -y repairs everything it
  * can; -p (or -a) repairs only what needs no human judgement and leaves the
  * rest (exit 4).  Both open the device read-write, refuse a mounted one, map
  * it shared, run journal recovery for real and write their repairs through
@@ -226,7 +226,8 @@ static int check_super(struct fsck *f)
 		refdax_super_set_csum(f->sb);
 		fixed(f, "recomputed the superblock checksum");
 	} else if (f->mode == MODE_CHECK) {
-		/* the private copy only, so that checking goes on */
+		/* a private copy of the page only, so that checking goes on */
+		fsck_make_private(f, f->sb, sizeof(*f->sb));
 		refdax_super_set_csum(f->sb);
 	} else {
 		return -1;
@@ -256,6 +257,9 @@ static int check_journal(struct fsck *f)
 		}
 		return 0;
 	}
+	/* checking recovers into private copies of the pages it writes */
+	if (f->mode == MODE_CHECK)
+		fsck_private_journal(f, &j);
 	n = refdax_jnl_recover(&j);
 	if (n < 0) {
 		fprintf(stderr, PROG ": journal recovery failed: %s\n",
@@ -1848,7 +1852,7 @@ static enum fsck_mode parse_args(int argc, char **argv, struct fsck *f)
 static int open_device(struct fsck *f)
 {
 	struct stat st;
-	int fd, flags = O_CLOEXEC;
+	int fd, rc, flags = O_CLOEXEC;
 
 	if (f->mode == MODE_CHECK)
 		flags |= O_RDONLY;
@@ -1899,19 +1903,14 @@ static int open_device(struct fsck *f)
 		fd = xfd;
 	}
 
-	/*
-	 * Checking maps privately, so even journal recovery never reaches
-	 * the media; repairing maps shared and writes back with msync.
-	 */
-	f->map_bytes = f->dev_bytes & ~(__u64)(REFDAX_BLOCK_SIZE - 1);
-	f->map = mmap(NULL, f->map_bytes, PROT_READ | PROT_WRITE,
-		      f->mode == MODE_CHECK ? MAP_PRIVATE : MAP_SHARED, fd, 0);
-	if (f->map == MAP_FAILED) {
+	/* read-only when checking, see fsck_map.c */
+	f->fd = fd;
+	rc = fsck_map_device(f);
+	if (rc) {
 		fprintf(stderr, PROG ": cannot map %s: %s\n", f->path,
-			strerror(errno));
+			strerror(-rc));
 		exit(EXIT_OPERROR);
 	}
-	f->sb = (struct refdax_super *)f->map;
 	return fd;
 }
 
@@ -1944,7 +1943,7 @@ int main(int argc, char **argv)
 			f.path, strerror(errno));
 		return EXIT_OPERROR;
 	}
-	munmap(f.map, f.map_bytes);
+	fsck_unmap_device(&f);
 	close(fd);
 	free(f.edges);
 
