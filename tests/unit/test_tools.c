@@ -1184,6 +1184,71 @@ out:
 	free(j);
 }
 
+/*
+ * Check mode changes one page twice in its private copy: the superblock
+ * checksum it recomputes to go on, then journal recovery restoring the
+ * superblock.  Both must land, the image must not change.
+ */
+static void journal_recovery_bad_super_csum(void)
+{
+	struct refdax_journal *j = malloc(sizeof(*j));
+	struct refdax_pmem pm;
+	struct img im;
+	const char *why;
+	__u32 before;
+
+	if (!EXPECT(build_populated() == 0 && img_open(&im) == 0))
+		goto out;
+	memset(&pm, 0, sizeof(pm));
+	pm.base = im.map;
+	pm.size = im.bytes;
+	pm.flush = refdax_pmem_nop_flush;
+	pm.fence = refdax_pmem_nop_fence;
+	if (!EXPECT(refdax_jnl_open(j, &pm, &im.g, &why) == 0))
+		goto out;
+	refdax_jnl_begin(j);
+	EXPECT(refdax_jnl_log(j, im.sb, sizeof(*im.sb)) == 0);
+	im.sb->s_label[0] = 'X';	/* the checksum is left stale */
+	img_close(&im);
+
+	before = file_crc();
+	EXPECT_RUN(4, "%s/fsck.refdax -n %s", bindir, img);
+	EXPECT(strstr(outbuf, "superblock checksum mismatch") != NULL);
+	EXPECT(strstr(outbuf, "journal recovery needed (1 entries)") != NULL);
+	EXPECT(strstr(outbuf, "1 errors found, not repaired") != NULL);
+	EXPECT_EQ(file_crc(), before);
+	EXPECT_RUN(1, "%s/fsck.refdax -y %s", bindir, img);
+	EXPECT_RUN(0, "%s/fsck.refdax -n %s", bindir, img);
+	if (EXPECT(img_open(&im) == 0)) {
+		EXPECT(im.sb->s_label[0] != 'X');
+		img_close(&im);
+	}
+out:
+	free(j);
+}
+
+/*
+ * Memory must not grow with the device: a 16 GiB sparse image is checked
+ * and repaired with fsck's private memory (heap and private writable
+ * mappings) capped at 8 MiB, below what a private mapping of the image or
+ * 5 bytes per block (what older versions allocated) would need.
+ */
+static void fsck_large_image(void)
+{
+	unlink(img);
+	if (!EXPECT_EQ(run("%s/mkfs.refdax -q -N 1024 -s 16G %s", bindir,
+			   img), 0)) {
+		show_output();
+		return;
+	}
+	EXPECT_RUN(0, "ulimit -d 8192 && exec %s/fsck.refdax -n %s", bindir,
+		   img);
+	EXPECT(strstr(outbuf, "clean, 1/1024 inodes") != NULL);
+	EXPECT_RUN(0, "ulimit -d 8192 && exec %s/fsck.refdax -y %s", bindir,
+		   img);
+	unlink(img);
+}
+
 /* -p applies the safe repairs and leaves the rest for -y (exit 4). */
 static void preen(void)
 {
@@ -1572,6 +1637,10 @@ void test_tools(const char *dir, const char *fsck_san)
 		repair_case(&corruptions[i]);
 	rt_run("tools: fsck -y runs journal recovery for real",
 	       journal_recovery_repair);
+	rt_run("tools: fsck -n changes one private page twice",
+	       journal_recovery_bad_super_csum);
+	rt_run("tools: fsck memory does not grow with the device",
+	       fsck_large_image);
 	rt_run("tools: fsck reports each unreachable inode once",
 	       unreachable_reported_once);
 	rt_run("tools: fsck -p repairs only what is safe", preen);
