@@ -16,13 +16,6 @@
  */
 #include "refdax_common.h"
 
-static __u64 entry_bytes(__u32 len)
-{
-	__u64 n = sizeof(struct refdax_journal_entry) + len;
-
-	return (n + REFDAX_CACHELINE - 1) & ~(__u64)(REFDAX_CACHELINE - 1);
-}
-
 /* crc32c of header (checksum field as 0) and data, from the secret seed. */
 static __u32 entry_csum(const struct refdax_journal *j,
 			const struct refdax_journal_entry *je)
@@ -145,13 +138,13 @@ static __u32 scan_live(struct refdax_journal *j, __u64 *offs, __u32 max)
 		if (le64_to_cpu(je->je_gen) != j->gen ||
 		    le32_to_cpu(je->je_seq) != n || len == 0 ||
 		    len > REFDAX_JENTRY_MAX_DATA ||
-		    off + entry_bytes(len) > j->area_bytes ||
+		    off + refdax_jnl_entry_bytes(len) > j->area_bytes ||
 		    addr > j->pm->size || len > j->pm->size - addr ||
 		    (addr < j->jend && addr + len > j->jstart) ||
 		    entry_csum(j, je) != le32_to_cpu(je->je_csum))
 			break;
 		offs[n++] = off;
-		off += entry_bytes(len);
+		off += refdax_jnl_entry_bytes(len);
 	}
 	return n;
 }
@@ -251,7 +244,7 @@ int refdax_jnl_log(struct refdax_journal *j, const void *ptr, __u32 len)
 	if (range_logged(j, addr, len))
 		return 0;
 	if (j->nr_ranges >= REFDAX_TXN_MAX_RANGES ||
-	    entry_bytes(len) > j->area_bytes - j->tail)
+	    refdax_jnl_entry_bytes(len) > j->area_bytes - j->tail)
 		return -ENOSPC;
 
 	je = (void *)(j->area + j->tail);
@@ -266,9 +259,9 @@ int refdax_jnl_log(struct refdax_journal *j, const void *ptr, __u32 len)
 	/* The undo record must be durable before the range may change. */
 	pm->fence(pm);
 
-	j->tail += entry_bytes(len);
+	j->tail += refdax_jnl_entry_bytes(len);
 	j->seq++;
-	j->ranges[j->nr_ranges].entry = j->tail - entry_bytes(len);
+	j->ranges[j->nr_ranges].entry = j->tail - refdax_jnl_entry_bytes(len);
 	j->ranges[j->nr_ranges].addr = addr;
 	j->ranges[j->nr_ranges].len = len;
 	j->nr_ranges++;

@@ -114,6 +114,14 @@ struct refdax_journal {
 	struct refdax_jrange ranges[REFDAX_TXN_MAX_RANGES];
 };
 
+/* Bytes of the entry area one logged range of @len bytes takes. */
+static inline __u64 refdax_jnl_entry_bytes(__u32 len)
+{
+	__u64 n = sizeof(struct refdax_journal_entry) + len;
+
+	return (n + REFDAX_CACHELINE - 1) & ~(__u64)(REFDAX_CACHELINE - 1);
+}
+
 /*
  * The commit word after @gen.  0 and ~0 are never valid generations, so the
  * count wraps from ~0 - 1 to 1.  Entries left with generation 1 from before

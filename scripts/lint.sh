@@ -41,6 +41,15 @@ else
 	echo "PASS checkpatch [host]"
 fi
 
+# Lower layers never call upward: no call loop between the module's files.
+if layering_out=$(python3 scripts/layering.py src common 2>&1); then
+	echo "PASS layering [host]"
+else
+	echo "$layering_out"
+	echo "FAIL layering [host]: call loop between files"
+	rc=1
+fi
+
 for build in /lib/modules/*/build; do
 	kver=$(basename "$(dirname "$build")")
 	dir=$work/sparse-$kver

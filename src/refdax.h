@@ -33,6 +33,61 @@
 
 #define REFDAX_FSNAME "refdax"
 
+struct refdax_sb_info;
+
+/*
+ * Work a transaction defers to its end (refdax_trans.c), as XFS's defer
+ * ops: each item is a run of physical blocks and a type; the layer that
+ * owns the type registers what to do with the run once the transaction
+ * commits (finish) or aborts (cancel).  Items of one type over adjacent
+ * runs merge, so the cost follows extents, not blocks.
+ */
+enum refdax_defer_type {
+	RDX_DEFER_ALLOC,	/* blocks handed out: cancel gives them back */
+	RDX_DEFER_FREE,		/* blocks freed on media: finish releases */
+	RDX_DEFER_UNSHARED,	/* blocks down to one reference: retire */
+	RDX_DEFER_NR
+};
+
+struct refdax_defer_ops {
+	void (*finish)(struct refdax_sb_info *sbi, u64 start, u64 len);
+	void (*cancel)(struct refdax_sb_info *sbi, u64 start, u64 len);
+};
+
+struct refdax_defer_item {
+	u64 start;
+	u32 len;
+	u32 type;		/* enum refdax_defer_type */
+};
+
+/* An inode taking part in a transaction, as it was when it joined. */
+struct refdax_trans_inode {
+	struct inode *inode;
+	void (*cancel)(struct inode *inode);	/* caches to drop on abort */
+	loff_t size;
+	blkcnt_t blocks;
+	unsigned int nlink;
+	u32 flags;
+	struct timespec64 mtime, ctime;
+};
+
+#define RDX_TRANS_MAX_INODES	8
+
+/*
+ * One metadata transaction: the journal reservation it was begun with, the
+ * work deferred to its end, the inode-number count change, and the inodes
+ * taking part, whose in-memory state an abort puts back.
+ */
+struct refdax_trans {
+	struct refdax_sb_info *sbi;
+	u64 resv;			/* journal bytes it may log */
+	struct refdax_defer_item *items;
+	unsigned int nr_items, max_items;
+	s64 ino_delta;			/* free_inodes change */
+	unsigned int nr_inodes;
+	struct refdax_trans_inode inodes[RDX_TRANS_MAX_INODES];
+};
+
 struct refdax_sb_info {
 	struct super_block *sb;
 	struct dax_device *dax_dev;
@@ -45,12 +100,12 @@ struct refdax_sb_info {
 	struct refdax_super *rsb;	/* on pmem */
 	struct refdax_pmem pm;
 
-	/* journal: one transaction at a time */
+	/* journal: one transaction at a time (refdax_trans.c) */
 	struct mutex txn_lock;
 	struct task_struct *txn_owner;
 	struct refdax_journal *jnl;
-	u64 *deferred_free;		/* blocks freed by the running txn */
-	unsigned int nr_deferred, max_deferred;
+	struct refdax_trans trans;	/* the running one, under txn_lock */
+	const struct refdax_defer_ops *defer_ops[RDX_DEFER_NR];
 
 	/* allocator: in-memory copy of "refcount != 0" for the data area */
 	spinlock_t alloc_lock;
@@ -68,7 +123,6 @@ struct refdax_sb_info {
 	struct xarray busy_blocks;	/* freed but still pinned by GUP */
 	struct delayed_work busy_work;
 	u64 free_inodes;
-	s64 txn_ino_delta;	/* free_inodes change in running txn */
 	u64 ino_hint;
 
 	/* orphans: unlinked inodes still open, mirrored from media */
@@ -76,7 +130,8 @@ struct refdax_sb_info {
 
 	/* master-page table: shared blocks mapped by at least one file */
 	struct xarray masters;
-	struct xarray unshared;		/* blocks whose master may retire */
+	spinlock_t unshared_lock;	/* protects unshared */
+	struct list_head unshared;	/* runs whose masters may retire */
 	struct work_struct retire_work;
 	atomic64_t stat_masters;
 	atomic64_t stat_shadows;
@@ -152,20 +207,73 @@ __printf(3, 4) void refdax_fs_error(struct super_block *sb,
 	refdax_fs_error(sb, __func__, fmt, ##__VA_ARGS__)
 int refdax_sync_super(struct refdax_sb_info *sbi);
 
-/* refdax_journal.c: one transaction at a time per filesystem.
- * refdax_txn_begin() returns -EROFS once the filesystem is shut down or
- * read-only.  refdax_txn_log() must precede every in-place change of
- * metadata; a failure there is a bug in sizing and aborts the txn.
+/*
+ * The module's files form layers: a file calls only into files below it
+ * (scripts/layering.py, run by make lint, checks that no chain of calls
+ * between files loops), and work that must run above a layer at the end of
+ * a transaction goes through the defer ops each layer registers.  From the
+ * bottom up: journal and trace; trans; resv; owner; alloc; refcount;
+ * master; bmap; inode; dir; iomap; reflink; then mf, fault, file, iops and
+ * namei; then sysfs and super.
  */
-int refdax_txn_begin(struct refdax_sb_info *sbi);
-int refdax_txn_log(struct refdax_sb_info *sbi, const void *ptr, u32 len);
-void refdax_txn_commit(struct refdax_sb_info *sbi);
-void refdax_txn_abort(struct refdax_sb_info *sbi);
-bool refdax_txn_held(struct refdax_sb_info *sbi);
-u64 refdax_txn_room(struct refdax_sb_info *sbi);
+
+/* refdax_journal.c: the undo journal on pmem, one transaction at a time. */
 int refdax_journal_init(struct refdax_sb_info *sbi);
 void refdax_journal_exit(struct refdax_sb_info *sbi);
 void refdax_persist(struct refdax_sb_info *sbi, const void *p, size_t len);
+int refdax_journal_begin(struct refdax_sb_info *sbi);
+int refdax_journal_log(struct refdax_sb_info *sbi, const void *ptr, u32 len);
+void refdax_journal_commit(struct refdax_sb_info *sbi);
+void refdax_journal_abort(struct refdax_sb_info *sbi);
+void refdax_journal_end(struct refdax_sb_info *sbi);
+u64 refdax_journal_room(struct refdax_sb_info *sbi);
+u64 refdax_journal_size(struct refdax_sb_info *sbi);
+
+/*
+ * refdax_trans.c: the transaction object.  refdax_trans_begin() returns
+ * ERR_PTR(-EROFS) once the filesystem is shut down or read-only, and
+ * -ENOSPC if @resv exceeds the journal.  refdax_trans_log() must precede
+ * every in-place change of metadata; a failure there is a bug in sizing and
+ * the caller cancels.  Commit runs the deferred work; cancel undoes the
+ * media through the journal and, through the defer ops and the joined
+ * inodes' snapshots, the in-memory state.
+ */
+struct refdax_trans *refdax_trans_begin(struct refdax_sb_info *sbi, u64 resv);
+int refdax_trans_log(struct refdax_trans *tp, const void *ptr, u32 len);
+u64 refdax_trans_room(struct refdax_trans *tp);
+int refdax_trans_defer(struct refdax_trans *tp, enum refdax_defer_type type,
+		       u64 start, u64 len);
+unsigned int refdax_trans_defer_room(struct refdax_trans *tp);
+void refdax_trans_ijoin(struct refdax_trans *tp, struct inode *inode,
+			void (*cancel)(struct inode *inode));
+void refdax_trans_commit(struct refdax_trans *tp);
+void refdax_trans_cancel(struct refdax_trans *tp);
+/* The running transaction if the caller began it, else NULL. */
+struct refdax_trans *refdax_trans_current(struct refdax_sb_info *sbi);
+void refdax_trans_register(struct refdax_sb_info *sbi,
+			   enum refdax_defer_type type,
+			   const struct refdax_defer_ops *ops);
+int refdax_trans_init(struct refdax_sb_info *sbi);
+void refdax_trans_exit(struct refdax_sb_info *sbi);
+
+/*
+ * refdax_resv.c: how many journal bytes each kind of update logs, in one
+ * place (XFS's xfs_trans_resv.c); transactions are sized from these.
+ */
+u64 refdax_resv_inode(void);
+u64 refdax_resv_tree_update(unsigned int depth);
+u64 refdax_resv_refcounts(u64 blocks);
+u64 refdax_resv_fit_blocks(struct refdax_trans *tp, u64 reserve,
+			   unsigned int times);
+bool refdax_resv_room_for_run(struct refdax_trans *tp, u64 reserve);
+u64 refdax_resv_small(void);
+u64 refdax_resv_run(unsigned int depth);
+/* Blocks one transaction moves at most, for latency, whatever the room. */
+#define RDX_STEP_REMAP		16384U
+#define RDX_STEP_COW		4096U
+#define RDX_STEP_ALLOC		65536U
+#define RDX_STEP_REMOVE		4096U
+#define RDX_STEP_FALLOC		16384U
 
 /*
  * refdax_trace.c: store tracer for crash enumeration, off unless armed
@@ -204,105 +312,48 @@ static inline void refdax_copy_flushcache(struct refdax_sb_info *sbi,
 	refdax_flushed(sbi, dst, len);
 }
 
-/* refdax_alloc.c: all inside a transaction. */
+/* refdax_owner.c: owner map of private mapped blocks, bad blocks. */
+void refdax_owner_init(struct refdax_sb_info *sbi);
+void refdax_owner_exit(struct refdax_sb_info *sbi);
+void refdax_owner_set(struct refdax_sb_info *sbi, u64 pblk, u64 ino,
+		      pgoff_t pgoff);
+void refdax_owner_set_atomic(struct refdax_sb_info *sbi, u64 pblk, u64 ino,
+			     pgoff_t pgoff);
+void refdax_owner_clear(struct refdax_sb_info *sbi, u64 pblk);
+bool refdax_owner_get(struct refdax_sb_info *sbi, u64 pblk, u64 *ino,
+		      pgoff_t *pgoff);
+void refdax_bad_block_add(struct refdax_sb_info *sbi, u64 pblk);
+bool refdax_block_bad(struct refdax_sb_info *sbi, u64 pblk, u64 len);
+
+/* refdax_alloc.c: free space and inode numbers, inside a transaction. */
 int refdax_alloc_init(struct refdax_sb_info *sbi);
 void refdax_alloc_exit(struct refdax_sb_info *sbi);
 /* Allocate up to @want blocks (at least 1) as one run, refcount 1.
  * @align: 1, or REFDAX_HUGE_BLOCKS to prefer a 2 MiB aligned run.
- * Returns the first block and the length in *@got, or 0 with -ENOSPC.
+ * Returns the first block and the length in *@got, or -ENOSPC.
  */
-int refdax_alloc_blocks(struct refdax_sb_info *sbi, u64 want, u64 align,
+int refdax_alloc_blocks(struct refdax_trans *tp, u64 want, u64 align,
 			u64 *first, u64 *got);
-/* Drop one reference on each block of a run; blocks reaching 0 are freed
- * when the transaction commits.
- */
-int refdax_put_blocks(struct refdax_sb_info *sbi, u64 first, u64 len);
-u64 refdax_refcount_fit(struct refdax_sb_info *sbi, u64 reserve,
-			unsigned int times);
-bool refdax_txn_room_for_run(struct refdax_sb_info *sbi, u64 reserve);
-/* Add one reference to each block of a run (reflink). */
-int refdax_share_blocks(struct refdax_sb_info *sbi, u64 first, u64 len);
-u32 refdax_block_refs(struct refdax_sb_info *sbi, u64 blk);
-void refdax_release_deferred(struct refdax_sb_info *sbi);
-void refdax_alloc_resync(struct refdax_sb_info *sbi, u64 addr, u32 len);
+/* [first, first+len) is free on media: release it when @tp commits. */
+int refdax_free_blocks(struct refdax_trans *tp, u64 first, u64 len);
 /* Inode numbers: allocate marks the bitmap bit, free clears it. */
-int refdax_alloc_ino(struct refdax_sb_info *sbi, u64 *ino);
-int refdax_free_ino(struct refdax_sb_info *sbi, u64 ino);
+int refdax_alloc_ino(struct refdax_trans *tp, u64 *ino);
+int refdax_free_ino(struct refdax_trans *tp, u64 ino);
 /* Zero blocks on media and flush them (no fence). */
 void refdax_zero_blocks(struct refdax_sb_info *sbi, u64 first, u64 len);
 
-/* refdax_bmap.c: callers hold bmap_sem (write for changes) and, for
- * changes, a transaction.
- *
- * refdax_bmap_lookup: 0 and *@pblk, *@len for the mapped run starting at
- * @lblk (len clipped to the extent), or 1 for a hole and *@len = blocks to
- * the next mapped block (or to REFDAX_MAX_LBLK + 1).
- */
-int refdax_bmap_lookup(struct inode *inode, u64 lblk, u64 *pblk, u64 *len);
-/* Map [lblk, lblk+len) to [pblk, ...); the range must be a hole. */
-int refdax_bmap_insert(struct inode *inode, u64 lblk, u64 pblk, u64 len);
-u64 refdax_bmap_txn_reserve(struct inode *inode);
-/* Unmap [lblk, lblk+len), dropping block references.  Stops early (and
- * returns 1) when the transaction is running out of room; the caller
- * commits and calls again.  Returns 0 when the range is fully unmapped.
- */
-int refdax_bmap_remove(struct inode *inode, u64 lblk, u64 len);
-void refdax_bmap_init_root(struct refdax_bmap_root *root);
-/* Allocate and map blocks for [lblk, lblk+len) holes, zeroed. */
-int refdax_bmap_alloc_range(struct inode *inode, u64 lblk, u64 len,
-			    u64 *done);
-/* Look up @lblk; with @want > 0 a hole there is first filled with up to
- * @want zeroed blocks (zero-page mappings of them are removed).  Returns 0
- * with the mapped run, 1 for a hole (only when @want == 0), or -errno.
- */
-int refdax_get_block(struct inode *inode, u64 lblk, u64 want,
-		     u64 *pblk, u64 *len);
-/* Unmap [lblk, lblk+len) in bounded transactions (truncate, punch). */
-int refdax_remove_range(struct inode *inode, u64 lblk, u64 len);
-
-/* refdax_inode.c */
-struct inode *refdax_iget(struct super_block *sb, u64 ino);
-/* New inode in @dir with @mode, inside a running transaction. */
-struct inode *refdax_new_inode(struct inode *dir, umode_t mode, dev_t rdev);
-/* Copy the VFS inode into its media inode, logged, checksummed. */
-int refdax_write_inode_txn(struct inode *inode);
-/* Same, in a transaction of its own. */
-int refdax_update_inode(struct inode *inode);
-int refdax_orphan_add(struct inode *inode);
-int refdax_orphan_del(struct inode *inode);
-int refdax_orphan_recover(struct super_block *sb);
-int refdax_truncate_blocks(struct inode *inode, loff_t newsize);
-/* Zero from @pos to the end of its block, if that block is mapped; a
- * shared block is unshared first.  Caller holds invalidate_lock (excl).
- */
-int refdax_zero_tail(struct inode *inode, loff_t pos);
-/* After an aborted transaction: i_blocks back from the media inode. */
-void refdax_inode_reload_blocks(struct inode *inode);
-void refdax_evict_inode(struct inode *inode);
-int refdax_write_inode(struct inode *inode, struct writeback_control *wbc);
-int refdax_setattr(struct rdx_idmap *idmap, struct dentry *dentry, struct iattr *attr);
-int refdax_getattr(struct rdx_idmap *idmap, const struct path *path, struct kstat *st,
-		   u32 request_mask, unsigned int query_flags);
-void refdax_set_inode_ops(struct inode *inode);
-extern const struct inode_operations refdax_file_inode_ops;
-extern const struct inode_operations refdax_special_inode_ops;
-extern const struct inode_operations refdax_symlink_inode_ops;
-
-/* refdax_dir.c: directory contents and the in-memory name index.
- * Changes run inside a transaction with the directory's i_rwsem held.
- */
-extern const struct file_operations refdax_dir_ops;
-int refdax_dir_find(struct inode *dir, const struct qstr *name, u64 *ino,
-		    u64 *pos);
-int refdax_dir_add(struct inode *dir, const struct qstr *name, u64 ino,
-		   umode_t mode);
-int refdax_dir_remove(struct inode *dir, const struct qstr *name);
-/* Point the existing entry @name at @ino (rename over / exchange). */
-int refdax_dir_retarget(struct inode *dir, const struct qstr *name, u64 ino,
-			umode_t mode);
-bool refdax_dir_empty(struct inode *dir);
-void refdax_dir_forget(struct inode *dir);
-void refdax_dir_index_free(struct refdax_inode_info *ri);
+/* refdax_refcount.c: how many extent references each data block has. */
+u32 refdax_refcount_get(struct refdax_sb_info *sbi, u64 blk);
+/* Blocks from @pblk (at most @len) whose sharing is @shared. */
+u64 refdax_refcount_run(struct refdax_sb_info *sbi, u64 pblk, u64 len,
+			bool shared);
+bool refdax_refcount_any_shared(struct refdax_sb_info *sbi, u64 pblk,
+				u64 len);
+u64 refdax_refcount_shared_blocks(struct refdax_sb_info *sbi);
+/* One more reference to each block of a run (reflink). */
+int refdax_refcount_inc(struct refdax_trans *tp, u64 first, u64 len);
+/* One reference less; blocks reaching 0 are freed at commit. */
+int refdax_refcount_dec(struct refdax_trans *tp, u64 first, u64 len);
 
 /* refdax_master.c: master-page table and per-file shadows */
 struct refdax_master;
@@ -320,14 +371,87 @@ void refdax_shadow_drop_range(struct inode *inode, pgoff_t first,
 			      pgoff_t last);
 unsigned int refdax_master_unmap_shadows(struct refdax_sb_info *sbi,
 					 u64 pblk);
-void refdax_master_note_unshared(struct refdax_sb_info *sbi, u64 pblk);
 size_t refdax_master_entry_bytes(void);
 size_t refdax_shadow_entry_bytes(void);
 
+/* refdax_bmap.c: the extent tree.  Callers hold bmap_sem (write for
+ * changes) and, for changes, a transaction.
+ *
+ * refdax_bmap_lookup: 0 and *@pblk, *@len for the mapped run starting at
+ * @lblk (len clipped to the extent), or 1 for a hole and *@len = blocks to
+ * the next mapped block (or to REFDAX_MAX_LBLK + 1).
+ */
+int refdax_bmap_lookup(struct inode *inode, u64 lblk, u64 *pblk, u64 *len);
+/* Map [lblk, lblk+len) to [pblk, ...); the range must be a hole. */
+int refdax_bmap_insert(struct refdax_trans *tp, struct inode *inode,
+		       u64 lblk, u64 pblk, u64 len);
+u64 refdax_bmap_txn_reserve(struct inode *inode);
+/* Unmap [lblk, lblk+len), dropping block references.  Stops early (and
+ * returns 1) when the transaction is running out of room; the caller
+ * commits and calls again.  Returns 0 when the range is fully unmapped.
+ */
+int refdax_bmap_remove(struct refdax_trans *tp, struct inode *inode,
+		       u64 lblk, u64 len);
+void refdax_bmap_init_root(struct refdax_bmap_root *root);
+/* Allocate and map zeroed blocks for the holes of [lblk, lblk+len), or a
+ * prefix of them when the transaction runs out of room: *@done says how
+ * far it got (@done may be NULL).
+ */
+int refdax_bmap_alloc_range(struct refdax_trans *tp, struct inode *inode,
+			    u64 lblk, u64 len, u64 *done);
+
+/* refdax_inode.c: media inodes */
+struct inode *refdax_iget(struct super_block *sb, u64 ino);
+/* New inode in @dir with @mode, inside a running transaction. */
+struct inode *refdax_new_inode(struct refdax_trans *tp, struct inode *dir,
+			       umode_t mode, dev_t rdev);
+/* Copy the VFS inode into its media inode, logged, checksummed. */
+int refdax_write_inode_txn(struct refdax_trans *tp, struct inode *inode);
+/* Same, in a transaction of its own (or the caller's running one). */
+int refdax_update_inode(struct inode *inode);
+int refdax_write_inode(struct inode *inode, struct writeback_control *wbc);
+int refdax_orphan_add(struct refdax_trans *tp, struct inode *inode);
+int refdax_orphan_del(struct refdax_trans *tp, struct inode *inode);
+int refdax_orphan_recover(struct super_block *sb);
+void refdax_set_inode_ops(struct inode *inode);
+
+/* refdax_dir.c: directory contents and the in-memory name index.
+ * Changes run inside a transaction with the directory's i_rwsem held.
+ */
+extern const struct file_operations refdax_dir_ops;
+int refdax_dir_find(struct inode *dir, const struct qstr *name, u64 *ino,
+		    u64 *pos);
+int refdax_dir_add(struct refdax_trans *tp, struct inode *dir,
+		   const struct qstr *name, u64 ino, umode_t mode);
+int refdax_dir_remove(struct refdax_trans *tp, struct inode *dir,
+		      const struct qstr *name);
+/* Point the existing entry @name at @ino (rename over / exchange). */
+int refdax_dir_retarget(struct refdax_trans *tp, struct inode *dir,
+			const struct qstr *name, u64 ino, umode_t mode);
+bool refdax_dir_empty(struct inode *dir);
+void refdax_dir_index_free(struct refdax_inode_info *ri);
+
+/* refdax_iomap.c: transactional block mapping for the data paths.
+ *
+ * refdax_get_block: look up @lblk; with @want > 0 a hole there is first
+ * filled with up to @want zeroed blocks (zero-page mappings of them are
+ * removed).  Returns 0 with the mapped run, 1 for a hole (only when
+ * @want == 0), or -errno.
+ */
+int refdax_get_block(struct inode *inode, u64 lblk, u64 want,
+		     u64 *pblk, u64 *len);
+/* Unmap [lblk, lblk+len) in bounded transactions (truncate, punch). */
+int refdax_remove_range(struct inode *inode, u64 lblk, u64 len);
+/* Allocate zeroed blocks for the holes of [lblk, end) (fallocate). */
+int refdax_alloc_file_range(struct inode *inode, u64 lblk, u64 end);
+
 /* refdax_reflink.c */
-bool refdax_range_shared(struct refdax_sb_info *sbi, u64 pblk, u64 len);
 int refdax_unshare_range_locked(struct inode *inode, u64 lblk, u64 len);
 int refdax_unshare_for_write(struct inode *inode, loff_t pos, size_t count);
+/* Zero from @pos to the end of its block, if that block is mapped; a
+ * shared block is unshared first.  Caller holds invalidate_lock (excl).
+ */
+int refdax_zero_tail(struct inode *inode, loff_t pos);
 int refdax_cow_fault(struct inode *inode, pgoff_t pgoff, u64 old);
 vm_fault_t refdax_map_shared(struct vm_fault *vmf, u64 pblk);
 loff_t refdax_remap_file_range(struct file *file_in, loff_t pos_in,
@@ -336,14 +460,16 @@ loff_t refdax_remap_file_range(struct file *file_in, loff_t pos_in,
 
 /* refdax_mf.c: memory failure */
 extern const struct dax_holder_operations refdax_dax_holder_ops;
-void refdax_mf_init(struct refdax_sb_info *sbi);
-void refdax_mf_exit(struct refdax_sb_info *sbi);
-void refdax_owner_set(struct refdax_sb_info *sbi, u64 pblk, u64 ino,
-		      pgoff_t pgoff);
-void refdax_owner_set_atomic(struct refdax_sb_info *sbi, u64 pblk, u64 ino,
-			     pgoff_t pgoff);
-void refdax_owner_clear(struct refdax_sb_info *sbi, u64 pblk);
-bool refdax_block_bad(struct refdax_sb_info *sbi, u64 pblk, u64 len);
+
+/* refdax_iops.c: inode operations of regular files and special inodes */
+int refdax_truncate_blocks(struct inode *inode, loff_t newsize);
+void refdax_evict_inode(struct inode *inode);
+int refdax_setattr(struct rdx_idmap *idmap, struct dentry *dentry, struct iattr *attr);
+int refdax_getattr(struct rdx_idmap *idmap, const struct path *path, struct kstat *st,
+		   u32 request_mask, unsigned int query_flags);
+extern const struct inode_operations refdax_file_inode_ops;
+extern const struct inode_operations refdax_special_inode_ops;
+extern const struct inode_operations refdax_symlink_inode_ops;
 
 /* refdax_sysfs.c */
 int refdax_sysfs_init(void);

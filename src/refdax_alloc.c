@@ -5,10 +5,12 @@
  * The on-media refcount table is the persistent free-space map (0 = free).
  * At mount it is condensed into used_map, one bit per data-area block, which
  * the allocator searches.  A block is marked used in memory as soon as it is
- * handed out; a block whose count drops to zero stays marked until the
- * transaction that freed it commits, so a rolled-back free never leaves a
- * block that is in use on media looking free, and freed blocks are never
- * handed out again inside the same transaction.
+ * handed out, and the transaction records the run (RDX_DEFER_ALLOC) so an
+ * abort gives it back.  A block whose count drops to zero (refdax_refcount.c)
+ * stays marked until the transaction that freed it commits
+ * (RDX_DEFER_FREE), so a rolled-back free never leaves a block that is in
+ * use on media looking free, and freed blocks are never handed out again
+ * inside the same transaction.
  *
  * Inode numbers come from the on-media inode bitmap directly.
  */
@@ -21,6 +23,7 @@
 #include "refdax.h"
 
 static void busy_work_fn(struct work_struct *work);
+static const struct refdax_defer_ops alloc_defer_ops, free_defer_ops;
 
 int refdax_alloc_init(struct refdax_sb_info *sbi)
 {
@@ -60,6 +63,8 @@ int refdax_alloc_init(struct refdax_sb_info *sbi)
 		used += (ibm[i >> 3] >> (i & 7)) & 1;
 	sbi->free_inodes = g->ninodes - used;
 	sbi->ino_hint = REFDAX_ROOT_INO + 1;
+	refdax_trans_register(sbi, RDX_DEFER_ALLOC, &alloc_defer_ops);
+	refdax_trans_register(sbi, RDX_DEFER_FREE, &free_defer_ops);
 	return 0;
 }
 
@@ -73,33 +78,6 @@ void refdax_alloc_exit(struct refdax_sb_info *sbi)
 	kvfree(sbi->node_ok);
 	sbi->used_map = NULL;
 	sbi->node_ok = NULL;
-}
-
-/* Called when the journal put back [addr, addr+len): refresh used_map. */
-void refdax_alloc_resync(struct refdax_sb_info *sbi, u64 addr, u32 len)
-{
-	u64 rstart = sbi->geom.refcount_start << REFDAX_BLOCK_SHIFT;
-	u64 rend = rstart + (sbi->data_blocks << 2);
-	u64 a, end = addr + len;
-
-	if (end <= rstart || addr >= rend)
-		return;
-	a = max(addr, rstart) & ~3ULL;
-	end = min(end, rend);
-	spin_lock(&sbi->alloc_lock);
-	for (; a < end; a += 4) {
-		u64 idx = (a - rstart) >> 2;
-		bool used = *(__le32 *)((u8 *)sbi->virt + a) != 0;
-
-		if (used && !__test_and_set_bit(idx, sbi->used_map))
-			sbi->free_blocks--;
-		else if (!used && __test_and_clear_bit(idx, sbi->used_map))
-			sbi->free_blocks++;
-		/* a node this mount made and the journal took back */
-		if (!used)
-			clear_bit(idx, sbi->node_ok);
-	}
-	spin_unlock(&sbi->alloc_lock);
 }
 
 /* Find a free run, preferring @align-aligned starts; alloc_lock held. */
@@ -142,16 +120,51 @@ static u64 find_run(struct refdax_sb_info *sbi, u64 want, u64 align,
 	return start;
 }
 
-static int log_refcounts(struct refdax_sb_info *sbi, u64 first, u64 len);
+/* Log the refcount words of [first, first+len) in page-sized pieces. */
+static int log_refcounts(struct refdax_trans *tp, u64 first, u64 len)
+{
+	u64 i;
+	int ret;
 
-int refdax_alloc_blocks(struct refdax_sb_info *sbi, u64 want, u64 align,
+	for (i = 0; i < len; i += REFDAX_REFCOUNTS_PER_BLOCK) {
+		u64 chunk = min_t(u64, len - i, REFDAX_REFCOUNTS_PER_BLOCK);
+
+		ret = refdax_trans_log(tp, rdx_refcount(tp->sbi, first + i),
+				       chunk * 4);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* An aborted transaction's allocation: the run is free again. */
+static void alloc_cancel(struct refdax_sb_info *sbi, u64 first, u64 len)
+{
+	u64 idx = first - sbi->geom.data_start;
+
+	spin_lock(&sbi->alloc_lock);
+	bitmap_clear(sbi->used_map, idx, len);
+	/* a node this transaction made is gone with it */
+	bitmap_clear(sbi->node_ok, idx, len);
+	sbi->free_blocks += len;
+	spin_unlock(&sbi->alloc_lock);
+}
+
+static const struct refdax_defer_ops alloc_defer_ops = {
+	.cancel = alloc_cancel,
+};
+
+int refdax_alloc_blocks(struct refdax_trans *tp, u64 want, u64 align,
 			u64 *first, u64 *got)
 {
+	struct refdax_sb_info *sbi = tp->sbi;
 	u64 idx, i, n = 0;
 	int ret;
 
 	if (!want)
 		return -EINVAL;
+	if (!refdax_trans_defer_room(tp))
+		return -ENOSPC;
 	spin_lock(&sbi->alloc_lock);
 	if (!sbi->free_blocks) {
 		spin_unlock(&sbi->alloc_lock);
@@ -169,7 +182,13 @@ int refdax_alloc_blocks(struct refdax_sb_info *sbi, u64 want, u64 align,
 
 	*first = idx + sbi->geom.data_start;
 	*got = n;
-	ret = log_refcounts(sbi, *first, n);
+	/* Recorded first, so an abort gives the run back whatever follows. */
+	ret = refdax_trans_defer(tp, RDX_DEFER_ALLOC, *first, n);
+	if (ret) {
+		alloc_cancel(sbi, *first, n);
+		return ret;
+	}
+	ret = log_refcounts(tp, *first, n);
 	if (ret)
 		return ret;
 	for (i = 0; i < n; i++)
@@ -177,120 +196,13 @@ int refdax_alloc_blocks(struct refdax_sb_info *sbi, u64 want, u64 align,
 	return 0;
 }
 
-u32 refdax_block_refs(struct refdax_sb_info *sbi, u64 blk)
-{
-	return le32_to_cpu(*rdx_refcount(sbi, blk));
-}
-
-/* Log the refcount words of [first, first+len) in page-sized pieces. */
-static int log_refcounts(struct refdax_sb_info *sbi, u64 first, u64 len)
-{
-	u64 i;
-	int ret;
-
-	for (i = 0; i < len; i += REFDAX_REFCOUNTS_PER_BLOCK) {
-		u64 chunk = min_t(u64, len - i, REFDAX_REFCOUNTS_PER_BLOCK);
-
-		ret = refdax_txn_log(sbi, rdx_refcount(sbi, first + i),
-				     chunk * 4);
-		if (ret)
-			return ret;
-	}
-	return 0;
-}
-
 /*
- * Blocks of one run whose refcount words, logged @times each (allocation,
- * sharing, freeing), still fit the running transaction beside @reserve
- * bytes for the rest of it.  log_refcounts() writes the words in pieces of
- * up to a block, each entry at most 128 bytes over its data.  At least
- * one, so the first run of a transaction always goes and the caller makes
- * progress on any journal (or gets ENOSPC if even that does not fit).
+ * [first, first+len) dropped to no reference on media: hand it back to the
+ * allocator once the transaction commits.
  */
-u64 refdax_refcount_fit(struct refdax_sb_info *sbi, u64 reserve,
-			unsigned int times)
+int refdax_free_blocks(struct refdax_trans *tp, u64 first, u64 len)
 {
-	u64 room = refdax_txn_room(sbi), need = reserve + 256 * times;
-
-	if (room <= need)
-		return 1;
-	return max_t(u64, 1, (room - need) * REFDAX_REFCOUNTS_PER_BLOCK /
-			     ((REFDAX_BLOCK_SIZE + 128) * times));
-}
-
-/*
- * Whether a transaction that already did some runs should take another:
- * only while a block's worth of records fits beside @reserve.
- */
-bool refdax_txn_room_for_run(struct refdax_sb_info *sbi, u64 reserve)
-{
-	return refdax_txn_room(sbi) > reserve + REFDAX_BLOCK_SIZE;
-}
-
-int refdax_put_blocks(struct refdax_sb_info *sbi, u64 first, u64 len)
-{
-	u64 i;
-	int ret;
-
-	if (!refdax_data_block_ok(&sbi->geom, first, len)) {
-		refdax_error(sbi->sb, "freeing blocks %llu+%llu outside data area",
-			     first, len);
-		return -EUCLEAN;
-	}
-	if (sbi->nr_deferred + len > sbi->max_deferred)
-		return -ENOSPC;
-	for (i = 0; i < len; i++) {
-		if (!*rdx_refcount(sbi, first + i)) {
-			refdax_error(sbi->sb, "block %llu freed twice",
-				     first + i);
-			return -EUCLEAN;
-		}
-	}
-	ret = log_refcounts(sbi, first, len);
-	if (ret)
-		return ret;
-	for (i = 0; i < len; i++) {
-		__le32 *rc = rdx_refcount(sbi, first + i);
-		u32 c = le32_to_cpu(*rc);
-
-		*rc = cpu_to_le32(c - 1);
-		if (c == 1)
-			sbi->deferred_free[sbi->nr_deferred++] = first + i;
-		else if (c == 2)
-			refdax_master_note_unshared(sbi, first + i);
-	}
-	return 0;
-}
-
-int refdax_share_blocks(struct refdax_sb_info *sbi, u64 first, u64 len)
-{
-	u64 i;
-	int ret;
-
-	if (!refdax_data_block_ok(&sbi->geom, first, len))
-		return -EUCLEAN;
-	for (i = 0; i < len; i++) {
-		u32 c = le32_to_cpu(*rdx_refcount(sbi, first + i));
-
-		/*
-		 * A mapped block with no reference, or more than any clone can
-		 * make, is corrupt media: report it so errors= applies, rather
-		 * than failing only this call (or with a plausible EMLINK).
-		 */
-		if (!c || c > REFDAX_REFCOUNT_MAX) {
-			refdax_error(sbi->sb, "block %llu has refcount %u while mapped",
-				     first + i, c);
-			return -EUCLEAN;
-		}
-		if (c == REFDAX_REFCOUNT_MAX)
-			return -EMLINK;
-	}
-	ret = log_refcounts(sbi, first, len);
-	if (ret)
-		return ret;
-	for (i = 0; i < len; i++)
-		le32_add_cpu(rdx_refcount(sbi, first + i), 1);
-	return 0;
+	return refdax_trans_defer(tp, RDX_DEFER_FREE, first, len);
 }
 
 /*
@@ -313,27 +225,30 @@ static void release_block(struct refdax_sb_info *sbi, u64 blk)
 		sbi->free_blocks++;
 }
 
-void refdax_release_deferred(struct refdax_sb_info *sbi)
+/* A committed transaction's free: blocks not pinned are reusable now. */
+static void free_finish(struct refdax_sb_info *sbi, u64 first, u64 len)
 {
-	unsigned int i, held = 0;
+	u64 blk;
+	bool held = false;
 
 	spin_lock(&sbi->alloc_lock);
-	for (i = 0; i < sbi->nr_deferred; i++) {
-		u64 blk = sbi->deferred_free[i];
-
+	for (blk = first; blk < first + len; blk++) {
 		if (block_pinned(sbi, blk) &&
 		    !xa_is_err(xa_store(&sbi->busy_blocks, blk,
 					xa_mk_value(1), GFP_ATOMIC))) {
-			held++;
+			held = true;
 			continue;
 		}
 		release_block(sbi, blk);
 	}
 	spin_unlock(&sbi->alloc_lock);
-	sbi->nr_deferred = 0;
 	if (held)
 		schedule_delayed_work(&sbi->busy_work, HZ / 10);
 }
+
+static const struct refdax_defer_ops free_defer_ops = {
+	.finish = free_finish,
+};
 
 static void busy_work_fn(struct work_struct *work)
 {
@@ -371,8 +286,9 @@ static u8 *ibitmap_byte(struct refdax_sb_info *sbi, u64 ino)
 	return (u8 *)rdx_block(sbi, sbi->geom.ibitmap_start) + (ino >> 3);
 }
 
-int refdax_alloc_ino(struct refdax_sb_info *sbi, u64 *ino)
+int refdax_alloc_ino(struct refdax_trans *tp, u64 *ino)
 {
+	struct refdax_sb_info *sbi = tp->sbi;
 	const void *map = rdx_block(sbi, sbi->geom.ibitmap_start);
 	u64 n = sbi->geom.ninodes, i;
 	u8 *byte;
@@ -387,30 +303,31 @@ int refdax_alloc_ino(struct refdax_sb_info *sbi, u64 *ino)
 	if (i >= n)
 		return -ENOSPC;
 	byte = ibitmap_byte(sbi, i);
-	ret = refdax_txn_log(sbi, byte, 1);
+	ret = refdax_trans_log(tp, byte, 1);
 	if (ret)
 		return ret;
 	*byte |= 1U << (i & 7);
 	sbi->free_inodes--;
-	sbi->txn_ino_delta--;
+	tp->ino_delta--;
 	sbi->ino_hint = i + 1;
 	*ino = i;
 	return 0;
 }
 
-int refdax_free_ino(struct refdax_sb_info *sbi, u64 ino)
+int refdax_free_ino(struct refdax_trans *tp, u64 ino)
 {
+	struct refdax_sb_info *sbi = tp->sbi;
 	u8 *byte = ibitmap_byte(sbi, ino);
 	int ret;
 
 	if (ino <= REFDAX_ROOT_INO || ino >= sbi->geom.ninodes)
 		return -EUCLEAN;
-	ret = refdax_txn_log(sbi, byte, 1);
+	ret = refdax_trans_log(tp, byte, 1);
 	if (ret)
 		return ret;
 	*byte &= ~(1U << (ino & 7));
 	sbi->free_inodes++;
-	sbi->txn_ino_delta++;
+	tp->ino_delta++;
 	if (ino < sbi->ino_hint)
 		sbi->ino_hint = ino;
 	return 0;

@@ -20,6 +20,7 @@ struct rdx_node {
 };
 
 struct rdx_path {
+	struct refdax_trans *tp;		/* NULL for lookups */
 	int depth;				/* of the root */
 	struct rdx_node n[REFDAX_BMAP_MAX_DEPTH + 1];
 	int pos[REFDAX_BMAP_MAX_DEPTH + 1];	/* chosen entry per level */
@@ -213,31 +214,26 @@ int refdax_bmap_lookup(struct inode *inode, u64 lblk, u64 *pblk, u64 *len)
 }
 
 /*
- * Journal bytes one extent insert or removal in @inode's tree may log: at
- * each level a node's header and shifted entries, or a split's moved half
- * and the new node's refcount word (a block and a little, either way), one
- * more level for a new root, and the inode.  Callers size their runs by it
- * so a transaction fits any journal mkfs makes.  bmap_sem held.
+ * Journal bytes one extent insert or removal in @inode's tree may log
+ * (refdax_resv.c).  Callers size their runs by it so a transaction fits
+ * any journal mkfs makes.  bmap_sem held.
  */
 u64 refdax_bmap_txn_reserve(struct inode *inode)
 {
-	u64 depth = le16_to_cpu(inode_root(inode)->br_hdr.bh_depth);
-
-	depth = min_t(u64, depth, REFDAX_BMAP_MAX_DEPTH);
-	return (depth + 2) * (REFDAX_BLOCK_SIZE + 256) + 512;
+	return refdax_resv_tree_update(le16_to_cpu(inode_root(inode)->br_hdr.bh_depth));
 }
 
 /* Log header and entries [from, to) of a node before changing them. */
-static int log_node(struct refdax_sb_info *sbi, struct rdx_node *n, int from,
+static int log_node(struct refdax_trans *tp, struct rdx_node *n, int from,
 		    int to)
 {
 	int ret;
 
 	/* The node header and checksum share the first 16 bytes. */
-	ret = refdax_txn_log(sbi, n->hdr, n->blk ? 16 : sizeof(*n->hdr));
+	ret = refdax_trans_log(tp, n->hdr, n->blk ? 16 : sizeof(*n->hdr));
 	if (ret || to <= from)
 		return ret;
-	return refdax_txn_log(sbi, n->ents + from * ENT, (to - from) * ENT);
+	return refdax_trans_log(tp, n->ents + from * ENT, (to - from) * ENT);
 }
 
 static void node_done(struct refdax_sb_info *sbi, struct rdx_node *n)
@@ -251,14 +247,15 @@ static void add_blocks(struct inode *inode, s64 blocks)
 	inode->i_blocks += blocks << (REFDAX_BLOCK_SHIFT - 9);
 }
 
-static int new_node(struct inode *inode, int depth, struct rdx_node *n)
+static int new_node(struct refdax_trans *tp, struct inode *inode, int depth,
+		    struct rdx_node *n)
 {
-	struct refdax_sb_info *sbi = RDX_SB(inode->i_sb);
+	struct refdax_sb_info *sbi = tp->sbi;
 	struct refdax_bmap_node *bn;
 	u64 blk, got;
 	int ret;
 
-	ret = refdax_alloc_blocks(sbi, 1, 1, &blk, &got);
+	ret = refdax_alloc_blocks(tp, 1, 1, &blk, &got);
 	if (ret)
 		return ret;
 	bn = rdx_block(sbi, blk);
@@ -292,7 +289,7 @@ static int fix_keys(struct refdax_sb_info *sbi, struct rdx_path *p, int level)
 
 		if (n_key(par, pi) == key)
 			break;
-		ret = log_node(sbi, par, pi, pi + 1);
+		ret = log_node(p->tp, par, pi, pi + 1);
 		if (ret)
 			return ret;
 		n_idx(par, pi)->ei_lblk = cpu_to_le32(key);
@@ -313,14 +310,14 @@ static int grow_root(struct inode *inode, struct rdx_path *p)
 
 	if (depth >= REFDAX_BMAP_MAX_DEPTH)
 		return -EFBIG;
-	ret = new_node(inode, depth, &child);
+	ret = new_node(p->tp, inode, depth, &child);
 	if (ret)
 		return ret;
 	memcpy(child.ents, root->ents, nr * ENT);
 	child.hdr->bh_nr = cpu_to_le16(nr);
 	persist_new(sbi, &child);
 
-	ret = log_node(sbi, root, 0, REFDAX_BMAP_ROOT_MAX);
+	ret = log_node(p->tp, root, 0, REFDAX_BMAP_ROOT_MAX);
 	if (ret)
 		return ret;
 	memset(root->ents, 0, REFDAX_BMAP_ROOT_MAX * ENT);
@@ -353,10 +350,10 @@ static int split_insert(struct inode *inode, struct rdx_path *p, int level,
 	int nr = n_nr(n), mid = nr / 2, ret;
 	struct refdax_bmap_index idx = {};
 
-	ret = new_node(inode, p->depth - level, &right);
+	ret = new_node(p->tp, inode, p->depth - level, &right);
 	if (ret)
 		return ret;
-	ret = log_node(sbi, n, mid, nr);
+	ret = log_node(p->tp, n, mid, nr);
 	if (ret)
 		return ret;
 	memcpy(right.ents, n->ents + mid * ENT, (nr - mid) * ENT);
@@ -403,7 +400,7 @@ static int insert_at(struct inode *inode, struct rdx_path *p, int level,
 			return split_insert(inode, p, level, pos, ent);
 		}
 	}
-	ret = log_node(sbi, n, pos, nr + 1);
+	ret = log_node(p->tp, n, pos, nr + 1);
 	if (ret)
 		return ret;
 	memmove(n->ents + (pos + 1) * ENT, n->ents + pos * ENT,
@@ -414,9 +411,10 @@ static int insert_at(struct inode *inode, struct rdx_path *p, int level,
 	return pos ? 0 : fix_keys(sbi, p, level);
 }
 
-int refdax_bmap_insert(struct inode *inode, u64 lblk, u64 pblk, u64 len)
+int refdax_bmap_insert(struct refdax_trans *tp, struct inode *inode,
+		       u64 lblk, u64 pblk, u64 len)
 {
-	struct refdax_sb_info *sbi = RDX_SB(inode->i_sb);
+	struct refdax_sb_info *sbi = tp->sbi;
 	struct refdax_extent ext;
 	struct rdx_path p;
 	struct rdx_node *leaf;
@@ -425,9 +423,12 @@ int refdax_bmap_insert(struct inode *inode, u64 lblk, u64 pblk, u64 len)
 	if (!len || len > REFDAX_EXT_MAX_LEN ||
 	    lblk + len - 1 > REFDAX_MAX_LBLK)
 		return -EFBIG;
+	/* i_blocks changes below: an abort puts it back */
+	refdax_trans_ijoin(tp, inode, NULL);
 	ret = walk(inode, lblk, &p);
 	if (ret)
 		return ret;
+	p.tp = tp;
 	leaf = &p.n[p.depth];
 	i = p.pos[p.depth];
 	if (i >= 0) {
@@ -439,7 +440,7 @@ int refdax_bmap_insert(struct inode *inode, u64 lblk, u64 pblk, u64 len)
 		    le64_to_cpu(e->e_pblk) + el == pblk &&
 		    el + len <= REFDAX_EXT_MAX_LEN &&
 		    (i + 1 >= n_nr(leaf) || n_key(leaf, i + 1) >= lblk + len)) {
-			ret = log_node(sbi, leaf, i, i + 1);
+			ret = log_node(tp, leaf, i, i + 1);
 			if (ret)
 				return ret;
 			e->e_len = cpu_to_le32(el + len);
@@ -466,13 +467,13 @@ static int delete_at(struct inode *inode, struct rdx_path *p, int level,
 	int nr = n_nr(n), ret;
 
 	if (nr == 1 && level > 0) {
-		ret = refdax_put_blocks(sbi, n->blk, 1);
+		ret = refdax_refcount_dec(p->tp, n->blk, 1);
 		if (ret)
 			return ret;
 		add_blocks(inode, -1);
 		return delete_at(inode, p, level - 1, p->pos[level - 1]);
 	}
-	ret = log_node(sbi, n, pos, nr);
+	ret = log_node(p->tp, n, pos, nr);
 	if (ret)
 		return ret;
 	memmove(n->ents + pos * ENT, n->ents + (pos + 1) * ENT,
@@ -496,13 +497,13 @@ static int cut_extent(struct inode *inode, struct rdx_path *p, int i, u64 s,
 	u64 pb = le64_to_cpu(e->e_pblk);
 	int ret;
 
-	ret = refdax_put_blocks(sbi, pb + (s - el), t - s);
+	ret = refdax_refcount_dec(p->tp, pb + (s - el), t - s);
 	if (ret)
 		return ret;
 	add_blocks(inode, -(s64)(t - s));
 	if (s == el && t == ee)
 		return delete_at(inode, p, p->depth, i);
-	ret = log_node(sbi, leaf, i, i + 1);
+	ret = log_node(p->tp, leaf, i, i + 1);
 	if (ret)
 		return ret;
 	if (s == el) {			/* head */
@@ -523,19 +524,28 @@ static int cut_extent(struct inode *inode, struct rdx_path *p, int i, u64 s,
 	return insert_at(inode, p, p->depth, i + 1, &tail);
 }
 
-/* Leave headroom for one more step: a split logs a few nodes at most. */
-#define RDX_REMOVE_STEP	4096U
-#define RDX_REMOVE_ROOM	(16U * (REFDAX_BLOCK_SIZE + 64U))
-
-int refdax_bmap_remove(struct inode *inode, u64 lblk, u64 len)
+/*
+ * Blocks the next removal step may cut: as many as the room left allows
+ * beside a tree update, bounded for latency and by the deferred items one
+ * block may add, at least one.
+ */
+static u64 remove_step(struct refdax_trans *tp, struct inode *inode)
 {
-	struct refdax_sb_info *sbi = RDX_SB(inode->i_sb);
+	u64 fit = refdax_resv_fit_blocks(tp, refdax_bmap_txn_reserve(inode), 1);
+
+	return min_t(u64, fit, RDX_STEP_REMOVE);
+}
+
+int refdax_bmap_remove(struct refdax_trans *tp, struct inode *inode,
+		       u64 lblk, u64 len)
+{
 	u64 end = lblk + len;
 	bool stepped = false;
 	int ret;
 
 	if (end > REFDAX_MAX_LBLK + 1)
 		end = REFDAX_MAX_LBLK + 1;
+	refdax_trans_ijoin(tp, inode, NULL);
 	while (lblk < end) {
 		struct rdx_path p;
 		struct rdx_node *leaf;
@@ -548,13 +558,13 @@ int refdax_bmap_remove(struct inode *inode, u64 lblk, u64 len)
 		 * of one always runs (and fails with ENOSPC if even an empty
 		 * journal is too small), so the caller's loop makes progress.
 		 */
-		if (stepped && (refdax_txn_room(sbi) < RDX_REMOVE_ROOM ||
-				sbi->nr_deferred + RDX_REMOVE_STEP + 8 >
-				sbi->max_deferred))
+		if (stepped &&
+		    !refdax_resv_room_for_run(tp, refdax_bmap_txn_reserve(inode)))
 			return 1;
 		ret = walk(inode, lblk, &p);
 		if (ret)
 			return ret;
+		p.tp = tp;
 		leaf = &p.n[p.depth];
 		i = p.pos[p.depth];
 		if (i >= 0 && le32_to_cpu(n_ext(leaf, i)->e_lblk) +
@@ -576,8 +586,7 @@ int refdax_bmap_remove(struct inode *inode, u64 lblk, u64 len)
 		ee = el + le32_to_cpu(e->e_len);
 		if (el >= end)
 			return 0;
-		/* Bound the work per step so the deferred list fits. */
-		ee = min_t(u64, ee, max(lblk, el) + RDX_REMOVE_STEP);
+		ee = min_t(u64, ee, max(lblk, el) + remove_step(tp, inode));
 		ret = cut_extent(inode, &p, i, max(lblk, el), min(end, ee));
 		if (ret)
 			return ret;
@@ -593,10 +602,10 @@ int refdax_bmap_remove(struct inode *inode, u64 lblk, u64 len)
  * says how far it got (at least one block unless an error is returned, as
  * the first allocation of a call is never held back).
  */
-int refdax_bmap_alloc_range(struct inode *inode, u64 lblk, u64 len,
-			    u64 *done)
+int refdax_bmap_alloc_range(struct refdax_trans *tp, struct inode *inode,
+			    u64 lblk, u64 len, u64 *done)
 {
-	struct refdax_sb_info *sbi = RDX_SB(inode->i_sb);
+	struct refdax_sb_info *sbi = tp->sbi;
 	u64 start = lblk, end = lblk + len;
 	bool allocated = false;
 	int ret;
@@ -613,101 +622,24 @@ int refdax_bmap_alloc_range(struct inode *inode, u64 lblk, u64 len,
 			continue;
 		}
 		reserve = refdax_bmap_txn_reserve(inode);
-		if (allocated && !refdax_txn_room_for_run(sbi, reserve))
+		if (allocated && !refdax_resv_room_for_run(tp, reserve))
 			break;
-		run = min3(run, 65536ULL, refdax_refcount_fit(sbi, reserve, 1));
+		run = min3(run, (u64)RDX_STEP_ALLOC,
+			   refdax_resv_fit_blocks(tp, reserve, 1));
 		/* 2 MiB-aligned logical runs get 2 MiB-aligned blocks. */
 		align = (lblk % REFDAX_HUGE_BLOCKS == 0 &&
 			 run >= REFDAX_HUGE_BLOCKS) ? REFDAX_HUGE_BLOCKS : 1;
-		ret = refdax_alloc_blocks(sbi, run, align, &first, &got);
+		ret = refdax_alloc_blocks(tp, run, align, &first, &got);
 		if (ret)
 			return ret;
 		refdax_zero_blocks(sbi, first, got);
-		ret = refdax_bmap_insert(inode, lblk, first, got);
+		ret = refdax_bmap_insert(tp, inode, lblk, first, got);
 		if (ret)
 			return ret;
 		allocated = true;
 		lblk += got;
 	}
-	*done = lblk - start;
+	if (done)
+		*done = lblk - start;
 	return 0;
-}
-
-int refdax_get_block(struct inode *inode, u64 lblk, u64 want, u64 *pblk,
-		     u64 *len)
-{
-	struct refdax_sb_info *sbi = RDX_SB(inode->i_sb);
-	struct refdax_inode_info *ri = RDX_I(inode);
-	int ret;
-
-	down_read(&ri->bmap_sem);
-	ret = refdax_bmap_lookup(inode, lblk, pblk, len);
-	up_read(&ri->bmap_sem);
-	if (ret <= 0 || !want)
-		return ret;
-
-	down_write(&ri->bmap_sem);
-	ret = refdax_bmap_lookup(inode, lblk, pblk, len);
-	if (ret != 1)
-		goto out;
-	want = min(want, *len);
-	ret = refdax_txn_begin(sbi);
-	if (ret)
-		goto out;
-	ret = refdax_bmap_alloc_range(inode, lblk, want, &want);
-	if (!ret)
-		ret = refdax_write_inode_txn(inode);
-	if (ret) {
-		refdax_txn_abort(sbi);
-		refdax_inode_reload_blocks(inode);
-		goto out;
-	}
-	refdax_txn_commit(sbi);
-	/*
-	 * Readers of the hole may have the zero page mapped.  Remove those
-	 * ptes before anyone can see the block as mapped, so a write fault
-	 * never upgrades a zero-page pte (bmap_sem is still held for write).
-	 */
-	unmap_mapping_pages(inode->i_mapping, lblk, want, false);
-	ret = refdax_bmap_lookup(inode, lblk, pblk, len);
-out:
-	up_write(&ri->bmap_sem);
-	return ret;
-}
-
-int refdax_remove_range(struct inode *inode, u64 lblk, u64 len)
-{
-	struct refdax_sb_info *sbi = RDX_SB(inode->i_sb);
-	struct refdax_inode_info *ri = RDX_I(inode);
-	int ret;
-
-	if (ri->flags & REFDAX_IFL_INLINE)
-		return 0;
-	do {
-		down_write(&ri->bmap_sem);
-		ret = refdax_txn_begin(sbi);
-		if (ret) {
-			up_write(&ri->bmap_sem);
-			return ret;
-		}
-		ret = refdax_bmap_remove(inode, lblk, len);
-		if (ret >= 0) {
-			int err = refdax_write_inode_txn(inode);
-
-			if (err)
-				ret = err;
-		}
-		if (ret < 0) {
-			refdax_txn_abort(sbi);
-			refdax_inode_reload_blocks(inode);
-		} else {
-			refdax_txn_commit(sbi);
-		}
-		up_write(&ri->bmap_sem);
-	} while (ret == 1);
-	/* Offsets whose blocks went away no longer shadow anything. */
-	if (!ret && len)
-		refdax_shadow_drop_range(inode, lblk,
-					 min_t(u64, lblk + len - 1, ULONG_MAX));
-	return ret;
 }

@@ -11,8 +11,8 @@
  * each block can still take finds room for an insert in O(log n).
  *
  * The index is changed together with the media, under dir_lock, inside the
- * caller's transaction; after an abort the caller drops it with
- * refdax_dir_forget() and it is rebuilt from the restored media.
+ * caller's transaction, which the directory joins with dir_cancel(): an
+ * abort drops the index, and it is rebuilt from the restored media.
  */
 #include <linux/slab.h>
 #include <linux/mm.h>
@@ -401,20 +401,16 @@ void refdax_dir_index_free(struct refdax_inode_info *ri)
 }
 
 /*
- * Drop the index after a transaction abort.  The abort restored the media
- * inode, and a directory that grew in the aborted transaction must shrink
- * back in memory too, or the next inode write would persist the stale size.
+ * A transaction the directory took part in was aborted: the media records
+ * are back as they were, so the index built over the changed ones goes.
+ * (The transaction itself put back the directory's size and block count.)
  */
-void refdax_dir_forget(struct inode *dir)
+static void dir_cancel(struct inode *dir)
 {
-	struct refdax_sb_info *sbi = RDX_SB(dir->i_sb);
-	struct refdax_inode *pi = rdx_pinode(sbi, dir->i_ino);
 	struct refdax_inode_info *ri = RDX_I(dir);
 
 	mutex_lock(&ri->dir_lock);
 	refdax_dir_index_free(ri);
-	i_size_write(dir, le64_to_cpu(pi->i_size));
-	refdax_inode_reload_blocks(dir);
 	mutex_unlock(&ri->dir_lock);
 }
 
@@ -478,8 +474,8 @@ bool refdax_dir_empty(struct inode *dir)
 /* ---- changes, inside the caller's transaction ---- */
 
 /* Append one block holding a single free record; returns its number. */
-static int rdx_grow(struct inode *dir, struct refdax_dir_index *idx,
-		    u32 *lblkp)
+static int rdx_grow(struct refdax_trans *tp, struct inode *dir,
+		    struct refdax_dir_index *idx, u32 *lblkp)
 {
 	struct refdax_sb_info *sbi = RDX_SB(dir->i_sb);
 	struct refdax_inode_info *ri = RDX_I(dir);
@@ -494,7 +490,7 @@ static int rdx_grow(struct inode *dir, struct refdax_dir_index *idx,
 	if (err)
 		return err;
 	down_write(&ri->bmap_sem);
-	err = refdax_bmap_alloc_range(dir, lblk, 1, &len);
+	err = refdax_bmap_alloc_range(tp, dir, lblk, 1, NULL);
 	if (!err)
 		err = refdax_bmap_lookup(dir, lblk, &pblk, &len);
 	up_write(&ri->bmap_sem);
@@ -503,7 +499,7 @@ static int rdx_grow(struct inode *dir, struct refdax_dir_index *idx,
 
 	/* The block arrives zeroed and flushed: only the header changes. */
 	de = rdx_block(sbi, pblk);
-	err = refdax_txn_log(sbi, de, REFDAX_DIRENT_HDR);
+	err = refdax_trans_log(tp, de, REFDAX_DIRENT_HDR);
 	if (err)
 		return err;
 	de->d_ino = 0;
@@ -521,13 +517,14 @@ static int rdx_grow(struct inode *dir, struct refdax_dir_index *idx,
 }
 
 /* First block with room for a @need byte record, growing if none has. */
-static int rdx_find_room(struct inode *dir, struct refdax_dir_index *idx,
-			 unsigned int need, u32 *lblkp)
+static int rdx_find_room(struct refdax_trans *tp, struct inode *dir,
+			 struct refdax_dir_index *idx, unsigned int need,
+			 u32 *lblkp)
 {
 	s64 b = rdx_room_find(idx, need);
 
 	if (b < 0)
-		return rdx_grow(dir, idx, lblkp);
+		return rdx_grow(tp, dir, idx, lblkp);
 	*lblkp = b;
 	return 0;
 }
@@ -551,9 +548,9 @@ static void rdx_fill_rec(struct refdax_dirent *de, const struct qstr *name,
  * a free record whole, or split the slack off a live one.  Returns the
  * record's offset in the block.
  */
-static int rdx_place(struct inode *dir, struct refdax_dir_index *idx,
-		     u32 lblk, const struct qstr *name, u32 hash, u64 ino,
-		     umode_t mode)
+static int rdx_place(struct refdax_trans *tp, struct inode *dir,
+		     struct refdax_dir_index *idx, u32 lblk,
+		     const struct qstr *name, u32 hash, u64 ino, umode_t mode)
 {
 	struct refdax_sb_info *sbi = RDX_SB(dir->i_sb);
 	unsigned int need = REFDAX_DIRENT_LEN(name->len);
@@ -574,7 +571,7 @@ static int rdx_place(struct inode *dir, struct refdax_dir_index *idx,
 
 	de = rdx_rec(base, off);
 	if (!de->d_ino) {
-		err = refdax_txn_log(sbi, de, need);
+		err = refdax_trans_log(tp, de, need);
 		if (err)
 			return err;
 		rdx_fill_rec(de, name, hash, ino, mode);
@@ -582,9 +579,9 @@ static int rdx_place(struct inode *dir, struct refdax_dir_index *idx,
 	}
 	keep = REFDAX_DIRENT_LEN(de->d_namelen);
 	nde = rdx_rec(base, off + keep);
-	err = refdax_txn_log(sbi, &de->d_reclen, sizeof(de->d_reclen));
+	err = refdax_trans_log(tp, &de->d_reclen, sizeof(de->d_reclen));
 	if (!err)
-		err = refdax_txn_log(sbi, nde, need);
+		err = refdax_trans_log(tp, nde, need);
 	if (err)
 		return err;
 	de->d_reclen = cpu_to_le16(keep);
@@ -593,8 +590,8 @@ static int rdx_place(struct inode *dir, struct refdax_dir_index *idx,
 	return off + keep;
 }
 
-int refdax_dir_add(struct inode *dir, const struct qstr *name, u64 ino,
-		   umode_t mode)
+int refdax_dir_add(struct refdax_trans *tp, struct inode *dir,
+		   const struct qstr *name, u64 ino, umode_t mode)
 {
 	struct refdax_inode_info *ri = RDX_I(dir);
 	u32 hash = refdax_name_hash(name->name, name->len);
@@ -611,16 +608,17 @@ int refdax_dir_add(struct inode *dir, const struct qstr *name, u64 ino,
 	dn = kmalloc(sizeof(*dn), GFP_NOFS);
 	if (!dn)
 		return -ENOMEM;
+	refdax_trans_ijoin(tp, dir, dir_cancel);
 	mutex_lock(&ri->dir_lock);
 	idx = rdx_index(dir);
 	if (IS_ERR(idx)) {
 		off = PTR_ERR(idx);
 		goto fail;
 	}
-	off = rdx_find_room(dir, idx, REFDAX_DIRENT_LEN(name->len), &lblk);
+	off = rdx_find_room(tp, dir, idx, REFDAX_DIRENT_LEN(name->len), &lblk);
 	if (off)
 		goto fail;
-	off = rdx_place(dir, idx, lblk, name, hash, ino, mode);
+	off = rdx_place(tp, dir, idx, lblk, name, hash, ino, mode);
 	if (off < 0)
 		goto fail;
 	dn->hash = hash;
@@ -636,8 +634,9 @@ fail:
 }
 
 /* Free the record at @off of block @lblk, merging it into its predecessor. */
-static int rdx_kill_rec(struct inode *dir, struct refdax_dir_index *idx,
-			u32 lblk, unsigned int off)
+static int rdx_kill_rec(struct refdax_trans *tp, struct inode *dir,
+			struct refdax_dir_index *idx, u32 lblk,
+			unsigned int off)
 {
 	struct refdax_sb_info *sbi = RDX_SB(dir->i_sb);
 	void *base = rdx_iblock(sbi, idx, lblk);
@@ -657,21 +656,22 @@ static int rdx_kill_rec(struct inode *dir, struct refdax_dir_index *idx,
 		return rdx_corrupt(dir, lblk, "record not on the chain");
 
 	if (off == 0) {
-		err = refdax_txn_log(sbi, &de->d_ino, sizeof(de->d_ino));
+		err = refdax_trans_log(tp, &de->d_ino, sizeof(de->d_ino));
 		if (err)
 			return err;
 		de->d_ino = 0;
 		return 0;
 	}
 	pde = rdx_rec(base, prev);
-	err = refdax_txn_log(sbi, &pde->d_reclen, sizeof(pde->d_reclen));
+	err = refdax_trans_log(tp, &pde->d_reclen, sizeof(pde->d_reclen));
 	if (err)
 		return err;
 	pde->d_reclen = cpu_to_le16(le16_to_cpu(pde->d_reclen) + reclen);
 	return 0;
 }
 
-int refdax_dir_remove(struct inode *dir, const struct qstr *name)
+int refdax_dir_remove(struct refdax_trans *tp, struct inode *dir,
+		      const struct qstr *name)
 {
 	struct refdax_sb_info *sbi = RDX_SB(dir->i_sb);
 	struct refdax_inode_info *ri = RDX_I(dir);
@@ -680,6 +680,7 @@ int refdax_dir_remove(struct inode *dir, const struct qstr *name)
 	u64 pos;
 	int err;
 
+	refdax_trans_ijoin(tp, dir, dir_cancel);
 	mutex_lock(&ri->dir_lock);
 	dn = rdx_lookup(dir, name, &idx);
 	if (IS_ERR(dn)) {
@@ -687,7 +688,7 @@ int refdax_dir_remove(struct inode *dir, const struct qstr *name)
 		goto out;
 	}
 	pos = (u64)dn->pos8 << 3;
-	err = rdx_kill_rec(dir, idx, pos >> REFDAX_BLOCK_SHIFT,
+	err = rdx_kill_rec(tp, dir, idx, pos >> REFDAX_BLOCK_SHIFT,
 			   pos & (REFDAX_BLOCK_SIZE - 1));
 	if (err)
 		goto out;
@@ -700,8 +701,8 @@ out:
 	return err;
 }
 
-int refdax_dir_retarget(struct inode *dir, const struct qstr *name, u64 ino,
-			umode_t mode)
+int refdax_dir_retarget(struct refdax_trans *tp, struct inode *dir,
+			const struct qstr *name, u64 ino, umode_t mode)
 {
 	struct refdax_sb_info *sbi = RDX_SB(dir->i_sb);
 	struct refdax_inode_info *ri = RDX_I(dir);
@@ -710,6 +711,7 @@ int refdax_dir_retarget(struct inode *dir, const struct qstr *name, u64 ino,
 	struct rdx_dname *dn;
 	int err;
 
+	refdax_trans_ijoin(tp, dir, dir_cancel);
 	mutex_lock(&ri->dir_lock);
 	dn = rdx_lookup(dir, name, &idx);
 	if (IS_ERR(dn)) {
@@ -718,7 +720,7 @@ int refdax_dir_retarget(struct inode *dir, const struct qstr *name, u64 ino,
 	}
 	de = rdx_pos_rec(sbi, idx, (u64)dn->pos8 << 3);
 	/* d_ino through d_type: one small range. */
-	err = refdax_txn_log(sbi, de, offsetof(struct refdax_dirent, d_hash));
+	err = refdax_trans_log(tp, de, offsetof(struct refdax_dirent, d_hash));
 	if (err)
 		goto out;
 	de->d_ino = cpu_to_le64(ino);

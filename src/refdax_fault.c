@@ -106,7 +106,7 @@ static vm_fault_t refdax_fault_locked(struct vm_fault *vmf, bool write)
 	if (ret == 1)
 		return vmf_insert_mixed(vma, vmf->address,
 					pfn_to_pfn_t(my_zero_pfn(vmf->address)));
-	if (refdax_block_refs(sbi, pblk) > 1) {
+	if (refdax_refcount_get(sbi, pblk) > 1) {
 		/* Shared: read-only from the master page, or copy-on-write. */
 		if (!write)
 			return refdax_map_shared(vmf, pblk);
@@ -115,7 +115,7 @@ static vm_fault_t refdax_fault_locked(struct vm_fault *vmf, bool write)
 			return ret == -ENOMEM ? VM_FAULT_OOM : VM_FAULT_SIGBUS;
 		/* Map the private copy now rather than fault a second time. */
 		ret = refdax_get_block(inode, vmf->pgoff, 0, &pblk, &len);
-		if (ret || refdax_block_refs(sbi, pblk) > 1)
+		if (ret || refdax_refcount_get(sbi, pblk) > 1)
 			return VM_FAULT_NOPAGE;
 	}
 	refdax_owner_set(sbi, pblk, inode->i_ino, vmf->pgoff);
@@ -175,7 +175,7 @@ static vm_fault_t refdax_pfn_mkwrite(struct vm_fault *vmf)
 	if (err == 1)
 		err = refdax_get_block(inode, vmf->pgoff, 1, &pblk, &len) ?:
 		      1;
-	if (err == 0 && refdax_block_refs(RDX_SB(inode->i_sb), pblk) > 1) {
+	if (err == 0 && refdax_refcount_get(RDX_SB(inode->i_sb), pblk) > 1) {
 		/* A shared page mapped read-only: copy it for this file. */
 		err = refdax_cow_fault(inode, vmf->pgoff, pblk) ?: 1;
 	} else if (err == 0) {

@@ -181,42 +181,6 @@ static int refdax_fsync(struct file *file, loff_t start, loff_t end,
 	return ret;
 }
 
-/* Allocate zeroed blocks for [lblk, end) in bounded transactions. */
-static int alloc_range(struct inode *inode, u64 lblk, u64 end)
-{
-	struct refdax_sb_info *sbi = RDX_SB(inode->i_sb);
-	struct refdax_inode_info *ri = RDX_I(inode);
-	int ret = 0;
-
-	while (lblk < end) {
-		u64 chunk = min_t(u64, end - lblk, 16384), done = 0;
-
-		down_write(&ri->bmap_sem);
-		ret = refdax_txn_begin(sbi);
-		if (ret) {
-			up_write(&ri->bmap_sem);
-			break;
-		}
-		ret = refdax_bmap_alloc_range(inode, lblk, chunk, &done);
-		if (!ret)
-			ret = refdax_write_inode_txn(inode);
-		if (ret) {
-			refdax_txn_abort(sbi);
-			refdax_inode_reload_blocks(inode);
-		} else {
-			refdax_txn_commit(sbi);
-			unmap_mapping_pages(inode->i_mapping, lblk, done,
-					    false);
-		}
-		up_write(&ri->bmap_sem);
-		if (ret)
-			break;
-		lblk += done;
-		cond_resched();
-	}
-	return ret;
-}
-
 /* Zero [start, end) of the file in place where it is mapped. */
 static int zero_mapped(struct inode *inode, loff_t start, loff_t end)
 {
@@ -312,8 +276,8 @@ static long refdax_fallocate(struct file *file, int mode, loff_t offset,
 		if (ret)
 			goto unlock;
 	}
-	ret = alloc_range(inode, offset >> REFDAX_BLOCK_SHIFT,
-			  DIV_ROUND_UP_ULL(end, REFDAX_BLOCK_SIZE));
+	ret = refdax_alloc_file_range(inode, offset >> REFDAX_BLOCK_SHIFT,
+				      DIV_ROUND_UP_ULL(end, REFDAX_BLOCK_SIZE));
 	if (!ret && !(mode & FALLOC_FL_KEEP_SIZE) && end > size) {
 		i_size_write(inode, end);
 		ret = refdax_update_inode(inode);

@@ -137,13 +137,13 @@ static void ts_to_media(struct timespec64 ts, __le64 *sec, __le32 *nsec)
 	*nsec = cpu_to_le32(ts.tv_nsec);
 }
 
-int refdax_write_inode_txn(struct inode *inode)
+int refdax_write_inode_txn(struct refdax_trans *tp, struct inode *inode)
 {
 	struct refdax_sb_info *sbi = RDX_SB(inode->i_sb);
 	struct refdax_inode *pi = rdx_pinode(sbi, inode->i_ino);
 	int ret;
 
-	ret = refdax_txn_log(sbi, pi, REFDAX_INODE_SIZE);
+	ret = refdax_trans_log(tp, pi, REFDAX_INODE_SIZE);
 	if (ret)
 		return ret;
 	pi->i_mode = cpu_to_le16(inode->i_mode);
@@ -167,19 +167,20 @@ int refdax_write_inode_txn(struct inode *inode)
 int refdax_update_inode(struct inode *inode)
 {
 	struct refdax_sb_info *sbi = RDX_SB(inode->i_sb);
+	struct refdax_trans *tp = refdax_trans_current(sbi);
 	int ret;
 
-	if (refdax_txn_held(sbi))
-		return refdax_write_inode_txn(inode);
-	ret = refdax_txn_begin(sbi);
-	if (ret)
-		return ret;
-	ret = refdax_write_inode_txn(inode);
+	if (tp)
+		return refdax_write_inode_txn(tp, inode);
+	tp = refdax_trans_begin(sbi, refdax_resv_inode());
+	if (IS_ERR(tp))
+		return PTR_ERR(tp);
+	ret = refdax_write_inode_txn(tp, inode);
 	if (ret) {
-		refdax_txn_abort(sbi);
+		refdax_trans_cancel(tp);
 		return ret;
 	}
-	refdax_txn_commit(sbi);
+	refdax_trans_commit(tp);
 	return 0;
 }
 
@@ -202,7 +203,8 @@ int refdax_write_inode(struct inode *inode, struct writeback_control *wbc)
 	return ret == -EROFS ? 0 : ret;
 }
 
-struct inode *refdax_new_inode(struct inode *dir, umode_t mode, dev_t rdev)
+struct inode *refdax_new_inode(struct refdax_trans *tp, struct inode *dir,
+			       umode_t mode, dev_t rdev)
 {
 	struct super_block *sb = dir->i_sb;
 	struct refdax_sb_info *sbi = RDX_SB(sb);
@@ -212,7 +214,7 @@ struct inode *refdax_new_inode(struct inode *dir, umode_t mode, dev_t rdev)
 	u64 ino;
 	int ret;
 
-	ret = refdax_alloc_ino(sbi, &ino);
+	ret = refdax_alloc_ino(tp, &ino);
 	if (ret)
 		return ERR_PTR(ret);
 	inode = new_inode(sb);
@@ -231,7 +233,7 @@ struct inode *refdax_new_inode(struct inode *dir, umode_t mode, dev_t rdev)
 			      (S_ISDIR(mode) ? ~0U : REFDAX_IFL_NOATIME);
 
 	pi = rdx_pinode(sbi, ino);
-	ret = refdax_txn_log(sbi, pi, REFDAX_INODE_SIZE);
+	ret = refdax_trans_log(tp, pi, REFDAX_INODE_SIZE);
 	if (ret)
 		goto fail;
 	memset(pi, 0, REFDAX_INODE_SIZE);
@@ -240,7 +242,7 @@ struct inode *refdax_new_inode(struct inode *dir, umode_t mode, dev_t rdev)
 		pi->i_parent = cpu_to_le64(dir->i_ino);
 	pi->i_crtime = cpu_to_le64(now.tv_sec);
 	pi->i_crtime_ns = cpu_to_le32(now.tv_nsec);
-	ret = refdax_write_inode_txn(inode);
+	ret = refdax_write_inode_txn(tp, inode);
 	if (ret)
 		goto fail;
 	if (insert_inode_locked(inode) < 0) {
@@ -255,13 +257,13 @@ fail:
 	return ERR_PTR(ret);
 }
 
-static struct refdax_super *log_super(struct refdax_sb_info *sbi, int *ret)
+static struct refdax_super *log_super(struct refdax_trans *tp, int *ret)
 {
-	*ret = refdax_txn_log(sbi, sbi->rsb, sizeof(*sbi->rsb));
-	return sbi->rsb;
+	*ret = refdax_trans_log(tp, tp->sbi->rsb, sizeof(*tp->sbi->rsb));
+	return tp->sbi->rsb;
 }
 
-int refdax_orphan_add(struct inode *inode)
+int refdax_orphan_add(struct refdax_trans *tp, struct inode *inode)
 {
 	struct refdax_sb_info *sbi = RDX_SB(inode->i_sb);
 	struct refdax_inode *pi = rdx_pinode(sbi, inode->i_ino);
@@ -270,20 +272,21 @@ int refdax_orphan_add(struct inode *inode)
 
 	if (RDX_I(inode)->flags & REFDAX_IFL_ORPHAN)
 		return 0;
-	rsb = log_super(sbi, &ret);
+	rsb = log_super(tp, &ret);
 	if (ret)
 		return ret;
-	ret = refdax_txn_log(sbi, pi, REFDAX_INODE_SIZE);
+	ret = refdax_trans_log(tp, pi, REFDAX_INODE_SIZE);
 	if (ret)
 		return ret;
 	pi->i_next_orphan = rsb->s_orphan_head;
 	rsb->s_orphan_head = cpu_to_le64(inode->i_ino);
 	refdax_super_set_csum(rsb);
+	refdax_trans_ijoin(tp, inode, NULL);
 	RDX_I(inode)->flags |= REFDAX_IFL_ORPHAN;
-	return refdax_write_inode_txn(inode);
+	return refdax_write_inode_txn(tp, inode);
 }
 
-int refdax_orphan_del(struct inode *inode)
+int refdax_orphan_del(struct refdax_trans *tp, struct inode *inode)
 {
 	struct refdax_sb_info *sbi = RDX_SB(inode->i_sb);
 	struct refdax_inode *pi = rdx_pinode(sbi, inode->i_ino);
@@ -302,12 +305,12 @@ int refdax_orphan_del(struct inode *inode)
 		}
 		link = &rdx_pinode(sbi, cur)->i_next_orphan;
 	}
-	ret = refdax_txn_log(sbi, link, sizeof(*link));
+	ret = refdax_trans_log(tp, link, sizeof(*link));
 	if (ret)
 		return ret;
 	*link = pi->i_next_orphan;
 	if (link == &sbi->rsb->s_orphan_head) {
-		ret = refdax_txn_log(sbi, sbi->rsb, sizeof(*sbi->rsb));
+		ret = refdax_trans_log(tp, sbi->rsb, sizeof(*sbi->rsb));
 		if (ret)
 			return ret;
 		refdax_super_set_csum(sbi->rsb);
@@ -315,17 +318,18 @@ int refdax_orphan_del(struct inode *inode)
 		struct refdax_inode *prev = container_of(link,
 				struct refdax_inode, i_next_orphan);
 
-		ret = refdax_txn_log(sbi, prev, REFDAX_INODE_SIZE);
+		ret = refdax_trans_log(tp, prev, REFDAX_INODE_SIZE);
 		if (ret)
 			return ret;
 		refdax_inode_set_csum(prev);
 	}
-	ret = refdax_txn_log(sbi, pi, REFDAX_INODE_SIZE);
+	ret = refdax_trans_log(tp, pi, REFDAX_INODE_SIZE);
 	if (ret)
 		return ret;
 	pi->i_next_orphan = 0;
+	refdax_trans_ijoin(tp, inode, NULL);
 	RDX_I(inode)->flags &= ~REFDAX_IFL_ORPHAN;
-	return refdax_write_inode_txn(inode);
+	return refdax_write_inode_txn(tp, inode);
 }
 
 /* Inodes left on the orphan list by a crash are freed at mount. */
@@ -355,228 +359,6 @@ int refdax_orphan_recover(struct super_block *sb)
 			n);
 	return 0;
 }
-
-/* Zero the bytes of the block holding @pos from @pos to the block's end. */
-void refdax_inode_reload_blocks(struct inode *inode)
-{
-	struct refdax_inode *pi = rdx_pinode(RDX_SB(inode->i_sb),
-					     inode->i_ino);
-
-	inode->i_blocks = le64_to_cpu(pi->i_blocks) <<
-			  (REFDAX_BLOCK_SHIFT - 9);
-}
-
-int refdax_zero_tail(struct inode *inode, loff_t pos)
-{
-	struct refdax_sb_info *sbi = RDX_SB(inode->i_sb);
-	unsigned int off = pos & (REFDAX_BLOCK_SIZE - 1);
-	u64 pblk, len;
-	int ret;
-
-	if (!off)
-		return 0;
-	ret = refdax_unshare_range_locked(inode, pos >> REFDAX_BLOCK_SHIFT, 1);
-	if (ret)
-		return ret;
-	ret = refdax_get_block(inode, pos >> REFDAX_BLOCK_SHIFT, 0, &pblk,
-			       &len);
-	if (ret)
-		return ret < 0 ? ret : 0;
-	memset((u8 *)rdx_block(sbi, pblk) + off, 0, REFDAX_BLOCK_SIZE - off);
-	refdax_persist(sbi, (u8 *)rdx_block(sbi, pblk) + off,
-		       REFDAX_BLOCK_SIZE - off);
-	return 0;
-}
-
-/* Free every block at or beyond @newsize. */
-int refdax_truncate_blocks(struct inode *inode, loff_t newsize)
-{
-	u64 first = DIV_ROUND_UP_ULL(newsize, REFDAX_BLOCK_SIZE);
-
-	return refdax_remove_range(inode, first, REFDAX_MAX_LBLK + 1 - first);
-}
-
-static int refdax_setsize(struct inode *inode, loff_t newsize)
-{
-	loff_t oldsize = inode->i_size;
-	int ret;
-
-	ret = refdax_zero_tail(inode, min(oldsize, newsize));
-	if (ret)
-		return ret;
-	i_size_write(inode, newsize);
-	/* New size first: blocks past EOF are then invisible when freed. */
-	inode_set_ctime_current(inode);
-	rdx_set_mtime(inode, inode_get_ctime(inode));
-	ret = refdax_update_inode(inode);
-	if (ret) {
-		i_size_write(inode, oldsize);
-		return ret;
-	}
-	if (newsize < oldsize) {
-		truncate_pagecache(inode, newsize);
-		ret = refdax_truncate_blocks(inode, newsize);
-	}
-	return ret;
-}
-
-int refdax_setattr(struct rdx_idmap *idmap, struct dentry *dentry, struct iattr *attr)
-{
-	struct inode *inode = d_inode(dentry);
-	int ret;
-
-	ret = setattr_prepare(idmap, dentry, attr);
-	if (ret)
-		return ret;
-	if ((attr->ia_valid & ATTR_SIZE) && S_ISREG(inode->i_mode) &&
-	    attr->ia_size != inode->i_size) {
-		ret = inode_newsize_ok(inode, attr->ia_size);
-		if (ret)
-			return ret;
-		filemap_invalidate_lock(inode->i_mapping);
-		ret = refdax_setsize(inode, attr->ia_size);
-		filemap_invalidate_unlock(inode->i_mapping);
-		if (ret)
-			return ret;
-	}
-	setattr_copy(idmap, inode, attr);
-	return refdax_update_inode(inode);
-}
-
-int refdax_getattr(struct rdx_idmap *idmap, const struct path *path, struct kstat *st,
-		   u32 request_mask, unsigned int query_flags)
-{
-	struct inode *inode = d_inode(path->dentry);
-	struct refdax_inode *pi = rdx_pinode(RDX_SB(inode->i_sb),
-					     inode->i_ino);
-	u32 flags = RDX_I(inode)->flags;
-
-	if (request_mask & STATX_BTIME) {
-		st->result_mask |= STATX_BTIME;
-		st->btime.tv_sec = (s64)le64_to_cpu(pi->i_crtime);
-		st->btime.tv_nsec = le32_to_cpu(pi->i_crtime_ns);
-	}
-	if (flags & REFDAX_IFL_APPEND)
-		st->attributes |= STATX_ATTR_APPEND;
-	if (flags & REFDAX_IFL_IMMUTABLE)
-		st->attributes |= STATX_ATTR_IMMUTABLE;
-	st->attributes |= STATX_ATTR_DAX;
-	st->attributes_mask |= STATX_ATTR_APPEND | STATX_ATTR_IMMUTABLE |
-			       STATX_ATTR_DAX;
-	rdx_fillattr(idmap, request_mask, inode, st);
-	st->blksize = S_ISREG(inode->i_mode) ? PMD_SIZE : REFDAX_BLOCK_SIZE;
-	return 0;
-}
-
-void refdax_evict_inode(struct inode *inode)
-{
-	struct refdax_sb_info *sbi = RDX_SB(inode->i_sb);
-	struct refdax_inode_info *ri = RDX_I(inode);
-	bool free_it = !inode->i_nlink && !is_bad_inode(inode) &&
-		       (ri->flags & REFDAX_IFL_ORPHAN);
-	int ret = 0;
-
-	truncate_inode_pages_final(&inode->i_data);
-	if (free_it && !sb_rdonly(inode->i_sb)) {
-		ret = refdax_truncate_blocks(inode, 0);
-		if (!ret)
-			ret = refdax_txn_begin(sbi);
-		if (!ret) {
-			struct refdax_inode *pi = rdx_pinode(sbi, inode->i_ino);
-
-			ret = refdax_orphan_del(inode);
-			if (!ret)
-				ret = refdax_free_ino(sbi, inode->i_ino);
-			if (!ret)
-				ret = refdax_txn_log(sbi, pi, REFDAX_INODE_SIZE);
-			if (!ret) {
-				memset(pi, 0, REFDAX_INODE_SIZE);
-				refdax_txn_commit(sbi);
-			} else {
-				refdax_txn_abort(sbi);
-			}
-		}
-		if (ret && ret != -EROFS)
-			pr_warn("refdax: inode %lu: freeing failed (%d), fsck will reclaim it\n",
-				inode->i_ino, ret);
-	}
-	refdax_shadow_drop_range(inode, 0, ULONG_MAX);
-	refdax_dir_index_free(ri);
-	clear_inode(inode);
-}
-
-static int refdax_fiemap(struct inode *inode, struct fiemap_extent_info *fi,
-			 u64 start, u64 len)
-{
-	struct refdax_sb_info *sbi = RDX_SB(inode->i_sb);
-	u64 lblk, end, pblk, run, phys, next;
-	int ret;
-
-	ret = fiemap_prep(inode, fi, start, &len, 0);
-	if (ret)
-		return ret;
-	if (RDX_I(inode)->flags & REFDAX_IFL_INLINE)
-		return 0;
-	lblk = start >> REFDAX_BLOCK_SHIFT;
-	end = min_t(u64, DIV_ROUND_UP_ULL(start + len, REFDAX_BLOCK_SIZE),
-		    REFDAX_MAX_LBLK + 1);
-	down_read(&RDX_I(inode)->bmap_sem);
-	while (lblk < end) {
-		u32 flags = 0;
-		u64 i, shared = 0;
-
-		ret = refdax_bmap_lookup(inode, lblk, &pblk, &run);
-		if (ret < 0)
-			break;
-		if (ret == 1) {
-			lblk += run;
-			ret = 0;
-			continue;
-		}
-		run = min(run, end - lblk);
-		/* Report a run of uniformly shared or private blocks. */
-		for (i = 0; i < run; i++) {
-			bool s = refdax_block_refs(sbi, pblk + i) > 1;
-
-			if (i == 0)
-				shared = s;
-			else if (s != shared)
-				break;
-		}
-		run = i;
-		if (shared)
-			flags |= FIEMAP_EXTENT_SHARED;
-		if (lblk + run >= end ||
-		    refdax_bmap_lookup(inode, lblk + run, &next, &i) != 0)
-			flags |= FIEMAP_EXTENT_LAST;
-		phys = (pblk << REFDAX_BLOCK_SHIFT) + sbi->dax_part_off;
-		ret = fiemap_fill_next_extent(fi, lblk << REFDAX_BLOCK_SHIFT,
-					      phys, run << REFDAX_BLOCK_SHIFT,
-					      flags);
-		if (ret)
-			break;
-		lblk += run;
-	}
-	up_read(&RDX_I(inode)->bmap_sem);
-	return ret < 0 ? ret : 0;
-}
-
-const struct inode_operations refdax_file_inode_ops = {
-	.setattr	= refdax_setattr,
-	.getattr	= refdax_getattr,
-	.fiemap		= refdax_fiemap,
-};
-
-const struct inode_operations refdax_special_inode_ops = {
-	.setattr	= refdax_setattr,
-	.getattr	= refdax_getattr,
-};
-
-const struct inode_operations refdax_symlink_inode_ops = {
-	.get_link	= simple_get_link,
-	.setattr	= refdax_setattr,
-	.getattr	= refdax_getattr,
-};
 
 static struct lock_class_key refdax_dir_bmap_key;
 

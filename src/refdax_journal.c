@@ -17,8 +17,6 @@
 #include <asm/cacheflush.h>
 #include "refdax.h"
 
-#define REFDAX_DEFERRED_MAX	65536
-
 static void rdx_pm_flush(struct refdax_pmem *pm, const void *addr,
 			 size_t len)
 {
@@ -29,11 +27,6 @@ static void rdx_pm_flush(struct refdax_pmem *pm, const void *addr,
 static void rdx_pm_fence(struct refdax_pmem *pm)
 {
 	refdax_fence(pm->priv);
-}
-
-static void rdx_pm_restored(struct refdax_pmem *pm, u64 addr, u32 len)
-{
-	refdax_alloc_resync(pm->priv, addr, len);
 }
 
 void refdax_persist(struct refdax_sb_info *sbi, const void *p, size_t len)
@@ -51,15 +44,16 @@ int refdax_journal_init(struct refdax_sb_info *sbi)
 	sbi->pm.size = sbi->geom.nblocks << REFDAX_BLOCK_SHIFT;
 	sbi->pm.flush = rdx_pm_flush;
 	sbi->pm.fence = rdx_pm_fence;
-	sbi->pm.restored = NULL;	/* allocator not built yet */
+	/*
+	 * Nothing above the journal is told what a rollback restored: the
+	 * transaction object undoes its own in-memory effects (refdax_trans.c).
+	 */
+	sbi->pm.restored = NULL;
 	sbi->pm.priv = sbi;
 	mutex_init(&sbi->txn_lock);
 
 	sbi->jnl = kvzalloc(sizeof(*sbi->jnl), GFP_KERNEL);
-	sbi->max_deferred = REFDAX_DEFERRED_MAX;
-	sbi->deferred_free = kvmalloc_array(sbi->max_deferred,
-					    sizeof(u64), GFP_KERNEL);
-	if (!sbi->jnl || !sbi->deferred_free)
+	if (!sbi->jnl)
 		return -ENOMEM;
 
 	ret = refdax_jnl_open(sbi->jnl, &sbi->pm, &sbi->geom, &why);
@@ -84,12 +78,14 @@ int refdax_journal_init(struct refdax_sb_info *sbi)
 void refdax_journal_exit(struct refdax_sb_info *sbi)
 {
 	kvfree(sbi->jnl);
-	kvfree(sbi->deferred_free);
 	sbi->jnl = NULL;
-	sbi->deferred_free = NULL;
 }
 
-int refdax_txn_begin(struct refdax_sb_info *sbi)
+/*
+ * The raw journal, one transaction at a time under txn_lock; the
+ * transaction object (refdax_trans.c) is built on these.
+ */
+int refdax_journal_begin(struct refdax_sb_info *sbi)
 {
 	if (sbi->shutdown || sb_rdonly(sbi->sb))
 		return -EROFS;
@@ -99,23 +95,15 @@ int refdax_txn_begin(struct refdax_sb_info *sbi)
 		return -EROFS;
 	}
 	sbi->txn_owner = current;
-	sbi->pm.restored = rdx_pm_restored;
-	sbi->nr_deferred = 0;
-	sbi->txn_ino_delta = 0;
 	refdax_jnl_begin(sbi->jnl);
 	return 0;
 }
 
-bool refdax_txn_held(struct refdax_sb_info *sbi)
-{
-	return READ_ONCE(sbi->txn_owner) == current;
-}
-
-int refdax_txn_log(struct refdax_sb_info *sbi, const void *ptr, u32 len)
+int refdax_journal_log(struct refdax_sb_info *sbi, const void *ptr, u32 len)
 {
 	int ret;
 
-	if (WARN_ON_ONCE(!refdax_txn_held(sbi)))
+	if (WARN_ON_ONCE(READ_ONCE(sbi->txn_owner) != current))
 		return -EINVAL;
 	ret = refdax_jnl_log(sbi->jnl, ptr, len);
 	if (ret)
@@ -124,31 +112,32 @@ int refdax_txn_log(struct refdax_sb_info *sbi, const void *ptr, u32 len)
 	return ret;
 }
 
-u64 refdax_txn_room(struct refdax_sb_info *sbi)
+u64 refdax_journal_room(struct refdax_sb_info *sbi)
 {
 	return refdax_jnl_room(sbi->jnl);
 }
 
-static void txn_end(struct refdax_sb_info *sbi)
+u64 refdax_journal_size(struct refdax_sb_info *sbi)
+{
+	return sbi->jnl->area_bytes;
+}
+
+/* Make the running transaction durable; the caller still holds it. */
+void refdax_journal_commit(struct refdax_sb_info *sbi)
+{
+	refdax_jnl_commit(sbi->jnl);
+}
+
+/* Put back what the running transaction logged; the caller holds it. */
+void refdax_journal_abort(struct refdax_sb_info *sbi)
+{
+	refdax_jnl_abort(sbi->jnl);
+}
+
+/* Let the next transaction begin. */
+void refdax_journal_end(struct refdax_sb_info *sbi)
 {
 	atomic64_inc(&sbi->stat_txns);
 	sbi->txn_owner = NULL;
 	mutex_unlock(&sbi->txn_lock);
-}
-
-void refdax_txn_commit(struct refdax_sb_info *sbi)
-{
-	refdax_jnl_commit(sbi->jnl);
-	/* Freed blocks become reusable only once their release is durable. */
-	refdax_release_deferred(sbi);
-	txn_end(sbi);
-}
-
-void refdax_txn_abort(struct refdax_sb_info *sbi)
-{
-	/* The restore hook re-syncs the allocator from the old refcounts. */
-	refdax_jnl_abort(sbi->jnl);
-	sbi->nr_deferred = 0;
-	sbi->free_inodes -= sbi->txn_ino_delta;
-	txn_end(sbi);
 }

@@ -15,7 +15,10 @@
  * mapping of that offset is invalidated (copy-on-write, truncate, punch,
  * remap, eviction), not until munmap, which filesystems are not told about.
  * The master entry goes away with its last shadow, and at the latest when
- * the block stops being shared.
+ * the block stops being shared: the transaction that takes blocks down to
+ * one reference defers their runs (RDX_DEFER_UNSHARED), and once it has
+ * committed, a worker retires the entries it finds in those runs, so
+ * unlinking a clone costs per master entry, not per block.
  */
 #include <linux/slab.h>
 #include <linux/xarray.h>
@@ -31,6 +34,12 @@ struct refdax_master {
 	struct rcu_head rcu;
 };
 
+/* A run of blocks that stopped being shared, waiting for the worker. */
+struct refdax_unshared {
+	struct list_head link;
+	u64 start, len;
+};
+
 struct refdax_shadow {
 	struct refdax_master *m;
 	struct inode *inode;
@@ -39,18 +48,21 @@ struct refdax_shadow {
 };
 
 static void retire_work_fn(struct work_struct *work);
+static const struct refdax_defer_ops unshared_defer_ops;
 
 void refdax_master_init(struct refdax_sb_info *sbi)
 {
 	xa_init(&sbi->masters);
-	xa_init(&sbi->unshared);
+	spin_lock_init(&sbi->unshared_lock);
+	INIT_LIST_HEAD(&sbi->unshared);
 	INIT_WORK(&sbi->retire_work, retire_work_fn);
+	refdax_trans_register(sbi, RDX_DEFER_UNSHARED, &unshared_defer_ops);
 }
 
 void refdax_master_exit(struct refdax_sb_info *sbi)
 {
+	/* Runs queued by the last transactions are retired before this. */
 	flush_work(&sbi->retire_work);
-	xa_destroy(&sbi->unshared);
 	/* Evicting every inode dropped every shadow, hence every entry. */
 	WARN_ON_ONCE(!xa_empty(&sbi->masters));
 	xa_destroy(&sbi->masters);
@@ -255,7 +267,7 @@ static void retire_master(struct refdax_sb_info *sbi, u64 pblk)
 	if (!m)
 		return;
 	refdax_master_lock(m);
-	if (refdax_block_refs(sbi, pblk) == 1) {
+	if (refdax_refcount_get(sbi, pblk) == 1) {
 		spin_lock(&m->slock);
 		list_for_each_entry_safe(s, tmp, &m->shadows, link) {
 			struct refdax_inode_info *ri = RDX_I(s->inode);
@@ -279,35 +291,70 @@ static void retire_master(struct refdax_sb_info *sbi, u64 pblk)
 	refdax_master_put(sbi, m);
 }
 
-static void retire_work_fn(struct work_struct *work)
+/* Retire the entries of every block in [start, start+len) that has one. */
+static void retire_run(struct refdax_sb_info *sbi, u64 start, u64 len)
 {
-	struct refdax_sb_info *sbi = container_of(work, struct refdax_sb_info,
-						  retire_work);
-	unsigned long blk;
+	unsigned long idx = start;
 	void *entry;
 
-	/*
-	 * The transaction that dropped the counts may still be running (and
-	 * could abort): wait for it, so the counts read below are committed.
-	 */
-	mutex_lock(&sbi->txn_lock);
-	mutex_unlock(&sbi->txn_lock);
-	xa_for_each(&sbi->unshared, blk, entry) {
-		xa_erase(&sbi->unshared, blk);
-		retire_master(sbi, blk);
+	xa_for_each_range(&sbi->masters, idx, entry, start, start + len - 1) {
+		retire_master(sbi, idx);
 		cond_resched();
 	}
 }
 
-/* Called after a commit that took blocks from two references to one. */
-void refdax_master_note_unshared(struct refdax_sb_info *sbi, u64 pblk)
+static void retire_work_fn(struct work_struct *work)
 {
-	if (xa_empty(&sbi->masters))
-		return;
-	if (!xa_is_err(xa_store(&sbi->unshared, pblk, xa_mk_value(1),
-				GFP_NOFS)))
-		queue_work(system_unbound_wq, &sbi->retire_work);
+	struct refdax_sb_info *sbi = container_of(work, struct refdax_sb_info,
+						  retire_work);
+	struct refdax_unshared *u;
+
+	/*
+	 * Runs are queued only after their transaction committed, so the
+	 * counts read here are durable; retire_master() reads them again
+	 * under the entry's lock, since a later clone may share them anew.
+	 */
+	for (;;) {
+		spin_lock(&sbi->unshared_lock);
+		u = list_first_entry_or_null(&sbi->unshared,
+					     struct refdax_unshared, link);
+		if (u)
+			list_del(&u->link);
+		spin_unlock(&sbi->unshared_lock);
+		if (!u)
+			break;
+		retire_run(sbi, u->start, u->len);
+		kfree(u);
+	}
 }
+
+/*
+ * A committed transaction took [start, start+len) from two references to
+ * one.  Nothing to do when no block has a master entry (the common case).
+ * If the run cannot be queued, the entries simply stay until their last
+ * shadow goes: a master of an unshared block is only a stale cache.
+ */
+static void unshared_finish(struct refdax_sb_info *sbi, u64 start, u64 len)
+{
+	struct refdax_unshared *u;
+	unsigned long idx = start;
+
+	if (!xa_find(&sbi->masters, &idx, start + len - 1, XA_PRESENT))
+		return;
+	u = kmalloc(sizeof(*u), GFP_NOFS);
+	if (!u)
+		return;
+	u->start = start;
+	u->len = len;
+	spin_lock(&sbi->unshared_lock);
+	list_add_tail(&u->link, &sbi->unshared);
+	spin_unlock(&sbi->unshared_lock);
+	queue_work(system_unbound_wq, &sbi->retire_work);
+}
+
+static const struct refdax_defer_ops unshared_defer_ops = {
+	.finish = unshared_finish,
+};
 
 size_t refdax_master_entry_bytes(void)
 {

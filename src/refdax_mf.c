@@ -14,59 +14,15 @@
 #include <linux/xarray.h>
 #include "refdax.h"
 
-/* Owner map values: inode number and page offset in one xarray value. */
-#define OWNER_PGOFF_BITS	32
-
-static void owner_store(struct refdax_sb_info *sbi, u64 pblk, u64 ino,
-			pgoff_t pgoff, gfp_t gfp)
-{
-	unsigned long v;
-
-	if (ino >= BIT_ULL(BITS_PER_LONG - 1 - OWNER_PGOFF_BITS) ||
-	    pgoff >= BIT_ULL(OWNER_PGOFF_BITS))
-		return;
-	v = (ino << OWNER_PGOFF_BITS) | pgoff;
-	if (xa_to_value(xa_load(&sbi->owners, pblk)) != v)
-		xa_store(&sbi->owners, pblk, xa_mk_value(v), gfp);
-}
-
-void refdax_owner_set(struct refdax_sb_info *sbi, u64 pblk, u64 ino,
-		      pgoff_t pgoff)
-{
-	owner_store(sbi, pblk, ino, pgoff, GFP_KERNEL);
-}
-
-/* Same, from atomic context (a spinlock held). */
-void refdax_owner_set_atomic(struct refdax_sb_info *sbi, u64 pblk, u64 ino,
-			     pgoff_t pgoff)
-{
-	owner_store(sbi, pblk, ino, pgoff, GFP_ATOMIC);
-}
-
-void refdax_owner_clear(struct refdax_sb_info *sbi, u64 pblk)
-{
-	xa_erase(&sbi->owners, pblk);
-}
-
-bool refdax_block_bad(struct refdax_sb_info *sbi, u64 pblk, u64 len)
-{
-	unsigned long idx = pblk;
-
-	if (xa_empty(&sbi->bad_blocks))
-		return false;
-	return xa_find(&sbi->bad_blocks, &idx, pblk + len - 1, XA_PRESENT);
-}
-
 /* The private owner, if the owner map still describes the block. */
 static void kill_private(struct refdax_sb_info *sbi, u64 pblk,
 			 unsigned int *owners)
 {
-	unsigned long v = xa_to_value(xa_load(&sbi->owners, pblk));
-	u64 ino = v >> OWNER_PGOFF_BITS, cur, len;
-	pgoff_t pgoff = v & (BIT_ULL(OWNER_PGOFF_BITS) - 1);
 	struct inode *inode;
+	pgoff_t pgoff;
+	u64 ino, cur, len;
 
-	if (!ino)
+	if (!refdax_owner_get(sbi, pblk, &ino, &pgoff))
 		return;
 	inode = ilookup(sbi->sb, ino);
 	if (!inode)
@@ -89,12 +45,12 @@ static int fail_block(struct refdax_sb_info *sbi, u64 pblk)
 			     pblk);
 		return -EUCLEAN;
 	}
-	xa_store(&sbi->bad_blocks, pblk, xa_mk_value(1), GFP_NOFS);
+	refdax_bad_block_add(sbi, pblk);
 	atomic64_inc(&sbi->stat_mem_failures);
 	owners = refdax_master_unmap_shadows(sbi, pblk);
 	kill_private(sbi, pblk, &owners);
 	pr_err_ratelimited("refdax (%pg): memory failure in block %llu (%u refs, %u mapped owners)\n",
-			   sbi->sb->s_bdev, pblk, refdax_block_refs(sbi, pblk),
+			   sbi->sb->s_bdev, pblk, refdax_refcount_get(sbi, pblk),
 			   owners);
 	return 0;
 }
@@ -137,15 +93,3 @@ static int refdax_notify_failure(struct dax_device *dax_dev, u64 offset,
 const struct dax_holder_operations refdax_dax_holder_ops = {
 	.notify_failure = refdax_notify_failure,
 };
-
-void refdax_mf_init(struct refdax_sb_info *sbi)
-{
-	xa_init(&sbi->owners);
-	xa_init(&sbi->bad_blocks);
-}
-
-void refdax_mf_exit(struct refdax_sb_info *sbi)
-{
-	xa_destroy(&sbi->owners);
-	xa_destroy(&sbi->bad_blocks);
-}

@@ -6,56 +6,32 @@
  * Each operation is one transaction.  Media changes are made first; the VFS
  * inode fields that refdax_write_inode_txn() copies to media are changed
  * just before they are written.  If any step fails the transaction is
- * aborted, which restores the media, and the in-memory state is put back
- * from a snapshot (nlink, times, flags) and by refdax_dir_forget() (the
- * name index, a directory's size and block count).
+ * cancelled, which restores the media and, for every inode that joined it,
+ * the in-memory state (nlink, times, flags, size, blocks, a directory's name
+ * index).
  */
 #include <linux/slab.h>
 #include "refdax.h"
 
-/* The fields of a VFS inode that an operation here may change. */
-struct rdx_snap {
-	struct inode *inode;
-	unsigned int nlink;
-	u32 flags;
-	struct timespec64 mtime, ctime;
-};
-
-static void rdx_snap_take(struct rdx_snap *s, struct inode *inode)
+/*
+ * Begin an operation's transaction with the inodes it may change joined,
+ * so an abort puts their in-memory state back (refdax_trans.c).
+ */
+static struct refdax_trans *rdx_begin(struct super_block *sb,
+				      struct inode *a, struct inode *b,
+				      struct inode *c, struct inode *d)
 {
-	s->inode = inode;
-	if (!inode)
-		return;
-	s->nlink = inode->i_nlink;
-	s->flags = RDX_I(inode)->flags;
-	s->mtime = rdx_get_mtime(inode);
-	s->ctime = inode_get_ctime(inode);
-}
+	struct inode *inodes[] = { a, b, c, d };
+	struct refdax_trans *tp;
+	unsigned int i;
 
-static void rdx_snap_restore(struct rdx_snap *s)
-{
-	struct inode *inode = s->inode;
-
-	if (!inode)
-		return;
-	set_nlink(inode, s->nlink);
-	RDX_I(inode)->flags = s->flags;
-	rdx_set_mtime(inode, s->mtime);
-	inode_set_ctime_to_ts(inode, s->ctime);
-}
-
-/* Abort the running transaction and put memory back in line with media. */
-static void rdx_abort(struct refdax_sb_info *sbi, struct rdx_snap *snaps,
-		      int nr, struct inode *dir1, struct inode *dir2)
-{
-	int i;
-
-	refdax_txn_abort(sbi);
-	for (i = 0; i < nr; i++)
-		rdx_snap_restore(&snaps[i]);
-	refdax_dir_forget(dir1);
-	if (dir2 && dir2 != dir1)
-		refdax_dir_forget(dir2);
+	tp = refdax_trans_begin(RDX_SB(sb), refdax_resv_small());
+	if (IS_ERR(tp))
+		return tp;
+	for (i = 0; i < ARRAY_SIZE(inodes); i++)
+		if (inodes[i])
+			refdax_trans_ijoin(tp, inodes[i], NULL);
+	return tp;
 }
 
 static struct timespec64 rdx_touch_dir(struct inode *dir)
@@ -67,13 +43,13 @@ static struct timespec64 rdx_touch_dir(struct inode *dir)
 }
 
 /* i_parent lives only on media; refdax_write_inode_txn() keeps it. */
-static int rdx_set_parent(struct inode *inode, struct inode *parent)
+static int rdx_set_parent(struct refdax_trans *tp, struct inode *inode,
+			  struct inode *parent)
 {
-	struct refdax_sb_info *sbi = RDX_SB(inode->i_sb);
-	struct refdax_inode *pi = rdx_pinode(sbi, inode->i_ino);
+	struct refdax_inode *pi = rdx_pinode(tp->sbi, inode->i_ino);
 	int err;
 
-	err = refdax_txn_log(sbi, &pi->i_parent, sizeof(pi->i_parent));
+	err = refdax_trans_log(tp, &pi->i_parent, sizeof(pi->i_parent));
 	if (err)
 		return err;
 	pi->i_parent = cpu_to_le64(parent->i_ino);
@@ -96,8 +72,8 @@ static struct dentry *refdax_lookup(struct inode *dir, struct dentry *dentry,
 }
 
 /* Store a symlink target in a new inode: inline if short, else a block. */
-static int rdx_write_symlink(struct inode *inode, const char *target,
-			     unsigned int len)
+static int rdx_write_symlink(struct refdax_trans *tp, struct inode *inode,
+			     const char *target, unsigned int len)
 {
 	struct refdax_sb_info *sbi = RDX_SB(inode->i_sb);
 	struct refdax_inode_info *ri = RDX_I(inode);
@@ -107,8 +83,8 @@ static int rdx_write_symlink(struct inode *inode, const char *target,
 	int err;
 
 	if (len < REFDAX_INLINE_SYMLINK) {
-		err = refdax_txn_log(sbi, pi->i_symlink,
-				     sizeof(pi->i_symlink));
+		err = refdax_trans_log(tp, pi->i_symlink,
+				       sizeof(pi->i_symlink));
 		if (err)
 			return err;
 		memset(pi->i_symlink, 0, sizeof(pi->i_symlink));
@@ -116,7 +92,7 @@ static int rdx_write_symlink(struct inode *inode, const char *target,
 		ri->flags |= REFDAX_IFL_INLINE;
 	} else {
 		down_write(&ri->bmap_sem);
-		err = refdax_bmap_alloc_range(inode, 0, 1, &n);
+		err = refdax_bmap_alloc_range(tp, inode, 0, 1, NULL);
 		if (!err)
 			err = refdax_bmap_lookup(inode, 0, &pblk, &n);
 		up_write(&ri->bmap_sem);
@@ -128,17 +104,16 @@ static int rdx_write_symlink(struct inode *inode, const char *target,
 		refdax_persist(sbi, p, len);
 	}
 	i_size_write(inode, len);
-	return refdax_write_inode_txn(inode);
+	return refdax_write_inode_txn(tp, inode);
 }
 
 /* Create an inode and its name: create, mknod, mkdir and symlink. */
 static int rdx_new_entry(struct inode *dir, struct dentry *dentry,
 			 umode_t mode, dev_t rdev, const char *target)
 {
-	struct refdax_sb_info *sbi = RDX_SB(dir->i_sb);
 	unsigned int tlen = target ? strlen(target) : 0;
 	struct inode *inode = NULL;
-	struct rdx_snap snap;
+	struct refdax_trans *tp;
 	char *link = NULL;
 	int err;
 
@@ -151,38 +126,39 @@ static int rdx_new_entry(struct inode *dir, struct dentry *dentry,
 		if (!link)
 			return -ENOMEM;
 	}
-	err = refdax_txn_begin(sbi);
-	if (err)
+	tp = rdx_begin(dir->i_sb, dir, NULL, NULL, NULL);
+	if (IS_ERR(tp)) {
+		err = PTR_ERR(tp);
 		goto out_free;
-	rdx_snap_take(&snap, dir);
-	inode = refdax_new_inode(dir, mode, rdev);
+	}
+	inode = refdax_new_inode(tp, dir, mode, rdev);
 	if (IS_ERR(inode)) {
 		err = PTR_ERR(inode);
 		inode = NULL;
 		goto abort;
 	}
 	if (target) {
-		err = rdx_write_symlink(inode, target, tlen);
+		err = rdx_write_symlink(tp, inode, target, tlen);
 		if (err)
 			goto abort;
 	}
-	err = refdax_dir_add(dir, &dentry->d_name, inode->i_ino, mode);
+	err = refdax_dir_add(tp, dir, &dentry->d_name, inode->i_ino, mode);
 	if (err)
 		goto abort;
 	if (S_ISDIR(mode))
 		inc_nlink(dir);
 	rdx_touch_dir(dir);
-	err = refdax_write_inode_txn(dir);
+	err = refdax_write_inode_txn(tp, dir);
 	if (err)
 		goto abort;
-	refdax_txn_commit(sbi);
+	refdax_trans_commit(tp);
 	if (link)
 		inode->i_link = link;
 	d_instantiate_new(dentry, inode);
 	return 0;
 
 abort:
-	rdx_abort(sbi, &snap, 1, dir, NULL);
+	refdax_trans_cancel(tp);
 	if (inode) {
 		/* The abort already released its inode number and blocks. */
 		clear_nlink(inode);
@@ -220,36 +196,33 @@ static int refdax_symlink(struct rdx_idmap *idmap, struct inode *dir,
 static int refdax_link(struct dentry *old_dentry, struct inode *dir,
 		       struct dentry *dentry)
 {
-	struct refdax_sb_info *sbi = RDX_SB(dir->i_sb);
 	struct inode *inode = d_inode(old_dentry);
-	struct rdx_snap snaps[2];
+	struct refdax_trans *tp;
 	int err;
 
 	if (dentry->d_name.len > REFDAX_NAME_LEN)
 		return -ENAMETOOLONG;
-	err = refdax_txn_begin(sbi);
-	if (err)
-		return err;
-	rdx_snap_take(&snaps[0], dir);
-	rdx_snap_take(&snaps[1], inode);
-	err = refdax_dir_add(dir, &dentry->d_name, inode->i_ino,
+	tp = rdx_begin(dir->i_sb, dir, inode, NULL, NULL);
+	if (IS_ERR(tp))
+		return PTR_ERR(tp);
+	err = refdax_dir_add(tp, dir, &dentry->d_name, inode->i_ino,
 			     inode->i_mode);
 	if (err)
 		goto abort;
 	inc_nlink(inode);
 	inode_set_ctime_to_ts(inode, rdx_touch_dir(dir));
-	err = refdax_write_inode_txn(inode);
+	err = refdax_write_inode_txn(tp, inode);
 	if (!err)
-		err = refdax_write_inode_txn(dir);
+		err = refdax_write_inode_txn(tp, dir);
 	if (err)
 		goto abort;
-	refdax_txn_commit(sbi);
+	refdax_trans_commit(tp);
 	ihold(inode);
 	d_instantiate(dentry, inode);
 	return 0;
 
 abort:
-	rdx_abort(sbi, snaps, ARRAY_SIZE(snaps), dir, NULL);
+	refdax_trans_cancel(tp);
 	return err;
 }
 
@@ -258,28 +231,25 @@ abort:
  * in the same transaction, so its space is reclaimed at evict or after a
  * crash.  refdax_orphan_add() rewrites the inode itself.
  */
-static int rdx_write_unlinked(struct inode *inode)
+static int rdx_write_unlinked(struct refdax_trans *tp, struct inode *inode)
 {
-	int err = refdax_write_inode_txn(inode);
+	int err = refdax_write_inode_txn(tp, inode);
 
 	if (!err && !inode->i_nlink)
-		err = refdax_orphan_add(inode);
+		err = refdax_orphan_add(tp, inode);
 	return err;
 }
 
 static int rdx_remove_entry(struct inode *dir, struct dentry *dentry)
 {
-	struct refdax_sb_info *sbi = RDX_SB(dir->i_sb);
 	struct inode *inode = d_inode(dentry);
-	struct rdx_snap snaps[2];
+	struct refdax_trans *tp;
 	int err;
 
-	err = refdax_txn_begin(sbi);
-	if (err)
-		return err;
-	rdx_snap_take(&snaps[0], dir);
-	rdx_snap_take(&snaps[1], inode);
-	err = refdax_dir_remove(dir, &dentry->d_name);
+	tp = rdx_begin(dir->i_sb, dir, inode, NULL, NULL);
+	if (IS_ERR(tp))
+		return PTR_ERR(tp);
+	err = refdax_dir_remove(tp, dir, &dentry->d_name);
 	if (err)
 		goto abort;
 	if (S_ISDIR(inode->i_mode)) {
@@ -289,16 +259,16 @@ static int rdx_remove_entry(struct inode *dir, struct dentry *dentry)
 		drop_nlink(inode);
 	}
 	inode_set_ctime_to_ts(inode, rdx_touch_dir(dir));
-	err = refdax_write_inode_txn(dir);
+	err = refdax_write_inode_txn(tp, dir);
 	if (!err)
-		err = rdx_write_unlinked(inode);
+		err = rdx_write_unlinked(tp, inode);
 	if (err)
 		goto abort;
-	refdax_txn_commit(sbi);
+	refdax_trans_commit(tp);
 	return 0;
 
 abort:
-	rdx_abort(sbi, snaps, ARRAY_SIZE(snaps), dir, NULL);
+	refdax_trans_cancel(tp);
 	return err;
 }
 
@@ -322,20 +292,22 @@ struct rdx_rename {
 };
 
 /* Media changes of a move, possibly over an existing name. */
-static int rdx_rename_media(struct rdx_rename *r)
+static int rdx_rename_media(struct refdax_trans *tp, struct rdx_rename *r)
 {
 	int err;
 
 	if (r->new)
-		err = refdax_dir_retarget(r->new_dir, &r->new_dentry->d_name,
+		err = refdax_dir_retarget(tp, r->new_dir,
+					  &r->new_dentry->d_name,
 					  r->old->i_ino, r->old->i_mode);
 	else
-		err = refdax_dir_add(r->new_dir, &r->new_dentry->d_name,
+		err = refdax_dir_add(tp, r->new_dir, &r->new_dentry->d_name,
 				     r->old->i_ino, r->old->i_mode);
 	if (!err)
-		err = refdax_dir_remove(r->old_dir, &r->old_dentry->d_name);
+		err = refdax_dir_remove(tp, r->old_dir,
+					&r->old_dentry->d_name);
 	if (!err && S_ISDIR(r->old->i_mode) && r->old_dir != r->new_dir)
-		err = rdx_set_parent(r->old, r->new_dir);
+		err = rdx_set_parent(tp, r->old, r->new_dir);
 	return err;
 }
 
@@ -357,21 +329,22 @@ static void rdx_rename_nlink(struct rdx_rename *r)
 }
 
 /* Media changes of RENAME_EXCHANGE: swap the two names' targets. */
-static int rdx_exchange_media(struct rdx_rename *r)
+static int rdx_exchange_media(struct refdax_trans *tp, struct rdx_rename *r)
 {
 	int err;
 
-	err = refdax_dir_retarget(r->old_dir, &r->old_dentry->d_name,
+	err = refdax_dir_retarget(tp, r->old_dir, &r->old_dentry->d_name,
 				  r->new->i_ino, r->new->i_mode);
 	if (!err)
-		err = refdax_dir_retarget(r->new_dir, &r->new_dentry->d_name,
+		err = refdax_dir_retarget(tp, r->new_dir,
+					  &r->new_dentry->d_name,
 					  r->old->i_ino, r->old->i_mode);
 	if (err || r->old_dir == r->new_dir)
 		return err;
 	if (S_ISDIR(r->old->i_mode))
-		err = rdx_set_parent(r->old, r->new_dir);
+		err = rdx_set_parent(tp, r->old, r->new_dir);
 	if (!err && S_ISDIR(r->new->i_mode))
-		err = rdx_set_parent(r->new, r->old_dir);
+		err = rdx_set_parent(tp, r->new, r->old_dir);
 	return err;
 }
 
@@ -411,17 +384,17 @@ static int rdx_rename_check(struct rdx_rename *r, unsigned int flags)
 	return 0;
 }
 
-static int rdx_rename_write(struct rdx_rename *r)
+static int rdx_rename_write(struct refdax_trans *tp, struct rdx_rename *r)
 {
 	int err;
 
-	err = refdax_write_inode_txn(r->old);
+	err = refdax_write_inode_txn(tp, r->old);
 	if (!err)
-		err = refdax_write_inode_txn(r->old_dir);
+		err = refdax_write_inode_txn(tp, r->old_dir);
 	if (!err && r->new_dir != r->old_dir)
-		err = refdax_write_inode_txn(r->new_dir);
+		err = refdax_write_inode_txn(tp, r->new_dir);
 	if (!err && r->new)
-		err = rdx_write_unlinked(r->new);
+		err = rdx_write_unlinked(tp, r->new);
 	return err;
 }
 
@@ -429,29 +402,24 @@ static int refdax_rename(struct rdx_idmap *idmap, struct inode *old_dir,
 			 struct dentry *old_dentry, struct inode *new_dir,
 			 struct dentry *new_dentry, unsigned int flags)
 {
-	struct refdax_sb_info *sbi = RDX_SB(old_dir->i_sb);
 	struct rdx_rename r = {
 		.old_dir = old_dir, .new_dir = new_dir,
 		.old_dentry = old_dentry, .new_dentry = new_dentry,
 		.old = d_inode(old_dentry), .new = d_inode(new_dentry),
 	};
 	bool exchange = flags & RENAME_EXCHANGE;
-	struct rdx_snap snaps[4];
+	struct refdax_trans *tp;
 	struct timespec64 now;
 	int err;
 
 	err = rdx_rename_check(&r, flags);
 	if (err)
 		return err;
-	err = refdax_txn_begin(sbi);
-	if (err)
-		return err;
-	rdx_snap_take(&snaps[0], old_dir);
-	rdx_snap_take(&snaps[1], new_dir != old_dir ? new_dir : NULL);
-	rdx_snap_take(&snaps[2], r.old);
-	rdx_snap_take(&snaps[3], r.new);
+	tp = rdx_begin(old_dir->i_sb, old_dir, new_dir, r.old, r.new);
+	if (IS_ERR(tp))
+		return PTR_ERR(tp);
 
-	err = exchange ? rdx_exchange_media(&r) : rdx_rename_media(&r);
+	err = exchange ? rdx_exchange_media(tp, &r) : rdx_rename_media(tp, &r);
 	if (err)
 		goto abort;
 	if (exchange)
@@ -464,14 +432,14 @@ static int refdax_rename(struct rdx_idmap *idmap, struct inode *old_dir,
 	inode_set_ctime_to_ts(r.old, now);
 	if (r.new)
 		inode_set_ctime_to_ts(r.new, now);
-	err = rdx_rename_write(&r);
+	err = rdx_rename_write(tp, &r);
 	if (err)
 		goto abort;
-	refdax_txn_commit(sbi);
+	refdax_trans_commit(tp);
 	return 0;
 
 abort:
-	rdx_abort(sbi, snaps, ARRAY_SIZE(snaps), old_dir, new_dir);
+	refdax_trans_cancel(tp);
 	return err;
 }
 

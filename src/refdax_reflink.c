@@ -4,9 +4,9 @@
  * copy_file_range, FIDEDUPERANGE) and copy-on-write when a file changes a
  * block it shares.
  *
- * Sharing is recorded on media only as extent references plus the per-block
- * reference count.  A remap moves at most RDX_REMAP_STEP blocks per
- * transaction, each transaction leaving both files and every count
+ * Sharing is recorded on media only as extent references plus the blocks'
+ * reference counts (refdax_refcount.c).  A remap moves at most
+ * RDX_STEP_REMAP blocks per transaction, each transaction leaving both files and every count
  * consistent, as XFS remaps extent by extent.
  *
  * Copy-on-write replaces, for one file only, a shared block by a private
@@ -22,31 +22,6 @@
 #include <linux/libnvdimm.h>
 #include "refdax.h"
 
-#define RDX_REMAP_STEP	16384U	/* blocks per remap transaction */
-#define RDX_COW_STEP	4096U	/* blocks per CoW transaction */
-
-bool refdax_range_shared(struct refdax_sb_info *sbi, u64 pblk, u64 len)
-{
-	u64 i;
-
-	for (i = 0; i < len; i++)
-		if (refdax_block_refs(sbi, pblk + i) > 1)
-			return true;
-	return false;
-}
-
-/* Length of the leading run of [pblk, pblk+len) whose sharing is @shared. */
-static u64 shared_run(struct refdax_sb_info *sbi, u64 pblk, u64 len,
-		      bool shared)
-{
-	u64 i;
-
-	for (i = 0; i < len; i++)
-		if ((refdax_block_refs(sbi, pblk + i) > 1) != shared)
-			break;
-	return i;
-}
-
 /*
  * Replace the mapping of [lblk, lblk+len), currently the shared run at
  * @old, by fresh copies.  Every block is copied, even one a write() is
@@ -58,43 +33,44 @@ static int cow_run(struct inode *inode, u64 lblk, u64 old, u64 len,
 		   u64 *done)
 {
 	struct refdax_sb_info *sbi = RDX_SB(inode->i_sb);
+	struct refdax_trans *tp;
 	u64 new, got, i, reserve;
 	int ret;
 
-	ret = refdax_txn_begin(sbi);
-	if (ret)
-		return ret;
 	/*
 	 * The new blocks' and the old blocks' refcount words are both logged,
 	 * and the tree changes twice (remove, insert): on a small journal the
 	 * run shrinks to fit, and the caller's loop takes the rest.
 	 */
 	reserve = 2 * refdax_bmap_txn_reserve(inode);
-	len = min(len, refdax_refcount_fit(sbi, reserve, 2));
-	ret = refdax_alloc_blocks(sbi, len, 1, &new, &got);
+	tp = refdax_trans_begin(sbi, refdax_resv_run(0));
+	if (IS_ERR(tp))
+		return PTR_ERR(tp);
+	refdax_trans_ijoin(tp, inode, NULL);
+	len = min(len, refdax_resv_fit_blocks(tp, reserve, 2));
+	ret = refdax_alloc_blocks(tp, len, 1, &new, &got);
 	if (ret)
-		goto abort;
+		goto cancel;
 	for (i = 0; i < got; i++)
 		refdax_copy_flushcache(sbi, rdx_block(sbi, new + i),
 				       rdx_block(sbi, old + i),
 				       REFDAX_BLOCK_SIZE);
-	ret = refdax_bmap_remove(inode, lblk, got);
+	ret = refdax_bmap_remove(tp, inode, lblk, got);
 	if (ret > 0)
 		ret = -ENOSPC;	/* cannot happen: one extent, one step */
 	if (!ret)
-		ret = refdax_bmap_insert(inode, lblk, new, got);
+		ret = refdax_bmap_insert(tp, inode, lblk, new, got);
 	if (!ret)
-		ret = refdax_write_inode_txn(inode);
+		ret = refdax_write_inode_txn(tp, inode);
 	if (ret)
-		goto abort;
-	refdax_txn_commit(sbi);
+		goto cancel;
+	refdax_trans_commit(tp);
 	atomic64_inc(&sbi->stat_cow_ops);
 	atomic64_add(got << REFDAX_BLOCK_SHIFT, &sbi->stat_cow_bytes);
 	*done = got;
 	return 0;
-abort:
-	refdax_txn_abort(sbi);
-	refdax_inode_reload_blocks(inode);
+cancel:
+	refdax_trans_cancel(tp);
 	return ret;
 }
 
@@ -124,12 +100,13 @@ int refdax_unshare_range_locked(struct inode *inode, u64 lblk, u64 len)
 			ret = 0;
 			continue;
 		}
-		n = shared_run(sbi, pblk, run, false);
+		n = refdax_refcount_run(sbi, pblk, run, false);
 		if (n) {
 			lblk += n;
 			continue;
 		}
-		n = min_t(u64, shared_run(sbi, pblk, run, true), RDX_COW_STEP);
+		n = min_t(u64, refdax_refcount_run(sbi, pblk, run, true),
+			  RDX_STEP_COW);
 		ret = cow_run(inode, lblk, pblk, n, &done);
 		if (ret)
 			break;
@@ -143,6 +120,29 @@ int refdax_unshare_range_locked(struct inode *inode, u64 lblk, u64 len)
 	}
 	refdax_fence(sbi);
 	return ret;
+}
+
+/* Zero the bytes of the block holding @pos from @pos to the block's end. */
+int refdax_zero_tail(struct inode *inode, loff_t pos)
+{
+	struct refdax_sb_info *sbi = RDX_SB(inode->i_sb);
+	unsigned int off = pos & (REFDAX_BLOCK_SIZE - 1);
+	u64 pblk, len;
+	int ret;
+
+	if (!off)
+		return 0;
+	ret = refdax_unshare_range_locked(inode, pos >> REFDAX_BLOCK_SHIFT, 1);
+	if (ret)
+		return ret;
+	ret = refdax_get_block(inode, pos >> REFDAX_BLOCK_SHIFT, 0, &pblk,
+			       &len);
+	if (ret)
+		return ret < 0 ? ret : 0;
+	memset((u8 *)rdx_block(sbi, pblk) + off, 0, REFDAX_BLOCK_SIZE - off);
+	refdax_persist(sbi, (u8 *)rdx_block(sbi, pblk) + off,
+		       REFDAX_BLOCK_SIZE - off);
+	return 0;
 }
 
 /* write() path: unshare what [pos, pos+count) touches, if anything. */
@@ -162,7 +162,7 @@ int refdax_unshare_for_write(struct inode *inode, loff_t pos, size_t count)
 		if (ret < 0)
 			return ret;
 		run = min(run, last - l + 1);
-		if (ret == 0 && refdax_range_shared(sbi, pblk, run))
+		if (ret == 0 && refdax_refcount_any_shared(sbi, pblk, run))
 			break;
 		l += run;
 	}
@@ -195,7 +195,7 @@ int refdax_cow_fault(struct inode *inode, pgoff_t pgoff, u64 old)
 	down_write(&ri->bmap_sem);
 	ret = refdax_bmap_lookup(inode, pgoff, &pblk, &len);
 	if (ret == 0 && pblk == old) {
-		if (refdax_block_refs(sbi, old) > 1) {
+		if (refdax_refcount_get(sbi, old) > 1) {
 			ret = cow_run(inode, pgoff, old, 1, &done);
 			atomic64_inc(&sbi->stat_cow_faults);
 		}
@@ -280,33 +280,35 @@ static int remap_blocks(struct inode *src, u64 src_lblk, struct inode *dst,
 	int ret = 0;
 
 	while (src_lblk < end) {
+		struct refdax_trans *tp;
 		u64 pblk, run, moved = 0, resv;
 
 		lock_two_bmaps(src, dst);
-		ret = refdax_txn_begin(sbi);
-		if (ret) {
+		tp = refdax_trans_begin(sbi, refdax_resv_run(0));
+		if (IS_ERR(tp)) {
 			unlock_two_bmaps(src, dst);
-			return ret;
+			return PTR_ERR(tp);
 		}
+		refdax_trans_ijoin(tp, dst, NULL);
 		/*
-		 * One transaction moves up to RDX_REMAP_STEP blocks, each run
+		 * One transaction moves up to RDX_STEP_REMAP blocks, each run
 		 * sized to the room left; its first run always goes, so a
 		 * small journal cannot stall the loop.
 		 */
-		while (src_lblk < end && moved < RDX_REMAP_STEP) {
+		while (src_lblk < end && moved < RDX_STEP_REMAP) {
 			resv = refdax_bmap_txn_reserve(dst);
-			if (moved && !refdax_txn_room_for_run(sbi, resv))
+			if (moved && !refdax_resv_room_for_run(tp, resv))
 				break;
 			ret = refdax_bmap_lookup(src, src_lblk, &pblk, &run);
 			if (ret < 0)
 				break;
 			run = min3(run, end - src_lblk,
-				   (u64)RDX_REMAP_STEP - moved);
+				   (u64)RDX_STEP_REMAP - moved);
 			if (ret == 0) {
-				run = min(run, refdax_refcount_fit(sbi, resv, 1));
-				ret = refdax_share_blocks(sbi, pblk, run);
+				run = min(run, refdax_resv_fit_blocks(tp, resv, 1));
+				ret = refdax_refcount_inc(tp, pblk, run);
 				if (!ret)
-					ret = refdax_bmap_insert(dst, dst_lblk,
+					ret = refdax_bmap_insert(tp, dst, dst_lblk,
 								 pblk, run);
 				if (ret)
 					break;
@@ -317,14 +319,13 @@ static int remap_blocks(struct inode *src, u64 src_lblk, struct inode *dst,
 			dst_lblk += run;
 		}
 		if (!ret)
-			ret = refdax_write_inode_txn(dst);
+			ret = refdax_write_inode_txn(tp, dst);
 		if (ret) {
-			refdax_txn_abort(sbi);
-			refdax_inode_reload_blocks(dst);
+			refdax_trans_cancel(tp);
 			unlock_two_bmaps(src, dst);
 			return ret;
 		}
-		refdax_txn_commit(sbi);
+		refdax_trans_commit(tp);
 		unlock_two_bmaps(src, dst);
 		cond_resched();
 	}

@@ -57,14 +57,15 @@ void refdax_fs_error(struct super_block *sb, const char *func,
 static int set_state(struct refdax_sb_info *sbi, u32 state, bool mounting)
 {
 	struct refdax_super *rsb = sbi->rsb;
+	struct refdax_trans *tp;
 	int ret;
 
-	ret = refdax_txn_begin(sbi);
-	if (ret)
-		return ret;
-	ret = refdax_txn_log(sbi, rsb, sizeof(*rsb));
+	tp = refdax_trans_begin(sbi, refdax_resv_small());
+	if (IS_ERR(tp))
+		return PTR_ERR(tp);
+	ret = refdax_trans_log(tp, rsb, sizeof(*rsb));
 	if (ret) {
-		refdax_txn_abort(sbi);
+		refdax_trans_cancel(tp);
 		return ret;
 	}
 	rsb->s_state = cpu_to_le32(state);
@@ -74,7 +75,7 @@ static int set_state(struct refdax_sb_info *sbi, u32 state, bool mounting)
 		le32_add_cpu(&rsb->s_mount_count, 1);
 	}
 	refdax_super_set_csum(rsb);
-	refdax_txn_commit(sbi);
+	refdax_trans_commit(tp);
 	return 0;
 }
 
@@ -146,7 +147,8 @@ static void refdax_free_sbi(struct refdax_sb_info *sbi)
 {
 	refdax_master_exit(sbi);
 	refdax_alloc_exit(sbi);
-	refdax_mf_exit(sbi);
+	refdax_owner_exit(sbi);
+	refdax_trans_exit(sbi);
 	refdax_journal_exit(sbi);
 	refdax_trace_detach(sbi);
 	if (sbi->dax_dev)
@@ -266,7 +268,7 @@ static int refdax_fill_super(struct super_block *sb, struct fs_context *fc)
 	sbi->sb = sb;
 	sbi->errors = opts->errors;
 	refdax_master_init(sbi);
-	refdax_mf_init(sbi);
+	refdax_owner_init(sbi);
 	sb->s_fs_info = sbi;
 
 	if (!sb_set_blocksize(sb, REFDAX_BLOCK_SIZE)) {
@@ -281,6 +283,8 @@ static int refdax_fill_super(struct super_block *sb, struct fs_context *fc)
 		refdax_trace_attach(sbi);
 		ret = refdax_journal_init(sbi);
 	}
+	if (!ret)
+		ret = refdax_trans_init(sbi);
 	if (!ret)
 		ret = refdax_alloc_init(sbi);
 	if (ret)

@@ -43,15 +43,8 @@ static ssize_t shared_blocks_show(struct kobject *kobj,
 				  struct kobj_attribute *attr, char *buf)
 {
 	struct refdax_sb_info *sbi = to_sbi(kobj);
-	u64 i, n = 0;
 
-	for (i = 0; i < sbi->data_blocks; i++) {
-		if (le32_to_cpu(*rdx_refcount(sbi, sbi->geom.data_start + i)) > 1)
-			n++;
-		if (!(i & 0xffff))
-			cond_resched();
-	}
-	return sysfs_emit(buf, "%llu\n", n);
+	return sysfs_emit(buf, "%llu\n", refdax_refcount_shared_blocks(sbi));
 }
 
 static struct kobj_attribute shared_blocks_attr = __ATTR_RO(shared_blocks);

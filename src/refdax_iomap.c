@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Block mapping for the data paths: the transactional wrappers around the
+ * extent tree (refdax_bmap.c), as xfs_iomap.c is to xfs_bmap.c.  Each takes
+ * the file's bmap_sem, runs one or more bounded transactions, writes the
+ * inode in each, and deals with what maps the file's pages: zero-page ptes
+ * of holes it fills, shadows of blocks it unmaps.
+ */
+#include <linux/mm.h>
+#include "refdax.h"
+
+/* One transaction filling holes of [lblk, lblk+len); *@done: how far. */
+static int alloc_txn(struct inode *inode, u64 lblk, u64 len, u64 *done)
+{
+	struct refdax_sb_info *sbi = RDX_SB(inode->i_sb);
+	struct refdax_trans *tp;
+	int ret;
+
+	tp = refdax_trans_begin(sbi, refdax_resv_run(0));
+	if (IS_ERR(tp))
+		return PTR_ERR(tp);
+	refdax_trans_ijoin(tp, inode, NULL);
+	ret = refdax_bmap_alloc_range(tp, inode, lblk, len, done);
+	if (!ret)
+		ret = refdax_write_inode_txn(tp, inode);
+	if (ret) {
+		refdax_trans_cancel(tp);
+		return ret;
+	}
+	refdax_trans_commit(tp);
+	/*
+	 * Readers of the holes may have the zero page mapped.  Remove those
+	 * ptes before anyone can see the blocks as mapped, so a write fault
+	 * never upgrades a zero-page pte (bmap_sem is still held for write).
+	 */
+	unmap_mapping_pages(inode->i_mapping, lblk, *done, false);
+	return 0;
+}
+
+int refdax_get_block(struct inode *inode, u64 lblk, u64 want, u64 *pblk,
+		     u64 *len)
+{
+	struct refdax_inode_info *ri = RDX_I(inode);
+	int ret;
+
+	down_read(&ri->bmap_sem);
+	ret = refdax_bmap_lookup(inode, lblk, pblk, len);
+	up_read(&ri->bmap_sem);
+	if (ret <= 0 || !want)
+		return ret;
+
+	down_write(&ri->bmap_sem);
+	ret = refdax_bmap_lookup(inode, lblk, pblk, len);
+	if (ret != 1)
+		goto out;
+	ret = alloc_txn(inode, lblk, min(want, *len), &want);
+	if (!ret)
+		ret = refdax_bmap_lookup(inode, lblk, pblk, len);
+out:
+	up_write(&ri->bmap_sem);
+	return ret;
+}
+
+/* Allocate zeroed blocks for [lblk, end) in bounded transactions. */
+int refdax_alloc_file_range(struct inode *inode, u64 lblk, u64 end)
+{
+	struct refdax_inode_info *ri = RDX_I(inode);
+	int ret = 0;
+
+	while (lblk < end) {
+		u64 chunk = min_t(u64, end - lblk, RDX_STEP_FALLOC), done = 0;
+
+		down_write(&ri->bmap_sem);
+		ret = alloc_txn(inode, lblk, chunk, &done);
+		up_write(&ri->bmap_sem);
+		if (ret)
+			break;
+		lblk += done;
+		cond_resched();
+	}
+	return ret;
+}
+
+int refdax_remove_range(struct inode *inode, u64 lblk, u64 len)
+{
+	struct refdax_sb_info *sbi = RDX_SB(inode->i_sb);
+	struct refdax_inode_info *ri = RDX_I(inode);
+	struct refdax_trans *tp;
+	int ret;
+
+	if (ri->flags & REFDAX_IFL_INLINE)
+		return 0;
+	do {
+		down_write(&ri->bmap_sem);
+		tp = refdax_trans_begin(sbi, refdax_resv_run(0));
+		if (IS_ERR(tp)) {
+			up_write(&ri->bmap_sem);
+			return PTR_ERR(tp);
+		}
+		refdax_trans_ijoin(tp, inode, NULL);
+		ret = refdax_bmap_remove(tp, inode, lblk, len);
+		if (ret >= 0) {
+			int err = refdax_write_inode_txn(tp, inode);
+
+			if (err)
+				ret = err;
+		}
+		if (ret < 0)
+			refdax_trans_cancel(tp);
+		else
+			refdax_trans_commit(tp);
+		up_write(&ri->bmap_sem);
+	} while (ret == 1);
+	/* Offsets whose blocks went away no longer shadow anything. */
+	if (!ret && len)
+		refdax_shadow_drop_range(inode, lblk,
+					 min_t(u64, lblk + len - 1, ULONG_MAX));
+	return ret;
+}

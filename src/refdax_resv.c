@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Journal reservations: how many bytes of the undo journal each kind of
+ * metadata update logs, in one place, as XFS's xfs_trans_resv.c.
+ *
+ * A transaction is begun with the reservation of its smallest useful step
+ * (on a shallow tree), which must fit an empty journal.  Operations that
+ * can take more in one transaction (a remap, a CoW, an allocation or
+ * removal of a long range) cut each run to the room still left beside the
+ * reservation of the tree update that goes with it, and take another run
+ * only while a run of at least one block still fits.  The first run of a
+ * transaction always goes, so every loop makes progress on any journal
+ * mkfs makes.  The per-update figures are worst-case bounds, far above
+ * what a step usually logs; a step that does overflow fails its log call
+ * and the transaction is cancelled.
+ */
+#include "refdax.h"
+
+/*
+ * Deferred items one run may add: a free and an unshare per block at the
+ * worst, merged into runs, plus a node freed or allocated per tree level.
+ */
+#define RDX_DEFER_RUN_ITEMS	(2 * (REFDAX_BMAP_MAX_DEPTH + 2))
+
+/* Bytes of the entry area that logging @len bytes takes. */
+static u64 log_bytes(u32 len)
+{
+	return refdax_jnl_entry_bytes(len);
+}
+
+/* One media inode. */
+u64 refdax_resv_inode(void)
+{
+	return log_bytes(REFDAX_INODE_SIZE);
+}
+
+/*
+ * One tree node changed by an insert or removal: its header logged before
+ * and after a split, its entries in two halves, a key fixed in the parent,
+ * and the refcount word of a node allocated or freed.
+ */
+static u64 resv_node(void)
+{
+	return 4 * log_bytes(sizeof(struct refdax_bmap_node)) +
+	       2 * log_bytes(REFDAX_BLOCK_SIZE / 2) + log_bytes(4);
+}
+
+/*
+ * One extent inserted into or removed from a tree of depth @depth: every
+ * level may split, a new root level may appear, and the inode is written.
+ */
+u64 refdax_resv_tree_update(unsigned int depth)
+{
+	depth = min_t(unsigned int, depth, REFDAX_BMAP_MAX_DEPTH);
+	return (depth + 2) * resv_node() + refdax_resv_inode();
+}
+
+/* The refcount words of @blocks blocks, logged a block's worth at a time. */
+u64 refdax_resv_refcounts(u64 blocks)
+{
+	u64 full = blocks / REFDAX_REFCOUNTS_PER_BLOCK;
+	u64 part = blocks % REFDAX_REFCOUNTS_PER_BLOCK;
+
+	return full * log_bytes(REFDAX_BLOCK_SIZE) +
+	       (part ? log_bytes(part * 4) : 0);
+}
+
+/*
+ * Blocks of one run whose refcount words, logged @times each (allocation,
+ * sharing, freeing), still fit beside @reserve bytes for the rest of the
+ * run, and whose deferred items still fit the transaction.  At least one,
+ * so the first run of a transaction always goes and the caller makes
+ * progress (or gets ENOSPC if even that does not fit).
+ */
+u64 refdax_resv_fit_blocks(struct refdax_trans *tp, u64 reserve,
+			   unsigned int times)
+{
+	u64 room = refdax_trans_room(tp);
+	u64 per_block_page = times * log_bytes(REFDAX_BLOCK_SIZE);
+	u64 need = reserve + times * log_bytes(4);
+	u64 items = refdax_trans_defer_room(tp), fit;
+
+	if (room <= need)
+		return 1;
+	fit = (room - need) * REFDAX_REFCOUNTS_PER_BLOCK / per_block_page;
+	/* each block may defer an item of its own (a free, an unshare) */
+	if (items > RDX_DEFER_RUN_ITEMS)
+		fit = min(fit, items - RDX_DEFER_RUN_ITEMS);
+	else
+		fit = 1;
+	return max_t(u64, 1, fit);
+}
+
+/*
+ * Whether a transaction that already did some runs should take another:
+ * only while a block's worth of refcount words fits beside @reserve, and
+ * the run's deferred items (a free, an unshare, a node) can be recorded.
+ */
+bool refdax_resv_room_for_run(struct refdax_trans *tp, u64 reserve)
+{
+	u64 run = refdax_resv_refcounts(REFDAX_REFCOUNTS_PER_BLOCK);
+
+	return refdax_trans_room(tp) > reserve + run &&
+	       refdax_trans_defer_room(tp) >= RDX_DEFER_RUN_ITEMS;
+}
+
+/*
+ * A namespace operation or inode update: the superblock (orphan list),
+ * four inodes, a few directory records, and one directory block added to
+ * a shallow tree.  Far below the smallest journal mkfs makes.
+ */
+u64 refdax_resv_small(void)
+{
+	return log_bytes(sizeof(struct refdax_super)) +
+	       4 * refdax_resv_inode() + 8 * log_bytes(REFDAX_DIRENT_HDR +
+						       REFDAX_NAME_LEN) +
+	       refdax_resv_tree_update(0);
+}
+
+/* The first step of a data operation on a tree of depth @depth. */
+u64 refdax_resv_run(unsigned int depth)
+{
+	return refdax_resv_tree_update(depth) + refdax_resv_refcounts(1);
+}
