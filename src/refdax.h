@@ -312,6 +312,28 @@ static inline void refdax_copy_flushcache(struct refdax_sb_info *sbi,
 	refdax_flushed(sbi, dst, len);
 }
 
+/*
+ * Log the refcount words of [first, first+len) in page-sized pieces.  The
+ * words are both the counts (refdax_refcount.c) and, at zero, the free-space
+ * map (refdax_alloc.c), so both log them.
+ */
+static inline int rdx_log_refcounts(struct refdax_trans *tp, u64 first,
+				    u64 len)
+{
+	u64 i;
+	int ret;
+
+	for (i = 0; i < len; i += REFDAX_REFCOUNTS_PER_BLOCK) {
+		u64 chunk = min_t(u64, len - i, REFDAX_REFCOUNTS_PER_BLOCK);
+
+		ret = refdax_trans_log(tp, rdx_refcount(tp->sbi, first + i),
+				       chunk * 4);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 /* refdax_owner.c: owner map of private mapped blocks, bad blocks. */
 void refdax_owner_init(struct refdax_sb_info *sbi);
 void refdax_owner_exit(struct refdax_sb_info *sbi);

@@ -120,23 +120,6 @@ static u64 find_run(struct refdax_sb_info *sbi, u64 want, u64 align,
 	return start;
 }
 
-/* Log the refcount words of [first, first+len) in page-sized pieces. */
-static int log_refcounts(struct refdax_trans *tp, u64 first, u64 len)
-{
-	u64 i;
-	int ret;
-
-	for (i = 0; i < len; i += REFDAX_REFCOUNTS_PER_BLOCK) {
-		u64 chunk = min_t(u64, len - i, REFDAX_REFCOUNTS_PER_BLOCK);
-
-		ret = refdax_trans_log(tp, rdx_refcount(tp->sbi, first + i),
-				       chunk * 4);
-		if (ret)
-			return ret;
-	}
-	return 0;
-}
-
 /* An aborted transaction's allocation: the run is free again. */
 static void alloc_cancel(struct refdax_sb_info *sbi, u64 first, u64 len)
 {
@@ -188,7 +171,7 @@ int refdax_alloc_blocks(struct refdax_trans *tp, u64 want, u64 align,
 		alloc_cancel(sbi, *first, n);
 		return ret;
 	}
-	ret = log_refcounts(tp, *first, n);
+	ret = rdx_log_refcounts(tp, *first, n);
 	if (ret)
 		return ret;
 	for (i = 0; i < n; i++)

@@ -47,23 +47,6 @@ u64 refdax_refcount_shared_blocks(struct refdax_sb_info *sbi)
 	return n;
 }
 
-/* Log the refcount words of [first, first+len) in page-sized pieces. */
-static int log_counts(struct refdax_trans *tp, u64 first, u64 len)
-{
-	u64 i;
-	int ret;
-
-	for (i = 0; i < len; i += REFDAX_REFCOUNTS_PER_BLOCK) {
-		u64 chunk = min_t(u64, len - i, REFDAX_REFCOUNTS_PER_BLOCK);
-
-		ret = refdax_trans_log(tp, rdx_refcount(tp->sbi, first + i),
-				       chunk * 4);
-		if (ret)
-			return ret;
-	}
-	return 0;
-}
-
 int refdax_refcount_inc(struct refdax_trans *tp, u64 first, u64 len)
 {
 	struct refdax_sb_info *sbi = tp->sbi;
@@ -88,12 +71,22 @@ int refdax_refcount_inc(struct refdax_trans *tp, u64 first, u64 len)
 		if (c == REFDAX_REFCOUNT_MAX)
 			return -EMLINK;
 	}
-	ret = log_counts(tp, first, len);
+	ret = rdx_log_refcounts(tp, first, len);
 	if (ret)
 		return ret;
 	for (i = 0; i < len; i++)
 		le32_add_cpu(rdx_refcount(sbi, first + i), 1);
 	return 0;
+}
+
+/* Defer [start, start+len) as freed (@c was 1) or unshared (@c was 2). */
+static int defer_dropped(struct refdax_trans *tp, u32 c, u64 start, u64 len)
+{
+	if (!len || c > 2)
+		return 0;
+	if (c == 1)
+		return refdax_free_blocks(tp, start, len);
+	return refdax_trans_defer(tp, RDX_DEFER_UNSHARED, start, len);
 }
 
 /*
@@ -104,7 +97,8 @@ int refdax_refcount_inc(struct refdax_trans *tp, u64 first, u64 len)
 int refdax_refcount_dec(struct refdax_trans *tp, u64 first, u64 len)
 {
 	struct refdax_sb_info *sbi = tp->sbi;
-	u64 i;
+	u64 i, run = first;
+	u32 run_c = 0;
 	int ret;
 
 	if (!refdax_data_block_ok(&sbi->geom, first, len)) {
@@ -119,7 +113,7 @@ int refdax_refcount_dec(struct refdax_trans *tp, u64 first, u64 len)
 			return -EUCLEAN;
 		}
 	}
-	ret = log_counts(tp, first, len);
+	ret = rdx_log_refcounts(tp, first, len);
 	if (ret)
 		return ret;
 	for (i = 0; i < len; i++) {
@@ -127,13 +121,14 @@ int refdax_refcount_dec(struct refdax_trans *tp, u64 first, u64 len)
 		u32 c = le32_to_cpu(*rc);
 
 		*rc = cpu_to_le32(c - 1);
-		if (c == 1)
-			ret = refdax_free_blocks(tp, first + i, 1);
-		else if (c == 2)
-			ret = refdax_trans_defer(tp, RDX_DEFER_UNSHARED,
-						 first + i, 1);
-		if (ret)
-			return ret;
+		/* runs of blocks that all reach 0, or all reach 1 */
+		if (min(c, 3U) != min(run_c, 3U)) {
+			ret = defer_dropped(tp, run_c, run, first + i - run);
+			if (ret)
+				return ret;
+			run = first + i;
+			run_c = c;
+		}
 	}
-	return 0;
+	return defer_dropped(tp, run_c, run, first + len - run);
 }
