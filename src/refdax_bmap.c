@@ -1,56 +1,31 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Extent maps: a B+tree per file, root in the media inode, one block per
- * interior or leaf node.  Invariants kept by every change (fsck checks them):
- *  - entries in a node are sorted by logical block, extents never overlap;
- *  - an index entry's key equals the first logical block of its child;
- *  - all leaves are at the same depth; only the root may be empty.
- * Changes are made in place under the caller's transaction: every range is
- * logged before it is written, and a node allocated in this transaction is
- * flushed explicitly since the journal only flushes what it logged.
+ * Extent maps: a B+tree per file (common/refdax_btree.c), root in the media
+ * inode, one block per interior or leaf node.  Leaf entries are extents
+ * keyed by first logical block; extents never overlap, and adjacent
+ * contiguous ones are merged when inserted.  This file gives the tree its
+ * node I/O (verification on first visit, allocation, freeing, logging
+ * through the caller's transaction) and the extent semantics on top:
+ * lookup, insert, and cutting ranges out of extents.
  */
 #include "refdax.h"
+#include "refdax_btree.h"
 
-#define ENT	16U	/* extents and index entries are both 16 bytes */
-
-struct rdx_node {
-	struct refdax_bmap_hdr *hdr;
-	u8 *ents;
-	u64 blk;		/* 0 for the root in the inode */
+struct rdx_bmap_tree {
+	struct refdax_btree t;
+	struct inode *inode;
+	struct refdax_trans *tp;	/* NULL for lookups */
 };
 
-struct rdx_path {
-	struct refdax_trans *tp;		/* NULL for lookups */
-	int depth;				/* of the root */
-	struct rdx_node n[REFDAX_BMAP_MAX_DEPTH + 1];
-	int pos[REFDAX_BMAP_MAX_DEPTH + 1];	/* chosen entry per level */
-	u64 bound;	/* first lblk of the next subtree, or U64_MAX */
-};
-
-static inline u16 n_nr(const struct rdx_node *n)
+static struct rdx_bmap_tree *to_bt(struct refdax_btree *t)
 {
-	return le16_to_cpu(n->hdr->bh_nr);
+	return container_of(t, struct rdx_bmap_tree, t);
 }
 
-static inline u16 n_max(const struct rdx_node *n)
+static inline struct refdax_extent *n_ext(const struct refdax_bt_node *n,
+					  int i)
 {
-	return le16_to_cpu(n->hdr->bh_max);
-}
-
-static inline u32 n_key(const struct rdx_node *n, int i)
-{
-	return le32_to_cpu(*(__le32 *)(n->ents + i * ENT));
-}
-
-static inline struct refdax_extent *n_ext(const struct rdx_node *n, int i)
-{
-	return (struct refdax_extent *)(n->ents + i * ENT);
-}
-
-static inline struct refdax_bmap_index *n_idx(const struct rdx_node *n,
-					      int i)
-{
-	return (struct refdax_bmap_index *)(n->ents + i * ENT);
+	return refdax_bt_ent(n, i);
 }
 
 static struct refdax_bmap_root *inode_root(struct inode *inode)
@@ -65,13 +40,33 @@ void refdax_bmap_init_root(struct refdax_bmap_root *root)
 	root->br_hdr.bh_max = cpu_to_le16(REFDAX_BMAP_ROOT_MAX);
 }
 
-static void root_node(struct inode *inode, struct rdx_node *n)
+static void add_blocks(struct inode *inode, s64 blocks)
 {
-	struct refdax_bmap_root *root = inode_root(inode);
+	inode->i_blocks += blocks << (REFDAX_BLOCK_SHIFT - 9);
+}
 
-	n->hdr = &root->br_hdr;
-	n->ents = (u8 *)root->br_ext;
-	n->blk = 0;
+static u64 ext_key(const void *ent)
+{
+	return le32_to_cpu(((const struct refdax_extent *)ent)->e_lblk);
+}
+
+static void idx_make(void *ent, u64 key, u64 child)
+{
+	struct refdax_bmap_index *ei = ent;
+
+	ei->ei_lblk = cpu_to_le32(key);
+	ei->ei_pad = 0;
+	ei->ei_child = cpu_to_le64(child);
+}
+
+static void idx_set_key(void *ent, u64 key)
+{
+	((struct refdax_bmap_index *)ent)->ei_lblk = cpu_to_le32(key);
+}
+
+static int bmap_log(struct refdax_btree *t, const void *p, u32 len)
+{
+	return refdax_trans_log(to_bt(t)->tp, p, len);
 }
 
 /*
@@ -80,9 +75,10 @@ static void root_node(struct inode *inode, struct rdx_node *n)
  * repeat only the cheap structural checks, as the node is then either
  * verified or written by this mount under the tree's lock.
  */
-static int child_node(struct inode *inode, u64 blk, int depth,
-		      struct rdx_node *n)
+static int bmap_read_node(struct refdax_btree *t, u64 blk, unsigned int depth,
+			  struct refdax_bt_node *n)
 {
+	struct inode *inode = to_bt(t)->inode;
 	struct refdax_sb_info *sbi = RDX_SB(inode->i_sb);
 	struct refdax_bmap_node *bn;
 	const char *why = "bad extent tree node";
@@ -110,58 +106,74 @@ bad:
 	return -EUCLEAN;
 }
 
-/* Last entry whose key is <= lblk, or -1. */
-static int node_search(const struct rdx_node *n, u64 lblk)
+static int bmap_alloc_node(struct refdax_btree *t, u64 *blk, void **addr)
 {
-	int lo = 0, hi = n_nr(n) - 1, ans = -1;
+	struct rdx_bmap_tree *bt = to_bt(t);
+	struct refdax_sb_info *sbi = bt->tp->sbi;
+	u64 got;
+	int ret;
 
-	while (lo <= hi) {
-		int mid = (lo + hi) / 2;
-
-		if (n_key(n, mid) <= lblk) {
-			ans = mid;
-			lo = mid + 1;
-		} else {
-			hi = mid - 1;
-		}
-	}
-	return ans;
+	ret = refdax_alloc_blocks(bt->tp, 1, 1, blk, &got);
+	if (ret)
+		return ret;
+	/* this mount writes it: no need to verify it on a later visit */
+	set_bit(*blk - sbi->geom.data_start, sbi->node_ok);
+	add_blocks(bt->inode, 1);
+	*addr = rdx_block(sbi, *blk);
+	return 0;
 }
 
-static int walk(struct inode *inode, u64 lblk, struct rdx_path *p)
+static int bmap_free_node(struct refdax_btree *t, u64 blk)
 {
-	int l, ret, depth;
+	struct rdx_bmap_tree *bt = to_bt(t);
+	int ret;
 
-	root_node(inode, &p->n[0]);
-	depth = le16_to_cpu(p->n[0].hdr->bh_depth);
-	if (depth > REFDAX_BMAP_MAX_DEPTH ||
-	    n_nr(&p->n[0]) > REFDAX_BMAP_ROOT_MAX) {
-		refdax_error(inode->i_sb, "inode %lu: bad extent root",
-			     inode->i_ino);
-		return -EUCLEAN;
-	}
-	p->depth = depth;
-	p->bound = U64_MAX;
-	for (l = 0; l < depth; l++) {
-		struct rdx_node *n = &p->n[l];
-		int i;
+	ret = refdax_refcount_dec(bt->tp, blk, 1);
+	if (!ret)
+		add_blocks(bt->inode, -1);
+	return ret;
+}
 
-		if (!n_nr(n)) {
-			refdax_error(inode->i_sb, "inode %lu: empty tree node",
-				     inode->i_ino);
-			return -EUCLEAN;
-		}
-		i = max(node_search(n, lblk), 0);
-		p->pos[l] = i;
-		if (i + 1 < n_nr(n))
-			p->bound = min_t(u64, p->bound, n_key(n, i + 1));
-		ret = child_node(inode, le64_to_cpu(n_idx(n, i)->ei_child),
-				 depth - l - 1, &p->n[l + 1]);
-		if (ret)
-			return ret;
-	}
-	p->pos[depth] = node_search(&p->n[depth], lblk);
-	return 0;
+static void bmap_persist(struct refdax_btree *t, const void *p, u32 len)
+{
+	refdax_persist(to_bt(t)->tp->sbi, p, len);
+}
+
+static const struct refdax_btree_ops bmap_btree_ops = {
+	.key		= ext_key,
+	.make_index	= idx_make,
+	.set_index_key	= idx_set_key,
+	.log		= bmap_log,
+	.read_node	= bmap_read_node,
+	.alloc_node	= bmap_alloc_node,
+	.free_node	= bmap_free_node,
+	.persist	= bmap_persist,
+};
+
+static void bmap_tree(struct rdx_bmap_tree *bt, struct inode *inode,
+		      struct refdax_trans *tp)
+{
+	struct refdax_bmap_root *root = inode_root(inode);
+
+	bt->t.ops = &bmap_btree_ops;
+	bt->t.root = &root->br_hdr;
+	bt->t.root_ents = (u8 *)root->br_ext;
+	bt->t.magic = REFDAX_BMAP_MAGIC;
+	bt->t.root_max = REFDAX_BMAP_ROOT_MAX;
+	bt->t.why = NULL;
+	bt->inode = inode;
+	bt->tp = tp;
+}
+
+/* Walk @inode's tree to @lblk; a malformed root or index is reported. */
+static int walk(struct rdx_bmap_tree *bt, u64 lblk, struct refdax_bt_path *p)
+{
+	int ret = refdax_bt_walk(&bt->t, lblk, p);
+
+	if (ret && bt->t.why)
+		refdax_error(bt->inode->i_sb, "inode %lu: %s",
+			     bt->inode->i_ino, bt->t.why);
+	return ret;
 }
 
 static int ext_check(struct inode *inode, const struct refdax_extent *e)
@@ -180,12 +192,14 @@ static int ext_check(struct inode *inode, const struct refdax_extent *e)
 
 int refdax_bmap_lookup(struct inode *inode, u64 lblk, u64 *pblk, u64 *len)
 {
-	struct rdx_path p;
-	struct rdx_node *leaf;
+	struct rdx_bmap_tree bt;
+	struct refdax_bt_path p;
+	struct refdax_bt_node *leaf;
 	u64 next;
 	int i, ret;
 
-	ret = walk(inode, lblk, &p);
+	bmap_tree(&bt, inode, NULL);
+	ret = walk(&bt, lblk, &p);
 	if (ret)
 		return ret;
 	leaf = &p.n[p.depth];
@@ -205,8 +219,8 @@ int refdax_bmap_lookup(struct inode *inode, u64 lblk, u64 *pblk, u64 *len)
 		}
 	}
 	next = p.bound;
-	if (i + 1 < n_nr(leaf))
-		next = min_t(u64, next, n_key(leaf, i + 1));
+	if (i + 1 < (int)refdax_bt_nr(leaf))
+		next = min_t(u64, next, ext_key(n_ext(leaf, i + 1)));
 	if (next == U64_MAX)
 		next = REFDAX_MAX_LBLK + 1;
 	*len = next > lblk ? next - lblk : 1;
@@ -223,201 +237,13 @@ u64 refdax_bmap_txn_reserve(struct inode *inode)
 	return refdax_resv_tree_update(le16_to_cpu(inode_root(inode)->br_hdr.bh_depth));
 }
 
-/* Log header and entries [from, to) of a node before changing them. */
-static int log_node(struct refdax_trans *tp, struct rdx_node *n, int from,
-		    int to)
-{
-	int ret;
-
-	/* The node header and checksum share the first 16 bytes. */
-	ret = refdax_trans_log(tp, n->hdr, n->blk ? 16 : sizeof(*n->hdr));
-	if (ret || to <= from)
-		return ret;
-	return refdax_trans_log(tp, n->ents + from * ENT, (to - from) * ENT);
-}
-
-static void node_done(struct refdax_sb_info *sbi, struct rdx_node *n)
-{
-	if (n->blk)
-		refdax_bmap_node_set_csum(rdx_block(sbi, n->blk));
-}
-
-static void add_blocks(struct inode *inode, s64 blocks)
-{
-	inode->i_blocks += blocks << (REFDAX_BLOCK_SHIFT - 9);
-}
-
-static int new_node(struct refdax_trans *tp, struct inode *inode, int depth,
-		    struct rdx_node *n)
-{
-	struct refdax_sb_info *sbi = tp->sbi;
-	struct refdax_bmap_node *bn;
-	u64 blk, got;
-	int ret;
-
-	ret = refdax_alloc_blocks(tp, 1, 1, &blk, &got);
-	if (ret)
-		return ret;
-	bn = rdx_block(sbi, blk);
-	memset(bn, 0, REFDAX_BLOCK_SIZE);
-	bn->bn_hdr.bh_magic = cpu_to_le16(REFDAX_BMAP_MAGIC);
-	bn->bn_hdr.bh_max = cpu_to_le16(REFDAX_BMAP_NODE_MAX);
-	bn->bn_hdr.bh_depth = cpu_to_le16(depth);
-	n->hdr = &bn->bn_hdr;
-	n->ents = (u8 *)bn->bn_ext;
-	n->blk = blk;
-	set_bit(blk - sbi->geom.data_start, sbi->node_ok);
-	add_blocks(inode, 1);
-	return 0;
-}
-
-/* A node written in this transaction but never logged: flush it now. */
-static void persist_new(struct refdax_sb_info *sbi, struct rdx_node *n)
-{
-	node_done(sbi, n);
-	refdax_persist(sbi, rdx_block(sbi, n->blk), REFDAX_BLOCK_SIZE);
-}
-
-/* Propagate a new first key of p->n[level] up to the parents. */
-static int fix_keys(struct refdax_sb_info *sbi, struct rdx_path *p, int level)
-{
-	while (level > 0 && n_nr(&p->n[level])) {
-		struct rdx_node *par = &p->n[level - 1];
-		int pi = p->pos[level - 1];
-		u32 key = n_key(&p->n[level], 0);
-		int ret;
-
-		if (n_key(par, pi) == key)
-			break;
-		ret = log_node(p->tp, par, pi, pi + 1);
-		if (ret)
-			return ret;
-		n_idx(par, pi)->ei_lblk = cpu_to_le32(key);
-		node_done(sbi, par);
-		if (pi)
-			break;
-		level--;
-	}
-	return 0;
-}
-
-/* Move the root's entries into a new child so the root can hold an index. */
-static int grow_root(struct inode *inode, struct rdx_path *p)
-{
-	struct refdax_sb_info *sbi = RDX_SB(inode->i_sb);
-	struct rdx_node *root = &p->n[0], child;
-	int nr = n_nr(root), depth = p->depth, ret, l;
-
-	if (depth >= REFDAX_BMAP_MAX_DEPTH)
-		return -EFBIG;
-	ret = new_node(p->tp, inode, depth, &child);
-	if (ret)
-		return ret;
-	memcpy(child.ents, root->ents, nr * ENT);
-	child.hdr->bh_nr = cpu_to_le16(nr);
-	persist_new(sbi, &child);
-
-	ret = log_node(p->tp, root, 0, REFDAX_BMAP_ROOT_MAX);
-	if (ret)
-		return ret;
-	memset(root->ents, 0, REFDAX_BMAP_ROOT_MAX * ENT);
-	n_idx(root, 0)->ei_lblk = cpu_to_le32(n_key(&child, 0));
-	n_idx(root, 0)->ei_child = cpu_to_le64(child.blk);
-	root->hdr->bh_nr = cpu_to_le16(1);
-	root->hdr->bh_depth = cpu_to_le16(depth + 1);
-
-	/* Shift the path down one level under the new root. */
-	for (l = depth; l >= 1; l--) {
-		p->n[l + 1] = p->n[l];
-		p->pos[l + 1] = p->pos[l];
-	}
-	p->n[1] = child;
-	p->pos[1] = p->pos[0];
-	p->pos[0] = 0;
-	p->depth = depth + 1;
-	return 0;
-}
-
-static int insert_at(struct inode *inode, struct rdx_path *p, int level,
-		     int pos, const void *ent);
-
-/* Split full node p->n[level] in two and insert @ent at @pos. */
-static int split_insert(struct inode *inode, struct rdx_path *p, int level,
-			int pos, const void *ent)
-{
-	struct refdax_sb_info *sbi = RDX_SB(inode->i_sb);
-	struct rdx_node *n = &p->n[level], right;
-	int nr = n_nr(n), mid = nr / 2, ret;
-	struct refdax_bmap_index idx = {};
-
-	ret = new_node(p->tp, inode, p->depth - level, &right);
-	if (ret)
-		return ret;
-	ret = log_node(p->tp, n, mid, nr);
-	if (ret)
-		return ret;
-	memcpy(right.ents, n->ents + mid * ENT, (nr - mid) * ENT);
-	right.hdr->bh_nr = cpu_to_le16(nr - mid);
-	memset(n->ents + mid * ENT, 0, (nr - mid) * ENT);
-	n->hdr->bh_nr = cpu_to_le16(mid);
-	if (pos <= mid) {
-		persist_new(sbi, &right);
-		ret = insert_at(inode, p, level, pos, ent);
-	} else {
-		struct rdx_node left = *n;
-
-		p->n[level] = right;
-		ret = insert_at(inode, p, level, pos - mid, ent);
-		p->n[level] = left;
-		node_done(sbi, &left);
-		refdax_persist(sbi, rdx_block(sbi, right.blk),
-			       REFDAX_BLOCK_SIZE);
-	}
-	if (ret)
-		return ret;
-	node_done(sbi, n);
-	idx.ei_lblk = cpu_to_le32(n_key(&right, 0));
-	idx.ei_child = cpu_to_le64(right.blk);
-	return insert_at(inode, p, level - 1, p->pos[level - 1] + 1, &idx);
-}
-
-static int insert_at(struct inode *inode, struct rdx_path *p, int level,
-		     int pos, const void *ent)
-{
-	struct refdax_sb_info *sbi = RDX_SB(inode->i_sb);
-	struct rdx_node *n = &p->n[level];
-	int nr = n_nr(n), ret;
-
-	if (nr >= n_max(n)) {
-		if (level == 0) {
-			ret = grow_root(inode, p);
-			if (ret)
-				return ret;
-			level = 1;
-			n = &p->n[1];
-			/* The new child is a node: it has room now. */
-		} else {
-			return split_insert(inode, p, level, pos, ent);
-		}
-	}
-	ret = log_node(p->tp, n, pos, nr + 1);
-	if (ret)
-		return ret;
-	memmove(n->ents + (pos + 1) * ENT, n->ents + pos * ENT,
-		(nr - pos) * ENT);
-	memcpy(n->ents + pos * ENT, ent, ENT);
-	n->hdr->bh_nr = cpu_to_le16(nr + 1);
-	node_done(sbi, n);
-	return pos ? 0 : fix_keys(sbi, p, level);
-}
-
 int refdax_bmap_insert(struct refdax_trans *tp, struct inode *inode,
 		       u64 lblk, u64 pblk, u64 len)
 {
-	struct refdax_sb_info *sbi = tp->sbi;
+	struct rdx_bmap_tree bt;
 	struct refdax_extent ext;
-	struct rdx_path p;
-	struct rdx_node *leaf;
+	struct refdax_bt_path p;
+	struct refdax_bt_node *leaf;
 	int i, ret;
 
 	if (!len || len > REFDAX_EXT_MAX_LEN ||
@@ -425,10 +251,10 @@ int refdax_bmap_insert(struct refdax_trans *tp, struct inode *inode,
 		return -EFBIG;
 	/* i_blocks changes below: an abort puts it back */
 	refdax_trans_ijoin(tp, inode, NULL);
-	ret = walk(inode, lblk, &p);
+	bmap_tree(&bt, inode, tp);
+	ret = walk(&bt, lblk, &p);
 	if (ret)
 		return ret;
-	p.tp = tp;
 	leaf = &p.n[p.depth];
 	i = p.pos[p.depth];
 	if (i >= 0) {
@@ -439,12 +265,13 @@ int refdax_bmap_insert(struct refdax_trans *tp, struct inode *inode,
 		if (le32_to_cpu(e->e_lblk) + el == lblk &&
 		    le64_to_cpu(e->e_pblk) + el == pblk &&
 		    el + len <= REFDAX_EXT_MAX_LEN &&
-		    (i + 1 >= n_nr(leaf) || n_key(leaf, i + 1) >= lblk + len)) {
-			ret = log_node(tp, leaf, i, i + 1);
+		    (i + 1 >= (int)refdax_bt_nr(leaf) ||
+		     ext_key(n_ext(leaf, i + 1)) >= lblk + len)) {
+			ret = refdax_bt_log(&bt.t, leaf, i, i + 1);
 			if (ret)
 				return ret;
 			e->e_len = cpu_to_le32(el + len);
-			node_done(sbi, leaf);
+			refdax_bt_done(&bt.t, leaf);
 			add_blocks(inode, len);
 			return 0;
 		}
@@ -452,76 +279,47 @@ int refdax_bmap_insert(struct refdax_trans *tp, struct inode *inode,
 	ext.e_lblk = cpu_to_le32(lblk);
 	ext.e_len = cpu_to_le32(len);
 	ext.e_pblk = cpu_to_le64(pblk);
-	ret = insert_at(inode, &p, p.depth, i + 1, &ext);
+	ret = refdax_bt_insert(&bt.t, &p, p.depth, i + 1, &ext);
 	if (!ret)
 		add_blocks(inode, len);
 	return ret;
 }
 
-/* Remove entry @pos of p->n[level]; free nodes that become empty. */
-static int delete_at(struct inode *inode, struct rdx_path *p, int level,
-		     int pos)
-{
-	struct refdax_sb_info *sbi = RDX_SB(inode->i_sb);
-	struct rdx_node *n = &p->n[level];
-	int nr = n_nr(n), ret;
-
-	if (nr == 1 && level > 0) {
-		ret = refdax_refcount_dec(p->tp, n->blk, 1);
-		if (ret)
-			return ret;
-		add_blocks(inode, -1);
-		return delete_at(inode, p, level - 1, p->pos[level - 1]);
-	}
-	ret = log_node(p->tp, n, pos, nr);
-	if (ret)
-		return ret;
-	memmove(n->ents + pos * ENT, n->ents + (pos + 1) * ENT,
-		(nr - pos - 1) * ENT);
-	memset(n->ents + (nr - 1) * ENT, 0, ENT);
-	n->hdr->bh_nr = cpu_to_le16(nr - 1);
-	if (level == 0 && nr == 1)
-		n->hdr->bh_depth = 0;	/* the tree is empty again */
-	node_done(sbi, n);
-	return pos ? 0 : fix_keys(sbi, p, level);
-}
-
 /* Cut [s, t) out of extent @i of the leaf; both ends inside the extent. */
-static int cut_extent(struct inode *inode, struct rdx_path *p, int i, u64 s,
-		      u64 t)
+static int cut_extent(struct rdx_bmap_tree *bt, struct refdax_bt_path *p,
+		      int i, u64 s, u64 t)
 {
-	struct refdax_sb_info *sbi = RDX_SB(inode->i_sb);
-	struct rdx_node *leaf = &p->n[p->depth];
+	struct refdax_bt_node *leaf = &p->n[p->depth];
 	struct refdax_extent *e = n_ext(leaf, i), tail;
 	u64 el = le32_to_cpu(e->e_lblk), ee = el + le32_to_cpu(e->e_len);
 	u64 pb = le64_to_cpu(e->e_pblk);
 	int ret;
 
-	ret = refdax_refcount_dec(p->tp, pb + (s - el), t - s);
+	ret = refdax_refcount_dec(bt->tp, pb + (s - el), t - s);
 	if (ret)
 		return ret;
-	add_blocks(inode, -(s64)(t - s));
+	add_blocks(bt->inode, -(s64)(t - s));
 	if (s == el && t == ee)
-		return delete_at(inode, p, p->depth, i);
-	ret = log_node(p->tp, leaf, i, i + 1);
+		return refdax_bt_delete(&bt->t, p, p->depth, i);
+	ret = refdax_bt_log(&bt->t, leaf, i, i + 1);
 	if (ret)
 		return ret;
 	if (s == el) {			/* head */
 		e->e_lblk = cpu_to_le32(t);
 		e->e_pblk = cpu_to_le64(pb + (t - el));
 		e->e_len = cpu_to_le32(ee - t);
-		node_done(sbi, leaf);
-		return i ? 0 : fix_keys(sbi, p, p->depth);
+		refdax_bt_done(&bt->t, leaf);
+		return i ? 0 : refdax_bt_fix_keys(&bt->t, p, p->depth);
 	}
 	e->e_len = cpu_to_le32(s - el);
-	node_done(sbi, leaf);
+	refdax_bt_done(&bt->t, leaf);
 	if (t == ee)			/* tail */
 		return 0;
 	/* Middle: the right part becomes a new extent after this one. */
 	tail.e_lblk = cpu_to_le32(t);
 	tail.e_len = cpu_to_le32(ee - t);
 	tail.e_pblk = cpu_to_le64(pb + (t - el));
-	return insert_at(inode, p, p->depth, i + 1, &tail);
+	return refdax_bt_insert(&bt->t, p, p->depth, i + 1, &tail);
 }
 
 /*
@@ -547,8 +345,9 @@ int refdax_bmap_remove(struct refdax_trans *tp, struct inode *inode,
 		end = REFDAX_MAX_LBLK + 1;
 	refdax_trans_ijoin(tp, inode, NULL);
 	while (lblk < end) {
-		struct rdx_path p;
-		struct rdx_node *leaf;
+		struct rdx_bmap_tree bt;
+		struct refdax_bt_path p;
+		struct refdax_bt_node *leaf;
 		struct refdax_extent *e;
 		u64 el, ee;
 		int i;
@@ -561,10 +360,10 @@ int refdax_bmap_remove(struct refdax_trans *tp, struct inode *inode,
 		if (stepped &&
 		    !refdax_resv_room_for_run(tp, refdax_bmap_txn_reserve(inode)))
 			return 1;
-		ret = walk(inode, lblk, &p);
+		bmap_tree(&bt, inode, tp);
+		ret = walk(&bt, lblk, &p);
 		if (ret)
 			return ret;
-		p.tp = tp;
 		leaf = &p.n[p.depth];
 		i = p.pos[p.depth];
 		if (i >= 0 && le32_to_cpu(n_ext(leaf, i)->e_lblk) +
@@ -572,7 +371,7 @@ int refdax_bmap_remove(struct refdax_trans *tp, struct inode *inode,
 			i++;
 		if (i < 0)
 			i = 0;
-		if (i >= n_nr(leaf)) {
+		if (i >= (int)refdax_bt_nr(leaf)) {
 			if (p.bound == U64_MAX || p.bound >= end)
 				return 0;
 			lblk = p.bound;
@@ -587,7 +386,7 @@ int refdax_bmap_remove(struct refdax_trans *tp, struct inode *inode,
 		if (el >= end)
 			return 0;
 		ee = min_t(u64, ee, max(lblk, el) + remove_step(tp, inode));
-		ret = cut_extent(inode, &p, i, max(lblk, el), min(end, ee));
+		ret = cut_extent(&bt, &p, i, max(lblk, el), min(end, ee));
 		if (ret)
 			return ret;
 		stepped = true;

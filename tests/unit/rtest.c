@@ -82,6 +82,7 @@ int main(int argc, char **argv)
 	test_crc();
 	test_verify();
 	test_journal();
+	test_btree();
 	if (!getenv("RT_NO_TOOLS"))
 		test_tools(bindir, fsck_san);
 	return rt_summary();

@@ -28,6 +28,7 @@ int rt_summary(void);
 void test_crc(void);
 void test_verify(void);
 void test_journal(void);
+void test_btree(void);
 void test_tools(const char *bindir, const char *fsck_san);
 
 #endif /* RTEST_H */
