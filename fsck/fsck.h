@@ -113,6 +113,8 @@ int fsck_map_device(struct fsck *f);
 void fsck_unmap_device(struct fsck *f);
 void fsck_make_private(struct fsck *f, const void *addr, __u64 len);
 void fsck_private_journal(struct fsck *f, const struct refdax_journal *j);
+void fsck_release(struct fsck *f, const void *addr, __u64 len);
+void fsck_stream(struct fsck *f, const void **done, const void *pos);
 
 /* fsck_repair.c */
 __u64 fsck_bmap(struct fsck *f, const struct refdax_inode *ri, __u64 lblk);

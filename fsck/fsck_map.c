@@ -190,3 +190,42 @@ void fsck_private_journal(struct fsck *f, const struct refdax_journal *j)
 	}
 	free(s);
 }
+
+/*
+ * fsck has read [addr, addr + len) and will not need it again soon: drop
+ * those pages from the process, so that a pass over a table of the size of
+ * the device (the inode table, the refcount table) does not leave it all
+ * resident.  The page cache keeps them (dirty ones too: the mapping is
+ * shared), a later access maps them again.  Private copies hold what check
+ * mode changed: they are kept.
+ */
+void fsck_release(struct fsck *f, const void *addr, __u64 len)
+{
+	__u64 psz = (__u64)sysconf(_SC_PAGESIZE);
+	__u64 off = (__u64)((const __u8 *)addr - f->map);
+	__u64 pg = (off + psz - 1) / psz, end = (off + len) / psz;
+
+	while (pg < end) {
+		size_t at = priv_find(f, pg);
+		__u64 stop = end;
+
+		if (at < f->npriv && f->priv_pages[at] < stop)
+			stop = f->priv_pages[at];
+		if (stop > pg)
+			madvise(f->map + pg * psz, (stop - pg) * psz,
+				MADV_DONTNEED);
+		pg = stop + 1;
+	}
+}
+
+/* Streaming through a table: release what lies behind @pos now and then. */
+void fsck_stream(struct fsck *f, const void **done, const void *pos)
+{
+	const __u64 window = 1 << 20;
+
+	if ((const __u8 *)pos - (const __u8 *)*done < (long)window)
+		return;
+	fsck_release(f, *done, (__u64)((const __u8 *)pos -
+				       (const __u8 *)*done));
+	*done = pos;
+}

@@ -429,6 +429,7 @@ static void check_inodes(struct fsck *f)
 	struct refdax_inode *ri;
 	static const struct refdax_inode zero;
 	__u64 ino, used = 0, root = f->g.root_ino;
+	const void *done = f->itable;
 	const char *why;
 
 	if (!bit_set(f->ibitmap, 0)) {
@@ -451,6 +452,7 @@ static void check_inodes(struct fsck *f)
 		__u16 mode;
 
 		ri = &f->itable[ino];
+		fsck_stream(f, &done, ri);
 		mode = le16_to_cpu(ri->i_mode);
 		if (!inuse) {
 			if (!mode)
@@ -513,6 +515,9 @@ static void check_inodes(struct fsck *f)
 		if (S_ISDIR(mode))
 			f->istate[ino] |= IS_DIR;
 	}
+	/* later phases map again only the inodes they look at */
+	fsck_release(f, done, (__u64)((const __u8 *)&f->itable[f->g.ninodes] -
+				      (const __u8 *)done));
 	info(f, "%llu inodes in use", (unsigned long long)used);
 
 	/* Padding bits past the last inode should be clear. */
@@ -1244,11 +1249,12 @@ static void check_trees(struct fsck *f)
 	for (w.phase = 0; w.phase < 2; w.phase++) {
 		for (ino = 1; ino < f->g.ninodes; ino++) {
 			struct refdax_inode *ri = &f->itable[ino];
-			__u16 mode = le16_to_cpu(ri->i_mode);
+			__u16 mode;
 			__u64 blocks;
 
 			if (!(f->istate[ino] & IS_VALID))
 				continue;
+			mode = le16_to_cpu(ri->i_mode);
 			if (S_ISLNK(mode) &&
 			    (le32_to_cpu(ri->i_flags) & REFDAX_IFL_INLINE)) {
 				if (!w.phase)
@@ -1521,13 +1527,15 @@ static void check_links(struct fsck *f)
 	for (ino = 1; ino < f->g.ninodes; ino++) {
 		struct refdax_inode *ri = &f->itable[ino];
 		__u8 st = f->istate[ino];
-		__u32 nlink = le32_to_cpu(ri->i_nlink);
-		__u64 want, parent = le64_to_cpu(ri->i_parent);
+		__u32 nlink;
+		__u64 want, parent;
 
 		if (!(st & IS_VALID) || st & IS_ORPHANED)
 			continue;
 		if (!(st & IS_REACHED) && ino != root)
 			continue;	/* reported by check_reach() */
+		nlink = le32_to_cpu(ri->i_nlink);
+		parent = le64_to_cpu(ri->i_parent);
 		if (st & IS_DIR) {
 			__u64 wantp = ino == root ? root : f->dparent[ino];
 
@@ -1572,6 +1580,7 @@ static void check_links(struct fsck *f)
 
 struct rc_scan {
 	__u64 mism, shown, used, shared;
+	const void *done;	/* the table is released up to here */
 };
 
 typedef void (*run_fn)(struct fsck *f, const struct exp_run *r, void *arg);
@@ -1627,6 +1636,7 @@ static void compare_run(struct fsck *f, const struct exp_run *r, void *arg)
 	for (b = r->start; b < r->start + r->len; b++) {
 		__u32 d = le32_to_cpu(f->rc_disk[b - ds]);
 
+		fsck_stream(f, &s->done, &f->rc_disk[b - ds]);
 		if (d)
 			s->used++;
 		if (d > 1)
@@ -1691,7 +1701,7 @@ static void check_refcount_tail(struct fsck *f)
  */
 static void check_refcounts(struct fsck *f, __u64 *used, __u64 *shared)
 {
-	struct rc_scan s = { 0, 0, 0, 0 };
+	struct rc_scan s = { 0, 0, 0, 0, f->rc_disk };
 
 	visit_runs(f, compare_run, &s);
 	if (s.mism) {
@@ -1703,6 +1713,8 @@ static void check_refcounts(struct fsck *f, __u64 *used, __u64 *shared)
 		}
 	}
 	check_refcount_tail(f);
+	fsck_release(f, s.done, (__u64)((const __u8 *)&f->rc_disk[f->data_blocks] -
+					(const __u8 *)s.done));
 	*used = s.used;
 	*shared = s.shared;
 }
