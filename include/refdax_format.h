@@ -275,6 +275,29 @@ struct refdax_dirent {
 #define REFDAX_REFCOUNTS_PER_BLOCK	(REFDAX_BLOCK_SIZE / 4U)
 #define REFDAX_REFCOUNT_MAX		0xfffffff0U
 
+/*
+ * Refcount records (the next format version, built by common/refdax_refc.c
+ * and not yet written by mkfs or the kernel): a B+tree in the tree node
+ * format above, magic REFDAX_REFC_MAGIC, keyed by physical block, whose
+ * leaves hold one record per run of data blocks sharing a count of at least
+ * two.  A mapped block without a record has one reference.  Records never
+ * overlap, and two adjacent records never have the same count.  Index
+ * entries are (lowest start below, child block).
+ */
+#define REFDAX_REFC_MAGIC	0x7fc2U
+#define REFDAX_REFC_MAX_LEN	0xffffffffU
+
+struct refdax_refc_rec {
+	__le64	rc_start;		/* first physical block */
+	__le32	rc_len;			/* blocks, at least 1 */
+	__le32	rc_count;		/* references, 2..REFDAX_REFCOUNT_MAX */
+};
+
+struct refdax_refc_index {
+	__le64	ri_start;		/* lowest start below child */
+	__le64	ri_child;		/* physical block of child node */
+};
+
 REFDAX_STATIC_ASSERT(REFDAX_BLOCK_SIZE == 1U << REFDAX_BLOCK_SHIFT);
 REFDAX_STATIC_ASSERT(sizeof(struct refdax_super) == 512);
 REFDAX_STATIC_ASSERT(sizeof(struct refdax_journal_header) == 64);
@@ -285,6 +308,8 @@ REFDAX_STATIC_ASSERT(sizeof(struct refdax_bmap_index) == 16);
 REFDAX_STATIC_ASSERT(sizeof(struct refdax_bmap_node) == 16);
 REFDAX_STATIC_ASSERT(16 + REFDAX_BMAP_NODE_MAX * 16 == REFDAX_BLOCK_SIZE);
 REFDAX_STATIC_ASSERT(sizeof(struct refdax_bmap_root) == 120);
+REFDAX_STATIC_ASSERT(sizeof(struct refdax_refc_rec) == 16);
+REFDAX_STATIC_ASSERT(sizeof(struct refdax_refc_index) == 16);
 REFDAX_STATIC_ASSERT(sizeof(struct refdax_inode) == REFDAX_INODE_SIZE);
 REFDAX_STATIC_ASSERT(sizeof(struct refdax_dirent) == REFDAX_DIRENT_HDR);
 

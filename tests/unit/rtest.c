@@ -83,6 +83,7 @@ int main(int argc, char **argv)
 	test_verify();
 	test_journal();
 	test_btree();
+	test_refc();
 	if (!getenv("RT_NO_TOOLS"))
 		test_tools(bindir, fsck_san);
 	return rt_summary();

@@ -15,25 +15,7 @@
 #include "rtest.h"
 #include "refdax_common.h"
 #include "refdax_btree.h"
-
-#define T_MAGIC		0x7e57U
-#define T_BLOCKS	4096U
-#define T_ROOT_MAX	7U
-
-struct t_ent {
-	__le64 key;
-	__le64 val;		/* leaves: a value; index: the child */
-};
-
-struct t_tree {
-	struct refdax_btree t;
-	struct refdax_bmap_root root;
-	__u8 *dev;			/* T_BLOCKS blocks */
-	__u8 used[T_BLOCKS];
-	unsigned int nodes;		/* allocated node blocks */
-	unsigned long logs;
-	int fail_alloc;			/* next alloc fails with ENOSPC */
-};
+#include "bt_harness.h"
 
 static struct t_tree *TT(struct refdax_btree *t)
 {
@@ -130,13 +112,14 @@ static const struct refdax_btree_ops t_ops = {
 	.free_node = t_free, .persist = t_persist,
 };
 
-static void t_init(struct t_tree *tt)
+void t_init(struct t_tree *tt)
 {
 	memset(tt, 0, sizeof(*tt));
 	tt->dev = calloc(T_BLOCKS, REFDAX_BLOCK_SIZE);
 	tt->root.br_hdr.bh_magic = cpu_to_le16(T_MAGIC);
 	tt->root.br_hdr.bh_max = cpu_to_le16(T_ROOT_MAX);
-	tt->t.ops = &t_ops;
+	tt->ops = t_ops;
+	tt->t.ops = &tt->ops;
 	tt->t.root = &tt->root.br_hdr;
 	tt->t.root_ents = (__u8 *)tt->root.br_ext;
 	tt->t.magic = T_MAGIC;
@@ -169,14 +152,7 @@ static int t_delete(struct t_tree *tt, __u64 k)
 	return refdax_bt_delete(&tt->t, &p, p.depth, p.pos[p.depth]);
 }
 
-struct t_check {
-	__u64 *keys;		/* in-order keys found */
-	size_t n;
-	unsigned int nodes;	/* node blocks reached */
-	int bad;
-};
-
-static void t_walk(struct t_tree *tt, struct refdax_bt_node *n, int depth,
+void t_walk(struct t_tree *tt, struct refdax_bt_node *n, int depth,
 		   int is_root, struct t_check *c)
 {
 	unsigned int i, nr = refdax_bt_nr(n);
@@ -195,7 +171,11 @@ static void t_walk(struct t_tree *tt, struct refdax_bt_node *n, int depth,
 		struct refdax_bt_node child;
 
 		if (depth == 0) {
-			c->keys[c->n++] = t_key(ent);
+			if (c->keys)
+				c->keys[c->n] = t_key(ent);
+			if (c->leaf)
+				c->leaf(ent, c->arg);
+			c->n++;
 			continue;
 		}
 		if (t_read_node(&tt->t, refdax_bt_child(ent), depth - 1,
@@ -215,7 +195,7 @@ static int t_matches(struct t_tree *tt, const __u64 *model, size_t n)
 	struct refdax_bt_node root = {
 		&tt->root.br_hdr, (__u8 *)tt->root.br_ext, 0
 	};
-	struct t_check c = { calloc(n + 1, sizeof(__u64)), 0, 0, 0 };
+	struct t_check c = { .keys = calloc(n + 1, sizeof(__u64)) };
 	int ok;
 
 	t_walk(tt, &root, le16_to_cpu(tt->root.br_hdr.bh_depth), 1, &c);
