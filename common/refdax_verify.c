@@ -225,49 +225,162 @@ static int check_entries(const struct refdax_geom *g, const void *ents,
 	return 0;
 }
 
-int refdax_check_bmap_root(const struct refdax_geom *g,
-			   const struct refdax_bmap_root *root,
-			   const char **why)
+/* What a tree node of one kind must look like, and how to say it is not. */
+struct node_kind {
+	__u16 magic;
+	__u16 root_max;
+	const char *bad_magic, *bad_max, *too_many, *empty, *wrong_depth,
+		   *bad_csum;
+	const char *bad_root_magic, *bad_root_max, *root_too_many,
+		   *empty_root, *too_deep;
+	int (*entries)(const struct refdax_geom *g, const void *ents,
+		       unsigned int nr, unsigned int depth, const char **why);
+};
+
+static int check_root(const struct node_kind *k,
+		      const struct refdax_geom *g,
+		      const struct refdax_bmap_root *root, const char **why)
 {
 	unsigned int nr = le16_to_cpu(root->br_hdr.bh_nr);
 	unsigned int depth = le16_to_cpu(root->br_hdr.bh_depth);
 
-	if (le16_to_cpu(root->br_hdr.bh_magic) != REFDAX_BMAP_MAGIC)
-		return bad(why, "bad extent root magic");
-	if (le16_to_cpu(root->br_hdr.bh_max) != REFDAX_BMAP_ROOT_MAX)
-		return bad(why, "bad extent root capacity");
-	if (nr > REFDAX_BMAP_ROOT_MAX)
-		return bad(why, "too many entries in extent root");
+	if (le16_to_cpu(root->br_hdr.bh_magic) != k->magic)
+		return bad(why, k->bad_root_magic);
+	if (le16_to_cpu(root->br_hdr.bh_max) != k->root_max)
+		return bad(why, k->bad_root_max);
+	if (nr > k->root_max)
+		return bad(why, k->root_too_many);
 	if (depth > REFDAX_BMAP_MAX_DEPTH)
-		return bad(why, "extent tree too deep");
+		return bad(why, k->too_deep);
 	if (depth > 0 && nr == 0)
-		return bad(why, "empty extent index root");
-	return check_entries(g, root->br_ext, nr, depth, why);
+		return bad(why, k->empty_root);
+	return k->entries(g, root->br_ext, nr, depth, why);
+}
+
+static int check_node(const struct node_kind *k, const struct refdax_geom *g,
+		      const struct refdax_bmap_node *bn, unsigned int depth,
+		      const char **why)
+{
+	unsigned int nr = le16_to_cpu(bn->bn_hdr.bh_nr);
+	__u32 csum;
+
+	if (le16_to_cpu(bn->bn_hdr.bh_magic) != k->magic)
+		return bad(why, k->bad_magic);
+	if (le16_to_cpu(bn->bn_hdr.bh_max) != REFDAX_BMAP_NODE_MAX)
+		return bad(why, k->bad_max);
+	if (nr > REFDAX_BMAP_NODE_MAX)
+		return bad(why, k->too_many);
+	if (nr == 0)
+		return bad(why, k->empty);
+	if (depth >= REFDAX_BMAP_MAX_DEPTH ||
+	    le16_to_cpu(bn->bn_hdr.bh_depth) != depth)
+		return bad(why, k->wrong_depth);
+	csum = refdax_csum_skip(bn, REFDAX_BLOCK_SIZE,
+				offsetof(struct refdax_bmap_node, bn_csum));
+	if (le32_to_cpu(bn->bn_csum) != csum)
+		return bad(why, k->bad_csum);
+	return k->entries(g, bn + 1, nr, depth, why);
+}
+
+static const struct node_kind bmap_kind = {
+	.magic = REFDAX_BMAP_MAGIC,
+	.root_max = REFDAX_BMAP_ROOT_MAX,
+	.bad_magic = "bad extent node magic",
+	.bad_root_magic = "bad extent root magic",
+	.root_too_many = "too many entries in extent root",
+	.bad_root_max = "bad extent root capacity",
+	.bad_max = "bad extent node capacity",
+	.too_many = "too many entries in extent node",
+	.empty = "empty extent node",
+	.empty_root = "empty extent index root",
+	.too_deep = "extent tree too deep",
+	.wrong_depth = "extent node at wrong depth",
+	.bad_csum = "extent node checksum mismatch",
+	.entries = check_entries,
+};
+
+int refdax_check_bmap_root(const struct refdax_geom *g,
+			   const struct refdax_bmap_root *root,
+			   const char **why)
+{
+	return check_root(&bmap_kind, g, root, why);
 }
 
 int refdax_check_bmap_node(const struct refdax_geom *g,
 			   const struct refdax_bmap_node *bn,
 			   unsigned int depth, const char **why)
 {
-	unsigned int nr = le16_to_cpu(bn->bn_hdr.bh_nr);
-	__u32 csum;
+	return check_node(&bmap_kind, g, bn, depth, why);
+}
 
-	if (le16_to_cpu(bn->bn_hdr.bh_magic) != REFDAX_BMAP_MAGIC)
-		return bad(why, "bad extent node magic");
-	if (le16_to_cpu(bn->bn_hdr.bh_max) != REFDAX_BMAP_NODE_MAX)
-		return bad(why, "bad extent node capacity");
-	if (nr > REFDAX_BMAP_NODE_MAX)
-		return bad(why, "too many entries in extent node");
-	if (nr == 0)
-		return bad(why, "empty extent node");
-	if (depth >= REFDAX_BMAP_MAX_DEPTH ||
-	    le16_to_cpu(bn->bn_hdr.bh_depth) != depth)
-		return bad(why, "extent node at wrong depth");
-	csum = refdax_csum_skip(bn, REFDAX_BLOCK_SIZE,
-				offsetof(struct refdax_bmap_node, bn_csum));
-	if (le32_to_cpu(bn->bn_csum) != csum)
-		return bad(why, "extent node checksum mismatch");
-	return check_entries(g, bn + 1, nr, depth, why);
+/*
+ * Refcount records of a leaf: in the data area, sorted and apart, a count
+ * a record can have; or index entries with ascending keys.  Whether
+ * neighbours with one count were merged is fsck's comparison to make.
+ */
+static int check_refc_entries(const struct refdax_geom *g, const void *ents,
+			      unsigned int nr, unsigned int depth,
+			      const char **why)
+{
+	const struct refdax_refc_index *idx = ents;
+	const struct refdax_refc_rec *rec = ents;
+	__u64 next = 0;		/* lowest block the next entry may use */
+	unsigned int i;
+
+	for (i = 0; i < nr; i++) {
+		__u64 start = le64_to_cpu(depth ? idx[i].ri_start :
+						  rec[i].rc_start);
+
+		if (i > 0 && start < next)
+			return bad(why, depth ? "index keys not ascending" :
+					"refcount records unsorted or overlapping");
+		if (depth) {
+			if (!refdax_data_block_ok(g, le64_to_cpu(idx[i].ri_child),
+						  1))
+				return bad(why,
+					   "index child outside the data area");
+			next = start + 1;
+			continue;
+		}
+		if (!refdax_data_block_ok(g, start, le32_to_cpu(rec[i].rc_len)))
+			return bad(why, "refcount record outside the data area");
+		if (le32_to_cpu(rec[i].rc_count) < 2 ||
+		    le32_to_cpu(rec[i].rc_count) > REFDAX_REFCOUNT_MAX)
+			return bad(why, "refcount record count out of range");
+		next = start + le32_to_cpu(rec[i].rc_len);
+	}
+	return 0;
+}
+
+static const struct node_kind refc_kind = {
+	.magic = REFDAX_REFC_MAGIC,
+	.root_max = REFDAX_BMAP_ROOT_MAX,
+	.bad_magic = "bad refcount node magic",
+	.bad_root_magic = "bad refcount root magic",
+	.root_too_many = "too many entries in refcount root",
+	.bad_root_max = "bad refcount root capacity",
+	.bad_max = "bad refcount node capacity",
+	.too_many = "too many entries in refcount node",
+	.empty = "empty refcount node",
+	.empty_root = "empty refcount index root",
+	.too_deep = "refcount tree too deep",
+	.wrong_depth = "refcount node at wrong depth",
+	.bad_csum = "refcount node checksum mismatch",
+	.entries = check_refc_entries,
+};
+
+int refdax_check_refc_root(const struct refdax_geom *g,
+			   const struct refdax_bmap_root *root,
+			   const char **why)
+{
+	return check_root(&refc_kind, g, root, why);
+}
+
+int refdax_check_refc_node(const struct refdax_geom *g,
+			   const struct refdax_bmap_node *bn,
+			   unsigned int depth, const char **why)
+{
+	return check_node(&refc_kind, g, bn, depth, why);
 }
 
 int refdax_check_inode(const struct refdax_geom *g, __u64 ino,

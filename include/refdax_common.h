@@ -51,6 +51,13 @@ int refdax_check_bmap_root(const struct refdax_geom *g,
 int refdax_check_bmap_node(const struct refdax_geom *g,
 			   const struct refdax_bmap_node *bn,
 			   unsigned int depth, const char **why);
+/* Refcount record trees (refdax_format.h, not yet used by the format). */
+int refdax_check_refc_root(const struct refdax_geom *g,
+			   const struct refdax_bmap_root *root,
+			   const char **why);
+int refdax_check_refc_node(const struct refdax_geom *g,
+			   const struct refdax_bmap_node *bn,
+			   unsigned int depth, const char **why);
 int refdax_check_extent(const struct refdax_geom *g,
 			const struct refdax_extent *ext, const char **why);
 int refdax_check_dirblock(const struct refdax_geom *g, const void *block,

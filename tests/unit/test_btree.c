@@ -57,7 +57,7 @@ static int t_read_node(struct refdax_btree *t, __u64 blk, unsigned int depth,
 	if (blk == 0 || blk >= T_BLOCKS || !tt->used[blk])
 		return -EUCLEAN;
 	bn = (struct refdax_bmap_node *)(tt->dev + blk * REFDAX_BLOCK_SIZE);
-	if (le16_to_cpu(bn->bn_hdr.bh_magic) != T_MAGIC ||
+	if (le16_to_cpu(bn->bn_hdr.bh_magic) != t->magic ||
 	    le16_to_cpu(bn->bn_hdr.bh_depth) != depth)
 		return -EUCLEAN;
 	n->hdr = &bn->bn_hdr;

@@ -334,6 +334,104 @@ static void refc_span(void)
 	free(tt.dev);
 }
 
+/* The first leaf node of a tree of depth >= 1. */
+static struct refdax_bmap_node *first_leaf(struct t_tree *tt)
+{
+	__u64 blk = refdax_bt_child(tt->root.br_ext);
+	struct refdax_bmap_node *bn;
+
+	for (;;) {
+		bn = (struct refdax_bmap_node *)(tt->dev +
+						 blk * REFDAX_BLOCK_SIZE);
+		if (!bn->bn_hdr.bh_depth)
+			return bn;
+		blk = refdax_bt_child(bn + 1);
+	}
+}
+
+/* Every node of @tt passes the refcount-tree verifier. */
+static int verify_all(struct t_tree *tt, const struct refdax_geom *g)
+{
+	const char *why = NULL;
+	__u64 b;
+
+	if (refdax_check_refc_root(g, &tt->root, &why))
+		return rt_note("    root: %s", why), 0;
+	for (b = 1; b < T_BLOCKS; b++) {
+		struct refdax_bmap_node *bn;
+
+		if (!tt->used[b])
+			continue;
+		bn = (struct refdax_bmap_node *)(tt->dev + b * REFDAX_BLOCK_SIZE);
+		if (refdax_check_refc_node(g, bn,
+					   le16_to_cpu(bn->bn_hdr.bh_depth),
+					   &why))
+			return rt_note("    node %llu: %s",
+				       (unsigned long long)b, why), 0;
+	}
+	return 1;
+}
+
+/* Expect the verifier to refuse the first leaf with @want after @poke. */
+static void expect_bad_leaf(struct t_tree *tt, const struct refdax_geom *g,
+			    const char *want)
+{
+	struct refdax_bmap_node *bn = first_leaf(tt);
+	const char *why = NULL;
+
+	refdax_bmap_node_set_csum(bn);
+	EXPECT(refdax_check_refc_node(g, bn, 0, &why) == -EUCLEAN);
+	EXPECT(why && !strcmp(why, want));
+	if (why && strcmp(why, want))
+		rt_note("    got '%s', want '%s'", why, want);
+}
+
+/* The verifier passes what the record code writes and refuses damage. */
+static void refc_verify(void)
+{
+	static struct model m;
+	struct refdax_geom g = { .nblocks = NB, .data_start = 0 };
+	struct refdax_refc_rec *rec, save;
+	struct notify_ctx nc;
+	struct t_tree tt;
+	const char *why = NULL;
+	__u32 b;
+
+	refc_init(&tt, &nc, &m);
+	tt.t.magic = REFDAX_REFC_MAGIC;
+	tt.root.br_hdr.bh_magic = cpu_to_le16(REFDAX_REFC_MAGIC);
+	for (b = 0; b + 3 < NB; b += 7)		/* ~2,800 records */
+		change(&tt, &nc, b, 3 + b % 2, 1);
+	EXPECT(le16_to_cpu(tt.root.br_hdr.bh_depth) >= 1);
+	EXPECT(verify_all(&tt, &g));
+
+	rec = (struct refdax_refc_rec *)(first_leaf(&tt) + 1);
+	save = rec[1];
+	rec[1].rc_start = rec[0].rc_start;
+	expect_bad_leaf(&tt, &g, "refcount records unsorted or overlapping");
+	rec[1] = save;
+	rec[1].rc_count = cpu_to_le32(1);
+	expect_bad_leaf(&tt, &g, "refcount record count out of range");
+	rec[1] = save;
+	rec[1].rc_len = cpu_to_le32(NB);
+	expect_bad_leaf(&tt, &g, "refcount record outside the data area");
+	rec[1] = save;
+	refdax_bmap_node_set_csum(first_leaf(&tt));
+	first_leaf(&tt)->bn_csum ^= cpu_to_le32(1);
+	EXPECT(refdax_check_refc_node(&g, first_leaf(&tt), 0, &why) ==
+	       -EUCLEAN);
+	EXPECT(why && !strcmp(why, "refcount node checksum mismatch"));
+	/* an extent node is not a refcount node, nor the other way round */
+	refdax_bmap_node_set_csum(first_leaf(&tt));
+	EXPECT(refdax_check_bmap_node(&g, first_leaf(&tt), 0, &why) ==
+	       -EUCLEAN);
+	EXPECT(refdax_check_refc_root(&g, &tt.root, &why) == 0);
+	tt.root.br_hdr.bh_magic = cpu_to_le16(REFDAX_BMAP_MAGIC);
+	EXPECT(refdax_check_refc_root(&g, &tt.root, &why) == -EUCLEAN);
+	EXPECT(why && !strcmp(why, "bad refcount root magic"));
+	free(tt.dev);
+}
+
 void test_refc(void)
 {
 	rt_run("refc: random +1/-1 over short ranges against a model",
@@ -349,4 +447,6 @@ void test_refc(void)
 	       refc_corrupt);
 	rt_run("refc: span bounds the records one change touches",
 	       refc_span);
+	rt_run("refc: verifier passes written records, refuses damage",
+	       refc_verify);
 }
