@@ -133,6 +133,7 @@ bench_clone() {
 	sync
 	if run clone_ns 300 "$log" "$BIN/clone_time" -n "$CLONE_REPS" "$MNT/big" "$MNT"; then
 		awk '$1 == "clone_ns" { print $2 }' "$log" | while read -r v; do sample clone_ns "$v"; done
+		awk '$1 == "unclone_ns" { print $2 }' "$log" | while read -r v; do sample unclone_ns "$v"; done
 	fi
 	rm -f "$MNT/big" "$MNT/clone_time.tmp"
 	sync

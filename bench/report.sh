@@ -72,6 +72,7 @@ END {
 		"refdax", "xfs", "ext4", "refdax/xfs", "refdax/ext4"
 	printf "%s\n", "-----------------------------------+---------+------------+------------+------------+------------+------------"
 	row("FICLONE 1 GiB file (lower=better)", "ms", "clone_ns", 1e-6, "%.3f")
+	row("rm of that clone + syncfs (lower=better)", "ms", "unclone_ns", 1e-6, "%.3f")
 	row("mmap randwrite 4k, fresh clone (CoW)", "IOPS", "cow_iops", 1, "%.0f")
 	row("  page faults per write (CoW run)", "ratio", "cow_fltperio", 1, "%.3f")
 	row("mmap randwrite 4k, unshared file", "IOPS", "unshared_iops", 1, "%.0f")
@@ -98,6 +99,11 @@ END {
 		printf "  clone <= 0.5x XFS time        : %.2fx  %s%s\n", r, verdict(r <= 0.5), rounds("clone_ns")
 	} else
 		printf "  clone <= 0.5x XFS time        : no data\n"
+	if (has("refdax", "unclone_ns") && has("xfs", "unclone_ns")) {
+		r = med["refdax", "unclone_ns"] / med["xfs", "unclone_ns"]
+		printf "  clone removal <= 1x XFS time  : %.2fx  %s%s\n", r, verdict(r <= 1), rounds("unclone_ns")
+	} else
+		printf "  clone removal <= 1x XFS time  : no data\n"
 	for (t = 1; t <= 2; t++) {
 		kind = t == 1 ? "cold" : "warm"
 		ok = 1; lo = -1; hi = -1
