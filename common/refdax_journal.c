@@ -201,6 +201,26 @@ int refdax_jnl_recover(struct refdax_journal *j)
 	return (int)n;
 }
 
+int refdax_jnl_live_ranges(struct refdax_journal *j,
+			   void (*fn)(void *arg, __u64 addr, __u32 len),
+			   void *arg)
+{
+	__u32 max = max_entries(j), n, i;
+	__u64 *offs = jnl_alloc(sizeof(*offs) * max);
+
+	if (!offs)
+		return -ENOMEM;
+	n = scan_live(j, offs, max);
+	for (i = 0; i < n; i++) {
+		const struct refdax_journal_entry *je =
+			(const void *)(j->area + offs[i]);
+
+		fn(arg, le64_to_cpu(je->je_addr), le32_to_cpu(je->je_len));
+	}
+	jnl_free(offs);
+	return (int)n;
+}
+
 void refdax_jnl_begin(struct refdax_journal *j)
 {
 	j->tail = 0;

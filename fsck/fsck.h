@@ -112,7 +112,7 @@ static inline unsigned int mode_to_dt(__u16 mode)
 int fsck_map_device(struct fsck *f);
 void fsck_unmap_device(struct fsck *f);
 void fsck_make_private(struct fsck *f, const void *addr, __u64 len);
-void fsck_private_journal(struct fsck *f, const struct refdax_journal *j);
+void fsck_private_journal(struct fsck *f, struct refdax_journal *j);
 void fsck_release(struct fsck *f, const void *addr, __u64 len);
 void fsck_stream(struct fsck *f, const void **done, const void *pos);
 

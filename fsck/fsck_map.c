@@ -130,65 +130,44 @@ static int cmp_span(const void *a, const void *b)
 	return x->off < y->off ? -1 : x->off > y->off;
 }
 
-/* Entry-area bytes of an entry holding @len bytes: cache-line aligned. */
-static __u64 entry_span(__u32 len)
+struct spans {
+	struct span *s;
+	size_t n, cap;
+};
+
+static void add_span(void *arg, __u64 addr, __u32 len)
 {
-	__u64 n = sizeof(struct refdax_journal_entry) + len;
+	struct spans *sp = arg;
 
-	return (n + REFDAX_CACHELINE - 1) & ~(__u64)(REFDAX_CACHELINE - 1);
-}
-
-/*
- * The ranges refdax_jnl_recover() would write, without the entry
- * checksums (common/ keeps them to itself): the same walk over entries of
- * the live generation, so at most a few more ranges than recovery needs.
- */
-static size_t journal_targets(const struct refdax_journal *j,
-			      struct span **out)
-{
-	struct span *s = NULL;
-	size_t n = 0, cap = 0;
-	__u64 off = 0, size = j->pm->size;
-
-	while (off + sizeof(struct refdax_journal_entry) <= j->area_bytes) {
-		const struct refdax_journal_entry *je = (void *)(j->area + off);
-		__u32 len = le32_to_cpu(je->je_len);
-		__u64 addr = le64_to_cpu(je->je_addr);
-
-		if (le64_to_cpu(je->je_gen) != j->gen ||
-		    le32_to_cpu(je->je_seq) != n || !len ||
-		    len > REFDAX_JENTRY_MAX_DATA ||
-		    off + entry_span(len) > j->area_bytes ||
-		    addr > size || len > size - addr ||
-		    (addr < j->jend && addr + len > j->jstart))
-			break;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			s = xrealloc(s, cap, sizeof(*s));
-		}
-		s[n].off = addr;
-		s[n].len = len;
-		n++;
-		off += entry_span(len);
+	if (sp->n == sp->cap) {
+		sp->cap = sp->cap ? sp->cap * 2 : 64;
+		sp->s = xrealloc(sp->s, sp->cap, sizeof(*sp->s));
 	}
-	*out = s;
-	return n;
+	sp->s[sp->n].off = addr;
+	sp->s[sp->n].len = len;
+	sp->n++;
 }
 
 /* Check mode: private copies of what journal recovery of @j will write. */
-void fsck_private_journal(struct fsck *f, const struct refdax_journal *j)
+void fsck_private_journal(struct fsck *f, struct refdax_journal *j)
 {
-	struct span *s;
-	size_t n = journal_targets(j, &s), i;
+	struct spans sp = { NULL, 0, 0 };
+	size_t i;
 
-	if (n) {
-		qsort(s, n, sizeof(*s), cmp_span);
-		for (i = 0; i < n; i++)
-			fsck_make_private(f, f->map + s[i].off, s[i].len);
+	/* exactly the ranges recovery restores, found as recovery finds them */
+	if (refdax_jnl_live_ranges(j, add_span, &sp) < 0) {
+		fprintf(stderr, PROG ": out of memory\n");
+		exit(EXIT_OPERROR);
+	}
+	if (sp.n) {
+		qsort(sp.s, sp.n, sizeof(*sp.s), cmp_span);
+		for (i = 0; i < sp.n; i++)
+			fsck_make_private(f, f->map + sp.s[i].off,
+					  sp.s[i].len);
 		/* recovery ends by moving the generation on */
 		fsck_make_private(f, &j->hdr->jh_gen, sizeof(j->hdr->jh_gen));
 	}
-	free(s);
+	free(sp.s);
 }
 
 /*

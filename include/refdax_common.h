@@ -152,6 +152,14 @@ void refdax_jnl_begin(struct refdax_journal *j);
 int refdax_jnl_log(struct refdax_journal *j, const void *ptr, __u32 len);
 /* Bytes still free for entries in the running transaction. */
 __u64 refdax_jnl_room(const struct refdax_journal *j);
+/*
+ * Call @fn for each range recovery would restore, in log order, without
+ * restoring anything; returns how many (fsck's check mode copies just
+ * those pages privately).  -ENOMEM if out of memory.
+ */
+int refdax_jnl_live_ranges(struct refdax_journal *j,
+			   void (*fn)(void *arg, __u64 addr, __u32 len),
+			   void *arg);
 void refdax_jnl_commit(struct refdax_journal *j);
 /* Put back every logged range and end the transaction as if never begun. */
 void refdax_jnl_abort(struct refdax_journal *j);
