@@ -21,16 +21,11 @@ trap cleanup EXIT
 # and, unless told not to, the superblock crc32c (field 508, over 512 bytes).
 patch_sb() {
 	python3 - "$DEV" "$@" <<'PY'
-import struct, sys
+import os, struct, sys
 dev, off, fmt, val = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4], 0)
 fix = len(sys.argv) < 6
-def crc32c(data, crc=0):
-    crc ^= 0xffffffff
-    for b in data:
-        crc ^= b
-        for _ in range(8):
-            crc = (crc >> 1) ^ (0x82f63b78 if crc & 1 else 0)
-    return crc ^ 0xffffffff
+sys.path.insert(0, os.environ["ROOT"] + "/tests/guest")
+from rdxfmt import crc32c
 with open(dev, "r+b") as f:
     sb = bytearray(f.read(512))
     struct.pack_into("<" + fmt, sb, off, val)

@@ -52,15 +52,10 @@ dstart=$(sed -n 's/.*data from \([0-9]*\)$/\1/p' <<<"$out")
 # The last data block's refcount goes from 0 to 1, inside a transaction
 # that did not commit: its undo entry in the journal holds the old 0.
 python3 - "$img" "$((rcstart * 4096 + (nblocks - 1 - dstart) * 4))" <<'PY' ||
-import struct, sys
+import os, struct, sys
 
-def crc32c(data, crc=0):
-    crc ^= 0xffffffff
-    for b in data:
-        crc ^= b
-        for _ in range(8):
-            crc = (crc >> 1) ^ (0x82f63b78 if crc & 1 else 0)
-    return crc ^ 0xffffffff
+sys.path.insert(0, os.environ["ROOT"] + "/tests/guest")
+from rdxfmt import crc32c
 
 path, addr = sys.argv[1], int(sys.argv[2])
 with open(path, "r+b") as f:

@@ -1111,23 +1111,31 @@ static void unreachable_reported_once(void)
 		show_output();
 }
 
+/* A populated image, opened, with its journal opened over it in @pm. */
+static int journal_on_image(struct img *im, struct refdax_pmem *pm,
+			    struct refdax_journal *j)
+{
+	const char *why;
+
+	if (!EXPECT(build_populated() == 0 && img_open(im) == 0))
+		return -1;
+	memset(pm, 0, sizeof(*pm));
+	pm->base = im->map;
+	pm->size = im->bytes;
+	pm->flush = refdax_pmem_nop_flush;
+	pm->fence = refdax_pmem_nop_fence;
+	return EXPECT(refdax_jnl_open(j, pm, &im->g, &why) == 0) ? 0 : -1;
+}
+
 /* A crash in the middle of a transaction: fsck checks the undone state. */
 static void journal_recovery(void)
 {
 	struct refdax_journal *j = malloc(sizeof(*j));
 	struct refdax_pmem pm;
 	struct img im;
-	const char *why;
 	__u32 before;
 
-	if (!EXPECT(build_populated() == 0 && img_open(&im) == 0))
-		goto out;
-	memset(&pm, 0, sizeof(pm));
-	pm.base = im.map;
-	pm.size = im.bytes;
-	pm.flush = refdax_pmem_nop_flush;
-	pm.fence = refdax_pmem_nop_fence;
-	if (!EXPECT(refdax_jnl_open(j, &pm, &im.g, &why) == 0))
+	if (journal_on_image(&im, &pm, j))
 		goto out;
 	refdax_jnl_begin(j);
 	EXPECT(refdax_jnl_log(j, inode(&im, 2), REFDAX_INODE_SIZE) == 0);
@@ -1155,16 +1163,8 @@ static void journal_recovery_repair(void)
 	struct refdax_journal *j = malloc(sizeof(*j));
 	struct refdax_pmem pm;
 	struct img im;
-	const char *why;
 
-	if (!EXPECT(build_populated() == 0 && img_open(&im) == 0))
-		goto out;
-	memset(&pm, 0, sizeof(pm));
-	pm.base = im.map;
-	pm.size = im.bytes;
-	pm.flush = refdax_pmem_nop_flush;
-	pm.fence = refdax_pmem_nop_fence;
-	if (!EXPECT(refdax_jnl_open(j, &pm, &im.g, &why) == 0))
+	if (journal_on_image(&im, &pm, j))
 		goto out;
 	refdax_jnl_begin(j);
 	EXPECT(refdax_jnl_log(j, inode(&im, 2), REFDAX_INODE_SIZE) == 0);
@@ -1194,17 +1194,9 @@ static void journal_recovery_bad_super_csum(void)
 	struct refdax_journal *j = malloc(sizeof(*j));
 	struct refdax_pmem pm;
 	struct img im;
-	const char *why;
 	__u32 before;
 
-	if (!EXPECT(build_populated() == 0 && img_open(&im) == 0))
-		goto out;
-	memset(&pm, 0, sizeof(pm));
-	pm.base = im.map;
-	pm.size = im.bytes;
-	pm.flush = refdax_pmem_nop_flush;
-	pm.fence = refdax_pmem_nop_fence;
-	if (!EXPECT(refdax_jnl_open(j, &pm, &im.g, &why) == 0))
+	if (journal_on_image(&im, &pm, j))
 		goto out;
 	refdax_jnl_begin(j);
 	EXPECT(refdax_jnl_log(j, im.sb, sizeof(*im.sb)) == 0);
