@@ -267,7 +267,7 @@ u64 refdax_resv_fit_blocks(struct refdax_trans *tp, u64 reserve,
 			   unsigned int times);
 bool refdax_resv_room_for_run(struct refdax_trans *tp, u64 reserve);
 u64 refdax_resv_small(void);
-u64 refdax_resv_run(unsigned int depth);
+u64 refdax_resv_data(void);
 /* Blocks one transaction moves at most, for latency, whatever the room. */
 #define RDX_STEP_REMAP		16384U
 #define RDX_STEP_COW		4096U

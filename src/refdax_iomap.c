@@ -16,7 +16,7 @@ static int alloc_txn(struct inode *inode, u64 lblk, u64 len, u64 *done)
 	struct refdax_trans *tp;
 	int ret;
 
-	tp = refdax_trans_begin(sbi, refdax_resv_run(0));
+	tp = refdax_trans_begin(sbi, refdax_resv_data());
 	if (IS_ERR(tp))
 		return PTR_ERR(tp);
 	refdax_trans_ijoin(tp, inode, NULL);
@@ -92,7 +92,7 @@ int refdax_remove_range(struct inode *inode, u64 lblk, u64 len)
 		return 0;
 	do {
 		down_write(&ri->bmap_sem);
-		tp = refdax_trans_begin(sbi, refdax_resv_run(0));
+		tp = refdax_trans_begin(sbi, refdax_resv_data());
 		if (IS_ERR(tp)) {
 			up_write(&ri->bmap_sem);
 			return PTR_ERR(tp);

@@ -43,7 +43,7 @@ static int cow_run(struct inode *inode, u64 lblk, u64 old, u64 len,
 	 * run shrinks to fit, and the caller's loop takes the rest.
 	 */
 	reserve = 2 * refdax_bmap_txn_reserve(inode);
-	tp = refdax_trans_begin(sbi, refdax_resv_run(0));
+	tp = refdax_trans_begin(sbi, refdax_resv_data());
 	if (IS_ERR(tp))
 		return PTR_ERR(tp);
 	refdax_trans_ijoin(tp, inode, NULL);
@@ -284,7 +284,7 @@ static int remap_blocks(struct inode *src, u64 src_lblk, struct inode *dst,
 		u64 pblk, run, moved = 0, resv;
 
 		lock_two_bmaps(src, dst);
-		tp = refdax_trans_begin(sbi, refdax_resv_run(0));
+		tp = refdax_trans_begin(sbi, refdax_resv_data());
 		if (IS_ERR(tp)) {
 			unlock_two_bmaps(src, dst);
 			return PTR_ERR(tp);

@@ -117,8 +117,12 @@ u64 refdax_resv_small(void)
 	       refdax_resv_tree_update(0);
 }
 
-/* The first step of a data operation on a tree of depth @depth. */
-u64 refdax_resv_run(unsigned int depth)
+/*
+ * A data operation (fill holes, remove a range, copy on write, remap): its
+ * first step, one extent changed in a shallow tree and one block's count.
+ * Deeper trees are met by the run sizing above, not by the reservation.
+ */
+u64 refdax_resv_data(void)
 {
-	return refdax_resv_tree_update(depth) + refdax_resv_refcounts(1);
+	return refdax_resv_tree_update(0) + refdax_resv_refcounts(1);
 }
