@@ -315,6 +315,8 @@ if [ "$robust" != "  " ] && [ "$FS" = refdax ]; then
 			result FAIL robustness "$kv" ": module or tools did not build"
 			continue
 		fi
+		# (the guest suite makes it too, unless RDX_TESTS chose no test)
+		mkdir -p "$out_base/$kv"
 		if want crash-trace; then
 			section "store-trace crash enumeration on $kv"
 			suite crash-trace "$kv" "$out_base/$kv/crash-trace.log" crash-trace \
