@@ -262,7 +262,6 @@ void refdax_trans_exit(struct refdax_sb_info *sbi);
  */
 u64 refdax_resv_inode(void);
 u64 refdax_resv_tree_update(unsigned int depth);
-u64 refdax_resv_refcounts(u64 blocks);
 u64 refdax_resv_fit_blocks(struct refdax_trans *tp, u64 reserve,
 			   unsigned int times);
 bool refdax_resv_room_for_run(struct refdax_trans *tp, u64 reserve);

@@ -56,7 +56,7 @@ u64 refdax_resv_tree_update(unsigned int depth)
 }
 
 /* The refcount words of @blocks blocks, logged a block's worth at a time. */
-u64 refdax_resv_refcounts(u64 blocks)
+static u64 resv_refcounts(u64 blocks)
 {
 	u64 full = blocks / REFDAX_REFCOUNTS_PER_BLOCK;
 	u64 part = blocks % REFDAX_REFCOUNTS_PER_BLOCK;
@@ -98,7 +98,7 @@ u64 refdax_resv_fit_blocks(struct refdax_trans *tp, u64 reserve,
  */
 bool refdax_resv_room_for_run(struct refdax_trans *tp, u64 reserve)
 {
-	u64 run = refdax_resv_refcounts(REFDAX_REFCOUNTS_PER_BLOCK);
+	u64 run = resv_refcounts(REFDAX_REFCOUNTS_PER_BLOCK);
 
 	return refdax_trans_room(tp) > reserve + run &&
 	       refdax_trans_defer_room(tp) >= RDX_DEFER_RUN_ITEMS;
@@ -124,5 +124,5 @@ u64 refdax_resv_small(void)
  */
 u64 refdax_resv_data(void)
 {
-	return refdax_resv_tree_update(0) + refdax_resv_refcounts(1);
+	return refdax_resv_tree_update(0) + resv_refcounts(1);
 }
