@@ -25,7 +25,8 @@ CFLAGS	?= -O2 -g
 UCFLAGS	:= $(CFLAGS) -Wall -Wextra -Werror -Iinclude -Itools -D_GNU_SOURCE
 BUILD	:= build
 
-COMMON_SRC := common/refdax_crc.c common/refdax_verify.c common/refdax_journal.c
+COMMON_SRC := common/refdax_crc.c common/refdax_verify.c common/refdax_journal.c \
+	common/refdax_btree.c common/refdax_refc.c
 
 .PHONY: all module tools unit modules-all check demo bench lint install clean \
 	crash-soak crash-trace corrupt-soak fuzz fuzz-soak

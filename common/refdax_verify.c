@@ -67,7 +67,7 @@ int refdax_check_super(const struct refdax_super *sb, __u64 dev_bytes,
 	if (le32_to_cpu(sb->s_checksum) != csum)
 		return bad(why, "superblock checksum mismatch");
 	if (le32_to_cpu(sb->s_version) != REFDAX_VERSION)
-		return bad(why, "unsupported superblock version");
+		return bad(why, REFDAX_VERSION_WHY);
 	if (le32_to_cpu(sb->s_block_size) != REFDAX_BLOCK_SIZE)
 		return bad(why, "unsupported block size");
 	if (le64_to_cpu(sb->s_feature_incompat) & ~REFDAX_FEAT_INCOMPAT_SUPP)
@@ -96,8 +96,8 @@ int refdax_check_super(const struct refdax_super *sb, __u64 dev_bytes,
 	g.itable_start = le64_to_cpu(sb->s_itable_start);
 	g.itable_blocks = le64_to_cpu(sb->s_itable_blocks);
 	g.ninodes = le64_to_cpu(sb->s_ninodes);
-	g.refcount_start = le64_to_cpu(sb->s_refcount_start);
-	g.refcount_blocks = le64_to_cpu(sb->s_refcount_blocks);
+	g.fsmap_start = le64_to_cpu(sb->s_fsmap_start);
+	g.fsmap_blocks = le64_to_cpu(sb->s_fsmap_blocks);
 	g.data_start = le64_to_cpu(sb->s_data_start);
 	g.root_ino = le64_to_cpu(sb->s_root_ino);
 	orphan = le64_to_cpu(sb->s_orphan_head);
@@ -107,7 +107,7 @@ int refdax_check_super(const struct refdax_super *sb, __u64 dev_bytes,
 	if (g.nblocks > dev_bytes >> REFDAX_BLOCK_SHIFT)
 		return bad(why, "filesystem larger than the device");
 
-	/* superblock < journal < ibitmap < itable < refcount < data */
+	/* superblock < journal < ibitmap < itable < fsmap < data */
 	if (g.journal_start <= REFDAX_SB_BLOCK)
 		return bad(why, "journal overlaps the superblock");
 	if (!region_ok(g.journal_start, g.journal_blocks, g.nblocks))
@@ -122,12 +122,12 @@ int refdax_check_super(const struct refdax_super *sb, __u64 dev_bytes,
 		return bad(why, "inode table overlaps the inode bitmap");
 	if (!region_ok(g.itable_start, g.itable_blocks, g.nblocks))
 		return bad(why, "inode table outside the filesystem");
-	if (g.refcount_start < g.itable_start + g.itable_blocks)
-		return bad(why, "refcount table overlaps the inode table");
-	if (!region_ok(g.refcount_start, g.refcount_blocks, g.nblocks))
-		return bad(why, "refcount table outside the filesystem");
-	if (g.data_start < g.refcount_start + g.refcount_blocks)
-		return bad(why, "data area overlaps the refcount table");
+	if (g.fsmap_start < g.itable_start + g.itable_blocks)
+		return bad(why, "free-space bitmap overlaps the inode table");
+	if (!region_ok(g.fsmap_start, g.fsmap_blocks, g.nblocks))
+		return bad(why, "free-space bitmap outside the filesystem");
+	if (g.data_start < g.fsmap_start + g.fsmap_blocks)
+		return bad(why, "data area overlaps the free-space bitmap");
 	if (g.data_start >= g.nblocks)
 		return bad(why, "data area outside the filesystem");
 	if (g.data_start % REFDAX_HUGE_BLOCKS)
@@ -141,14 +141,17 @@ int refdax_check_super(const struct refdax_super *sb, __u64 dev_bytes,
 	if (g.ibitmap_blocks < div_round_up(g.ninodes, RDX_BITS_PER_BLOCK))
 		return bad(why, "inode bitmap too small for inode count");
 	data_blocks = g.nblocks - g.data_start;
-	if (g.refcount_blocks <
-	    div_round_up(data_blocks, REFDAX_REFCOUNTS_PER_BLOCK))
-		return bad(why, "refcount table too small for data area");
+	if (g.fsmap_blocks <
+	    div_round_up(data_blocks, REFDAX_FSMAP_BITS_PER_BLOCK))
+		return bad(why, "free-space bitmap too small for data area");
 
 	if (g.root_ino == 0 || g.root_ino >= g.ninodes)
 		return bad(why, "root inode out of range");
 	if (orphan >= g.ninodes)
 		return bad(why, "orphan list head out of range");
+
+	if (refdax_check_refc_root(&g, &sb->s_refc_root, why))
+		return -EUCLEAN;
 
 	*geom = g;
 	return 0;

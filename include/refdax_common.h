@@ -32,7 +32,7 @@ struct refdax_geom {
 	__u64 ibitmap_start, ibitmap_blocks;
 	__u64 itable_start, itable_blocks;
 	__u64 ninodes;
-	__u64 refcount_start, refcount_blocks;
+	__u64 fsmap_start, fsmap_blocks;
 	__u64 data_start;
 	__u64 root_ino;
 };
@@ -43,6 +43,12 @@ struct refdax_geom {
  */
 int refdax_check_super(const struct refdax_super *sb, __u64 dev_bytes,
 		       struct refdax_geom *geom, const char **why);
+/*
+ * The reason refdax_check_super() gives for a superblock of another format
+ * version; callers that can name both versions (mount, fsck) match it.
+ */
+#define REFDAX_VERSION_WHY	"unsupported on-media format version"
+
 int refdax_check_inode(const struct refdax_geom *g, __u64 ino,
 		       const struct refdax_inode *ri, const char **why);
 int refdax_check_bmap_root(const struct refdax_geom *g,
@@ -51,7 +57,7 @@ int refdax_check_bmap_root(const struct refdax_geom *g,
 int refdax_check_bmap_node(const struct refdax_geom *g,
 			   const struct refdax_bmap_node *bn,
 			   unsigned int depth, const char **why);
-/* Refcount record trees (refdax_format.h, not yet used by the format). */
+/* Refcount record trees (root in the superblock). */
 int refdax_check_refc_root(const struct refdax_geom *g,
 			   const struct refdax_bmap_root *root,
 			   const char **why);

@@ -14,9 +14,13 @@
  *   journal_start ...      undo journal (header block + entry area)
  *   ibitmap_start ...      inode allocation bitmap, 1 bit per inode
  *   itable_start ...       inode table, REFDAX_INODE_SIZE bytes per inode
- *   refcount_start ...     per-block reference counts for the data area
+ *   fsmap_start ...        free-space bitmap, 1 bit per data-area block
  *   data_start ... nblocks data area: file data, directory blocks,
- *                          extent-tree nodes, long symlink targets
+ *                          extent-tree and refcount-tree nodes, long
+ *                          symlink targets
+ *
+ * Which data blocks are shared, and by how many references, is a B+tree
+ * of refcount records whose root lives in the superblock (s_refc_root).
  *
  * data_start is rounded up to a 2 MiB boundary so that 2 MiB-aligned extents
  * in the data area are also 2 MiB aligned physically (given a 2 MiB aligned
@@ -28,7 +32,12 @@
 #include "refdax_types.h"
 
 #define REFDAX_MAGIC		0x3158414446455200ULL	/* "\0REFDAX1" */
-#define REFDAX_VERSION		1
+/*
+ * Version 2 replaced version 1's per-block refcount table by the free-space
+ * bitmap and the refcount record tree.  There is no converter: a kernel or
+ * tool of one version refuses the other, naming both.
+ */
+#define REFDAX_VERSION		2
 #define REFDAX_BLOCK_SHIFT	12
 #define REFDAX_BLOCK_SIZE	4096U			/* 1 << BLOCK_SHIFT */
 #define REFDAX_HUGE_BLOCKS	512U			/* 2 MiB in blocks */
@@ -57,85 +66,12 @@
 #define REFDAX_ERRORS_RO	2U
 #define REFDAX_ERRORS_PANIC	3U
 
-struct refdax_super {
-	__le64	s_magic;
-	__le32	s_version;
-	__le32	s_block_size;
-	__le64	s_feature_compat;
-	__le64	s_feature_ro_compat;
-	__le64	s_feature_incompat;
-	__u8	s_uuid[16];
-	char	s_label[REFDAX_LABEL_LEN];	/* NUL padded */
-
-	__le64	s_nblocks;		/* blocks in the filesystem */
-	__le64	s_journal_start;
-	__le64	s_journal_blocks;	/* header block + entry area */
-	__le64	s_ibitmap_start;
-	__le64	s_ibitmap_blocks;
-	__le64	s_itable_start;
-	__le64	s_itable_blocks;
-	__le64	s_ninodes;		/* inodes in the table */
-	__le64	s_refcount_start;
-	__le64	s_refcount_blocks;
-	__le64	s_data_start;		/* first data-area block */
-
-	__le64	s_root_ino;
-	__le64	s_orphan_head;		/* first unlinked-but-open inode, or 0 */
-	__le64	s_mkfs_time;
-	__le64	s_mount_time;
-	__le64	s_write_time;
-	__le32	s_mount_count;
-	__le32	s_state;
-	__le32	s_errors;		/* default errors= behaviour */
-	__le32	s_pad0;
-	__u8	s_reserved[240];
-	__le32	s_pad1;
-	__le32	s_checksum;		/* crc32c of the struct, this field 0 */
-};
-
 /* ------------------------------------------------------------------------
- * Undo journal.
- *
- * Every multi-structure metadata update runs as one transaction.  Before a
- * metadata range is changed in place, its old contents are appended to the
- * journal entry area as one entry and made durable (flush + fence).  Commit
- * flushes every changed range, fences, then bumps jh_gen with one 8-byte
- * non-temporal store and fences again.  Entries whose je_gen equals the
- * current jh_gen and whose checksum verifies belong to an uncommitted
- * transaction: recovery copies their old contents back in reverse order and
- * then bumps jh_gen.  Entry checksums start from jh_seed, a random value
- * the kernel renews at every mount (after recovery), so bytes a user shapes
- * in metadata that is later logged cannot pass for a valid entry in a slot
- * the next transaction reuses.  See docs/format.md.
- */
-#define REFDAX_JOURNAL_MAGIC	0x4c4e524a58445252ULL	/* "RRDXJRNL" */
-
-struct refdax_journal_header {
-	__le64	jh_magic;
-	__le64	jh_gen;			/* commit word: the live transaction id */
-	__le64	jh_entry_start;		/* byte offset of entry area in journal */
-	__le64	jh_entry_bytes;		/* size of the entry area */
-	__le32	jh_seed;		/* secret seed of entry checksums */
-	__u8	jh_pad[28];		/* the header fills one cache line */
-};
-
-struct refdax_journal_entry {
-	__le64	je_gen;			/* transaction id this entry belongs to */
-	__le64	je_addr;		/* byte offset on the device of the range */
-	__le32	je_len;			/* bytes of old data that follow */
-	__le32	je_seq;			/* index of the entry within the txn */
-	__le32	je_pad;
-	__le32	je_csum;		/* crc32c of header (csum 0) + data */
-	/* je_len bytes of old contents follow, padded to REFDAX_CACHELINE */
-};
-
-#define REFDAX_JENTRY_MAX_DATA	REFDAX_BLOCK_SIZE
-
-/* ------------------------------------------------------------------------
- * Extent maps.  A file's logical blocks map to physical data-area blocks
- * through a B+tree whose root lives in the inode.  Leaves hold extents,
+ * Tree nodes, shared by extent maps and refcount records (below).  Extent
+ * maps: a file's logical blocks map to physical data-area blocks through a
+ * B+tree whose root lives in the inode.  Leaves hold extents,
  * interior nodes hold (first logical block, child block) pairs.  Node blocks
- * are data-area blocks with a reference count of one.
+ * are data-area blocks in use with a reference count of one.
  */
 #define REFDAX_BMAP_MAGIC	0xb3a9U
 #define REFDAX_BMAP_MAX_DEPTH	5
@@ -184,6 +120,84 @@ struct refdax_bmap_root {
 		struct refdax_bmap_index br_idx[REFDAX_BMAP_ROOT_MAX];
 	};
 };
+
+/* ------------------------------------------------------------------------
+ * Superblock.
+ */
+struct refdax_super {
+	__le64	s_magic;
+	__le32	s_version;
+	__le32	s_block_size;
+	__le64	s_feature_compat;
+	__le64	s_feature_ro_compat;
+	__le64	s_feature_incompat;
+	__u8	s_uuid[16];
+	char	s_label[REFDAX_LABEL_LEN];	/* NUL padded */
+
+	__le64	s_nblocks;		/* blocks in the filesystem */
+	__le64	s_journal_start;
+	__le64	s_journal_blocks;	/* header block + entry area */
+	__le64	s_ibitmap_start;
+	__le64	s_ibitmap_blocks;
+	__le64	s_itable_start;
+	__le64	s_itable_blocks;
+	__le64	s_ninodes;		/* inodes in the table */
+	__le64	s_fsmap_start;		/* free-space bitmap */
+	__le64	s_fsmap_blocks;
+	__le64	s_data_start;		/* first data-area block */
+
+	__le64	s_root_ino;
+	__le64	s_orphan_head;		/* first unlinked-but-open inode, or 0 */
+	__le64	s_mkfs_time;
+	__le64	s_mount_time;
+	__le64	s_write_time;
+	__le32	s_mount_count;
+	__le32	s_state;
+	__le32	s_errors;		/* default errors= behaviour */
+	__le32	s_pad0;
+	struct refdax_bmap_root s_refc_root;	/* refcount record tree */
+	__u8	s_reserved[120];
+	__le32	s_pad1;
+	__le32	s_checksum;		/* crc32c of the struct, this field 0 */
+};
+
+/* ------------------------------------------------------------------------
+ * Undo journal.
+ *
+ * Every multi-structure metadata update runs as one transaction.  Before a
+ * metadata range is changed in place, its old contents are appended to the
+ * journal entry area as one entry and made durable (flush + fence).  Commit
+ * flushes every changed range, fences, then bumps jh_gen with one 8-byte
+ * non-temporal store and fences again.  Entries whose je_gen equals the
+ * current jh_gen and whose checksum verifies belong to an uncommitted
+ * transaction: recovery copies their old contents back in reverse order and
+ * then bumps jh_gen.  Entry checksums start from jh_seed, a random value
+ * the kernel renews at every mount (after recovery), so bytes a user shapes
+ * in metadata that is later logged cannot pass for a valid entry in a slot
+ * the next transaction reuses.  See docs/format.md.
+ */
+#define REFDAX_JOURNAL_MAGIC	0x4c4e524a58445252ULL	/* "RRDXJRNL" */
+
+struct refdax_journal_header {
+	__le64	jh_magic;
+	__le64	jh_gen;			/* commit word: the live transaction id */
+	__le64	jh_entry_start;		/* byte offset of entry area in journal */
+	__le64	jh_entry_bytes;		/* size of the entry area */
+	__le32	jh_seed;		/* secret seed of entry checksums */
+	__u8	jh_pad[28];		/* the header fills one cache line */
+};
+
+struct refdax_journal_entry {
+	__le64	je_gen;			/* transaction id this entry belongs to */
+	__le64	je_addr;		/* byte offset on the device of the range */
+	__le32	je_len;			/* bytes of old data that follow */
+	__le32	je_seq;			/* index of the entry within the txn */
+	__le32	je_pad;
+	__le32	je_csum;		/* crc32c of header (csum 0) + data */
+	/* je_len bytes of old contents follow, padded to REFDAX_CACHELINE */
+};
+
+#define REFDAX_JENTRY_MAX_DATA	REFDAX_BLOCK_SIZE
 
 /* ------------------------------------------------------------------------
  * Inodes.  Fixed-size slots in the inode table; slot N is inode N.  A slot is
@@ -266,24 +280,26 @@ struct refdax_dirent {
 };
 
 /* ------------------------------------------------------------------------
- * Reference counts.  One __le32 per data-area block, indexed by
- * (block - s_data_start).  0 means free; 1 owned by one inode (a data block,
- * directory block or tree node); N > 1 shared by N extent references
- * (reflink).  This table is also the persistent free-space map: the kernel
- * builds its in-memory allocator from it at mount.
+ * Free space.  One bit per data-area block, bit i (bit i % 8 of byte i / 8)
+ * for block s_data_start + i: set while the block holds anything (file
+ * data, a directory block, a node of either tree, a symlink target), clear
+ * when it is free.  The kernel builds its in-memory allocator from it at
+ * mount.  Bits past the data area are clear.
  */
-#define REFDAX_REFCOUNTS_PER_BLOCK	(REFDAX_BLOCK_SIZE / 4U)
-#define REFDAX_REFCOUNT_MAX		0xfffffff0U
+#define REFDAX_FSMAP_BITS_PER_BLOCK	(REFDAX_BLOCK_SIZE * 8U)
 
 /*
- * Refcount records (the next format version, built by common/refdax_refc.c
- * and not yet written by mkfs or the kernel): a B+tree in the tree node
- * format above, magic REFDAX_REFC_MAGIC, keyed by physical block, whose
- * leaves hold one record per run of data blocks sharing a count of at least
- * two.  A mapped block without a record has one reference.  Records never
- * overlap, and two adjacent records never have the same count.  Index
- * entries are (lowest start below, child block).
+ * Reference counts: a B+tree in the tree node format above, magic
+ * REFDAX_REFC_MAGIC, root s_refc_root in the superblock, keyed by physical
+ * block, whose leaves hold one record per run of data blocks sharing a
+ * count of at least two (reflink).  A block in use that no record covers
+ * has one reference; a record never covers a free block.  Records never
+ * overlap, and two adjacent records never have the same count (fsck
+ * rebuilds them from the extent maps and compares).  Index entries are
+ * (lowest start below, child block).  Record-tree nodes are blocks in use
+ * with no record.
  */
+#define REFDAX_REFCOUNT_MAX		0xfffffff0U
 #define REFDAX_REFC_MAGIC	0x7fc2U
 #define REFDAX_REFC_MAX_LEN	0xffffffffU
 
