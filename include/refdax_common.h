@@ -71,6 +71,26 @@ int refdax_check_dirblock(const struct refdax_geom *g, const void *block,
 bool refdax_data_block_ok(const struct refdax_geom *g, __u64 pblk,
 			  __u64 len);
 
+/*
+ * The free-space bitmap (s_fsmap_start): bit @i, for data block
+ * data_start + @i, is bit i % 8 of byte i / 8 (little-endian bit order, as
+ * the kernel's *_bit_le helpers).  Set while the block is in use.
+ */
+static inline int refdax_fsmap_test(const __u8 *map, __u64 i)
+{
+	return (map[i >> 3] >> (i & 7)) & 1;
+}
+
+static inline void refdax_fsmap_set(__u8 *map, __u64 i)
+{
+	map[i >> 3] |= (__u8)(1U << (i & 7));
+}
+
+static inline void refdax_fsmap_clear(__u8 *map, __u64 i)
+{
+	map[i >> 3] &= (__u8)~(1U << (i & 7));
+}
+
 /* ---- persistence primitives ---- */
 struct refdax_pmem {
 	void *base;			/* the whole device, mapped */
