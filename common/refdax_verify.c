@@ -55,17 +55,30 @@ static __u64 div_round_up(__u64 n, __u64 d)
 int refdax_check_super(const struct refdax_super *sb, __u64 dev_bytes,
 		       struct refdax_geom *geom, const char **why)
 {
-	struct refdax_geom g;
-	__u32 state, errors, csum;
-	__u64 orphan, data_blocks;
-	unsigned int i;
+	__u32 csum;
 
 	if (le64_to_cpu(sb->s_magic) != REFDAX_MAGIC)
 		return bad(why, "bad superblock magic");
 	csum = refdax_csum_skip(sb, sizeof(*sb),
 				offsetof(struct refdax_super, s_checksum));
 	if (le32_to_cpu(sb->s_checksum) != csum)
-		return bad(why, "superblock checksum mismatch");
+		return bad(why, REFDAX_SB_CSUM_WHY);
+	if (refdax_check_super_fields(sb, dev_bytes, geom, why))
+		return -EUCLEAN;
+	return refdax_check_refc_root(geom, &sb->s_refc_root, why);
+}
+
+int refdax_check_super_fields(const struct refdax_super *sb,
+			      __u64 dev_bytes, struct refdax_geom *geom,
+			      const char **why)
+{
+	struct refdax_geom g;
+	__u32 state, errors;
+	__u64 orphan, data_blocks;
+	unsigned int i;
+
+	if (le64_to_cpu(sb->s_magic) != REFDAX_MAGIC)
+		return bad(why, "bad superblock magic");
 	if (le32_to_cpu(sb->s_version) != REFDAX_VERSION)
 		return bad(why, REFDAX_VERSION_WHY);
 	if (le32_to_cpu(sb->s_block_size) != REFDAX_BLOCK_SIZE)
@@ -149,9 +162,6 @@ int refdax_check_super(const struct refdax_super *sb, __u64 dev_bytes,
 		return bad(why, "root inode out of range");
 	if (orphan >= g.ninodes)
 		return bad(why, "orphan list head out of range");
-
-	if (refdax_check_refc_root(&g, &sb->s_refc_root, why))
-		return -EUCLEAN;
 
 	*geom = g;
 	return 0;

@@ -48,6 +48,18 @@ int refdax_check_super(const struct refdax_super *sb, __u64 dev_bytes,
  * version; callers that can name both versions (mount, fsck) match it.
  */
 #define REFDAX_VERSION_WHY	"unsupported on-media format version"
+#define REFDAX_SB_CSUM_WHY	"superblock checksum mismatch"
+/*
+ * The geometry and fields of a superblock, without its checksum and the
+ * refcount root.  A crash inside a transaction that changed the superblock
+ * (the orphan list head, the refcount root, the mount state) can leave it
+ * torn until journal recovery puts the logged copy back, so a mount or
+ * fsck that finds the superblock bad but these sane takes the geometry
+ * from here, recovers the journal, and checks the result in full.
+ */
+int refdax_check_super_fields(const struct refdax_super *sb,
+			      __u64 dev_bytes, struct refdax_geom *geom,
+			      const char **why);
 
 int refdax_check_inode(const struct refdax_geom *g, __u64 ino,
 		       const struct refdax_inode *ri, const char **why);

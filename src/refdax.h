@@ -29,6 +29,7 @@
 #include <linux/string.h>
 #include <asm/barrier.h>
 #include "refdax_common.h"
+#include "refdax_btree.h"
 #include "refdax_compat.h"
 
 #define REFDAX_FSNAME "refdax"
@@ -98,6 +99,7 @@ struct refdax_sb_info {
 	u64 size;			/* bytes mapped */
 	struct refdax_geom geom;
 	struct refdax_super *rsb;	/* on pmem */
+	const char *sb_why;		/* what was wrong before recovery */
 	struct refdax_pmem pm;
 
 	/* journal: one transaction at a time (refdax_trans.c) */
@@ -107,11 +109,15 @@ struct refdax_sb_info {
 	struct refdax_trans trans;	/* the running one, under txn_lock */
 	const struct refdax_defer_ops *defer_ops[RDX_DEFER_NR];
 
-	/* allocator: in-memory copy of "refcount != 0" for the data area */
+	/* refcount records (refdax_refcount.c): root in rsb->s_refc_root */
+	struct rw_semaphore refc_sem;	/* lookups against changes */
+	struct refdax_btree_ops refc_ops;
+
+	/* allocator: in-memory copy of the free-space bitmap */
 	spinlock_t alloc_lock;
 	unsigned long *used_map;
 	/*
-	 * Extent-tree nodes whose checksum and entries were verified since
+	 * Tree nodes (extent or refcount) whose checksum and entries were verified since
 	 * mount (or that this mount wrote), one bit per data-area block: a
 	 * node is checked in full on its first visit only, as XFS verifies a
 	 * buffer when it is read in.
@@ -193,13 +199,6 @@ static inline struct refdax_inode *rdx_pinode(struct refdax_sb_info *sbi,
 	return (struct refdax_inode *)(table + ino * REFDAX_INODE_SIZE);
 }
 
-static inline __le32 *rdx_refcount(struct refdax_sb_info *sbi, u64 blk)
-{
-	__le32 *tab = rdx_block(sbi, sbi->geom.refcount_start);
-
-	return &tab[blk - sbi->geom.data_start];
-}
-
 /* refdax_super.c */
 __printf(3, 4) void refdax_fs_error(struct super_block *sb,
 				    const char *func, const char *fmt, ...);
@@ -262,16 +261,17 @@ void refdax_trans_exit(struct refdax_sb_info *sbi);
  */
 u64 refdax_resv_inode(void);
 u64 refdax_resv_tree_update(unsigned int depth);
+u64 refdax_resv_refc_change(unsigned int depth);
 u64 refdax_resv_fit_blocks(struct refdax_trans *tp, u64 reserve,
 			   unsigned int times);
 bool refdax_resv_room_for_run(struct refdax_trans *tp, u64 reserve);
 u64 refdax_resv_small(void);
 u64 refdax_resv_data(void);
 /* Blocks one transaction moves at most, for latency, whatever the room. */
-#define RDX_STEP_REMAP		16384U
+#define RDX_STEP_REMAP		262144U
 #define RDX_STEP_COW		4096U
 #define RDX_STEP_ALLOC		65536U
-#define RDX_STEP_REMOVE		4096U
+#define RDX_STEP_REMOVE		65536U
 #define RDX_STEP_FALLOC		16384U
 
 /*
@@ -311,28 +311,6 @@ static inline void refdax_copy_flushcache(struct refdax_sb_info *sbi,
 	refdax_flushed(sbi, dst, len);
 }
 
-/*
- * Log the refcount words of [first, first+len) in page-sized pieces.  The
- * words are both the counts (refdax_refcount.c) and, at zero, the free-space
- * map (refdax_alloc.c), so both log them.
- */
-static inline int rdx_log_refcounts(struct refdax_trans *tp, u64 first,
-				    u64 len)
-{
-	u64 i;
-	int ret;
-
-	for (i = 0; i < len; i += REFDAX_REFCOUNTS_PER_BLOCK) {
-		u64 chunk = min_t(u64, len - i, REFDAX_REFCOUNTS_PER_BLOCK);
-
-		ret = refdax_trans_log(tp, rdx_refcount(tp->sbi, first + i),
-				       chunk * 4);
-		if (ret)
-			return ret;
-	}
-	return 0;
-}
-
 /* refdax_owner.c: owner map of private mapped blocks, bad blocks. */
 void refdax_owner_init(struct refdax_sb_info *sbi);
 void refdax_owner_exit(struct refdax_sb_info *sbi);
@@ -349,14 +327,16 @@ bool refdax_block_bad(struct refdax_sb_info *sbi, u64 pblk, u64 len);
 /* refdax_alloc.c: free space and inode numbers, inside a transaction. */
 int refdax_alloc_init(struct refdax_sb_info *sbi);
 void refdax_alloc_exit(struct refdax_sb_info *sbi);
-/* Allocate up to @want blocks (at least 1) as one run, refcount 1.
+/* Allocate up to @want blocks (at least 1) as one run, one reference each.
  * @align: 1, or REFDAX_HUGE_BLOCKS to prefer a 2 MiB aligned run.
  * Returns the first block and the length in *@got, or -ENOSPC.
  */
 int refdax_alloc_blocks(struct refdax_trans *tp, u64 want, u64 align,
 			u64 *first, u64 *got);
-/* [first, first+len) is free on media: release it when @tp commits. */
+/* Free [first, first+len) on media; memory releases it when @tp commits. */
 int refdax_free_blocks(struct refdax_trans *tp, u64 first, u64 len);
+/* Whether every block of the run is in use in the free-space bitmap. */
+bool refdax_blocks_in_use(struct refdax_sb_info *sbi, u64 first, u64 len);
 /* Inode numbers: allocate marks the bitmap bit, free clears it. */
 int refdax_alloc_ino(struct refdax_trans *tp, u64 *ino);
 int refdax_free_ino(struct refdax_trans *tp, u64 ino);
@@ -364,6 +344,8 @@ int refdax_free_ino(struct refdax_trans *tp, u64 ino);
 void refdax_zero_blocks(struct refdax_sb_info *sbi, u64 first, u64 len);
 
 /* refdax_refcount.c: how many extent references each data block has. */
+void refdax_refcount_init(struct refdax_sb_info *sbi);
+/* 0 for a free block, 1 for a private one, N for one shared N ways. */
 u32 refdax_refcount_get(struct refdax_sb_info *sbi, u64 blk);
 /* Blocks from @pblk (at most @len) whose sharing is @shared. */
 u64 refdax_refcount_run(struct refdax_sb_info *sbi, u64 pblk, u64 len,
@@ -371,6 +353,11 @@ u64 refdax_refcount_run(struct refdax_sb_info *sbi, u64 pblk, u64 len,
 bool refdax_refcount_any_shared(struct refdax_sb_info *sbi, u64 pblk,
 				u64 len);
 u64 refdax_refcount_shared_blocks(struct refdax_sb_info *sbi);
+/* Journal bytes the smallest count change of a run may log. */
+u64 refdax_refcount_reserve(struct refdax_sb_info *sbi);
+/* Blocks of a run whose count change fits beside @reserve (at least 1). */
+u64 refdax_refcount_fit(struct refdax_trans *tp, u64 first, u64 len,
+			u64 reserve);
 /* One more reference to each block of a run (reflink). */
 int refdax_refcount_inc(struct refdax_trans *tp, u64 first, u64 len);
 /* One reference less; blocks reaching 0 are freed at commit. */

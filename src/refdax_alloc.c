@@ -2,15 +2,15 @@
 /*
  * Block and inode allocation.
  *
- * The on-media refcount table is the persistent free-space map (0 = free).
- * At mount it is condensed into used_map, one bit per data-area block, which
- * the allocator searches.  A block is marked used in memory as soon as it is
- * handed out, and the transaction records the run (RDX_DEFER_ALLOC) so an
- * abort gives it back.  A block whose count drops to zero (refdax_refcount.c)
- * stays marked until the transaction that freed it commits
- * (RDX_DEFER_FREE), so a rolled-back free never leaves a block that is in
- * use on media looking free, and freed blocks are never handed out again
- * inside the same transaction.
+ * The on-media free-space bitmap (one bit per data-area block, set = in
+ * use) is copied at mount into used_map, which the allocator searches.
+ * Allocating sets the run's bits on media and in used_map at once, and the
+ * transaction records the run (RDX_DEFER_ALLOC) so an abort gives it back
+ * in memory (the journal puts the media bits back).  Freeing clears the
+ * bits on media at once, but the blocks stay marked in used_map until the
+ * transaction that freed them commits (RDX_DEFER_FREE), so a rolled-back
+ * free never leaves a block that is in use on media looking free, and freed
+ * blocks are never handed out again inside the same transaction.
  *
  * Inode numbers come from the on-media inode bitmap directly.
  */
@@ -25,10 +25,34 @@
 static void busy_work_fn(struct work_struct *work);
 static const struct refdax_defer_ops alloc_defer_ops, free_defer_ops;
 
+static u8 *fsmap(struct refdax_sb_info *sbi)
+{
+	return rdx_block(sbi, sbi->geom.fsmap_start);
+}
+
+/* used_map from the media bitmap; bits past the data area stay clear. */
+static void load_used_map(struct refdax_sb_info *sbi)
+{
+	const __le64 *map = (const __le64 *)fsmap(sbi);	/* block aligned */
+	u64 i;
+
+	BUILD_BUG_ON(BITS_PER_LONG != 64);	/* a word of used_map per __le64 */
+	for (i = 0; i < BITS_TO_LONGS(sbi->data_blocks); i++) {
+		u64 w = le64_to_cpu(map[i]);
+
+		/* the last word of a data area not a multiple of 64 */
+		if ((i + 1) * 64 > sbi->data_blocks)
+			w &= GENMASK_ULL(sbi->data_blocks % 64 - 1, 0);
+		sbi->used_map[i] = w;
+		if (!(i & 0xfff))
+			cond_resched();
+	}
+}
+
 int refdax_alloc_init(struct refdax_sb_info *sbi)
 {
 	struct refdax_geom *g = &sbi->geom;
-	u64 i, used = 0;
+	u64 i, used;
 	const u8 *ibm;
 
 	sbi->data_blocks = g->nblocks - g->data_start;
@@ -45,15 +69,9 @@ int refdax_alloc_init(struct refdax_sb_info *sbi)
 	}
 	spin_lock_init(&sbi->alloc_lock);
 
-	for (i = 0; i < sbi->data_blocks; i++) {
-		if (*rdx_refcount(sbi, g->data_start + i)) {
-			__set_bit(i, sbi->used_map);
-			used++;
-		}
-		if (!(i & 0xffff))
-			cond_resched();
-	}
-	sbi->free_blocks = sbi->data_blocks - used;
+	load_used_map(sbi);
+	sbi->free_blocks = sbi->data_blocks -
+			   bitmap_weight(sbi->used_map, sbi->data_blocks);
 	xa_init(&sbi->busy_blocks);
 	INIT_DELAYED_WORK(&sbi->busy_work, busy_work_fn);
 
@@ -137,11 +155,61 @@ static const struct refdax_defer_ops alloc_defer_ops = {
 	.cancel = alloc_cancel,
 };
 
+/* Set or clear bits [lo, lo+len) of a little-endian bitmap of bytes. */
+static void fsmap_fill(u8 *map, u64 lo, u64 len, bool used)
+{
+	u64 hi = lo + len;
+
+	while (lo < hi && (lo & 7)) {
+		used ? refdax_fsmap_set(map, lo) : refdax_fsmap_clear(map, lo);
+		lo++;
+	}
+	if (hi - lo >= 8) {
+		memset(map + lo / 8, used ? 0xff : 0, (hi - lo) / 8);
+		lo += round_down(hi - lo, 8);
+	}
+	for (; lo < hi; lo++)
+		used ? refdax_fsmap_set(map, lo) : refdax_fsmap_clear(map, lo);
+}
+
+/*
+ * Log the bitmap bytes of [first, first+len), one bitmap block at most per
+ * journal entry, then set or clear their bits.
+ */
+static int change_fsmap(struct refdax_trans *tp, u64 first, u64 len,
+			bool used)
+{
+	struct refdax_sb_info *sbi = tp->sbi;
+	u64 lo = first - sbi->geom.data_start;
+	u64 b = lo / 8, last = (lo + len - 1) / 8;
+	u8 *map = fsmap(sbi);
+	int ret;
+
+	while (b <= last) {
+		u64 end = min(round_down(b, REFDAX_BLOCK_SIZE) +
+			      REFDAX_BLOCK_SIZE, last + 1);
+
+		ret = refdax_trans_log(tp, map + b, end - b);
+		if (ret)
+			return ret;
+		b = end;
+	}
+	fsmap_fill(map, lo, len, used);
+	return 0;
+}
+
+bool refdax_blocks_in_use(struct refdax_sb_info *sbi, u64 first, u64 len)
+{
+	u64 lo = first - sbi->geom.data_start;
+
+	return find_next_zero_bit_le(fsmap(sbi), lo + len, lo) >= lo + len;
+}
+
 int refdax_alloc_blocks(struct refdax_trans *tp, u64 want, u64 align,
 			u64 *first, u64 *got)
 {
 	struct refdax_sb_info *sbi = tp->sbi;
-	u64 idx, i, n = 0;
+	u64 idx, n = 0;
 	int ret;
 
 	if (!want)
@@ -171,21 +239,18 @@ int refdax_alloc_blocks(struct refdax_trans *tp, u64 want, u64 align,
 		alloc_cancel(sbi, *first, n);
 		return ret;
 	}
-	ret = rdx_log_refcounts(tp, *first, n);
-	if (ret)
-		return ret;
-	for (i = 0; i < n; i++)
-		*rdx_refcount(sbi, *first + i) = cpu_to_le32(1);
-	return 0;
+	return change_fsmap(tp, *first, n, true);
 }
 
 /*
- * [first, first+len) dropped to no reference on media: hand it back to the
- * allocator once the transaction commits.
+ * [first, first+len) has no reference left: free on media now, and back
+ * to the allocator once the transaction commits.
  */
 int refdax_free_blocks(struct refdax_trans *tp, u64 first, u64 len)
 {
-	return refdax_trans_defer(tp, RDX_DEFER_FREE, first, len);
+	int ret = refdax_trans_defer(tp, RDX_DEFER_FREE, first, len);
+
+	return ret ? ret : change_fsmap(tp, first, len, false);
 }
 
 /*

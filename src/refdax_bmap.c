@@ -128,7 +128,8 @@ static int bmap_free_node(struct refdax_btree *t, u64 blk)
 	struct rdx_bmap_tree *bt = to_bt(t);
 	int ret;
 
-	ret = refdax_refcount_dec(bt->tp, blk, 1);
+	/* a node block has one reference and no record: just free it */
+	ret = refdax_free_blocks(bt->tp, blk, 1);
 	if (!ret)
 		add_blocks(bt->inode, -1);
 	return ret;
@@ -323,15 +324,20 @@ static int cut_extent(struct rdx_bmap_tree *bt, struct refdax_bt_path *p,
 }
 
 /*
- * Blocks the next removal step may cut: as many as the room left allows
- * beside a tree update, bounded for latency and by the deferred items one
- * block may add, at least one.
+ * Blocks of the run at @pblk (at most @len) the next removal step may cut:
+ * as many as the room left allows beside a tree update, for their refcount
+ * records and free-space bits, bounded for latency and by the deferred
+ * items one block may add, at least one.
  */
-static u64 remove_step(struct refdax_trans *tp, struct inode *inode)
+static u64 remove_step(struct refdax_trans *tp, struct inode *inode,
+		       u64 pblk, u64 len)
 {
-	u64 fit = refdax_resv_fit_blocks(tp, refdax_bmap_txn_reserve(inode), 1);
+	u64 reserve = refdax_bmap_txn_reserve(inode);
+	u64 fit = refdax_resv_fit_blocks(tp, reserve +
+					 refdax_refcount_reserve(tp->sbi), 1);
 
-	return min_t(u64, fit, RDX_STEP_REMOVE);
+	fit = min3(fit, len, (u64)RDX_STEP_REMOVE);
+	return refdax_refcount_fit(tp, pblk, fit, reserve);
 }
 
 int refdax_bmap_remove(struct refdax_trans *tp, struct inode *inode,
@@ -349,7 +355,7 @@ int refdax_bmap_remove(struct refdax_trans *tp, struct inode *inode,
 		struct refdax_bt_path p;
 		struct refdax_bt_node *leaf;
 		struct refdax_extent *e;
-		u64 el, ee;
+		u64 el, ee, from, to;
 		int i;
 
 		/*
@@ -358,7 +364,8 @@ int refdax_bmap_remove(struct refdax_trans *tp, struct inode *inode,
 		 * journal is too small), so the caller's loop makes progress.
 		 */
 		if (stepped &&
-		    !refdax_resv_room_for_run(tp, refdax_bmap_txn_reserve(inode)))
+		    !refdax_resv_room_for_run(tp, refdax_bmap_txn_reserve(inode) +
+					      refdax_refcount_reserve(tp->sbi)))
 			return 1;
 		bmap_tree(&bt, inode, tp);
 		ret = walk(&bt, lblk, &p);
@@ -385,12 +392,15 @@ int refdax_bmap_remove(struct refdax_trans *tp, struct inode *inode,
 		ee = el + le32_to_cpu(e->e_len);
 		if (el >= end)
 			return 0;
-		ee = min_t(u64, ee, max(lblk, el) + remove_step(tp, inode));
-		ret = cut_extent(&bt, &p, i, max(lblk, el), min(end, ee));
+		from = max(lblk, el);
+		to = from + remove_step(tp, inode,
+					le64_to_cpu(e->e_pblk) + (from - el),
+					min(end, ee) - from);
+		ret = cut_extent(&bt, &p, i, from, to);
 		if (ret)
 			return ret;
 		stepped = true;
-		lblk = min(end, ee);
+		lblk = to;
 	}
 	return 0;
 }

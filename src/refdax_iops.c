@@ -152,7 +152,8 @@ static int refdax_fiemap(struct inode *inode, struct fiemap_extent_info *fi,
 	down_read(&RDX_I(inode)->bmap_sem);
 	while (lblk < end) {
 		u32 flags = 0;
-		u64 i, shared = 0;
+		bool shared;
+		u64 i;
 
 		ret = refdax_bmap_lookup(inode, lblk, &pblk, &run);
 		if (ret < 0)
@@ -164,15 +165,8 @@ static int refdax_fiemap(struct inode *inode, struct fiemap_extent_info *fi,
 		}
 		run = min(run, end - lblk);
 		/* Report a run of uniformly shared or private blocks. */
-		for (i = 0; i < run; i++) {
-			bool s = refdax_refcount_get(sbi, pblk + i) > 1;
-
-			if (i == 0)
-				shared = s;
-			else if (s != shared)
-				break;
-		}
-		run = i;
+		shared = refdax_refcount_run(sbi, pblk, run, false) == 0;
+		run = refdax_refcount_run(sbi, pblk, run, shared);
 		if (shared)
 			flags |= FIEMAP_EXTENT_SHARED;
 		if (lblk + run >= end ||

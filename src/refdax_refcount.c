@@ -3,28 +3,221 @@
  * Reference counts of data blocks: how many extent references (across all
  * files) each block has.  1 is a private block, N > 1 a block shared by
  * reflink; a block reaching 0 is free and goes back to the allocator when
- * the transaction commits, and a block falling from 2 to 1 is recorded
- * (RDX_DEFER_UNSHARED) so its master entry can retire after the commit.
+ * the transaction commits, and a run falling from 2 to 1 is recorded
+ * (RDX_DEFER_UNSHARED) so its master entries can retire after the commit.
  *
- * In this format the counts are one __le32 per data block; callers work in
- * runs of blocks, so only this file knows how counts are stored.
+ * On media the counts are refcount records (common/refdax_refc.c): a
+ * B+tree rooted in the superblock holding (start, length, count) for the
+ * runs with two or more references.  A block in use that no record covers
+ * has one reference, and the free-space bitmap (refdax_alloc.c) says which
+ * blocks are in use at all.  A clone of a contiguous extent therefore adds
+ * or bumps a record or two, whatever its length.
+ *
+ * Changes run inside the caller's transaction, which serialises them; the
+ * tree's own rwsem keeps lookups (the fault path among them) from walking
+ * nodes a change is rewriting, splitting or freeing.  It is taken innermost:
+ * nothing that holds it waits for any other lock of refdax.
  */
 #include "refdax.h"
+#include "refdax_refc.h"
+
+/*
+ * Record changes one run may need at the fewest: the piece itself, plus a
+ * split and a merge at either end (refdax_refc_span() counts the same).
+ */
+#define RDX_REFC_RUN_CHANGES	7U
+
+struct rdx_refc_tree {
+	struct refdax_btree t;
+	struct refdax_sb_info *sbi;
+	struct refdax_trans *tp;	/* NULL for lookups */
+	struct refdax_refc_notify nf;
+	bool root_changed;		/* the superblock needs a checksum */
+};
+
+static struct rdx_refc_tree *to_rt(struct refdax_btree *t)
+{
+	return container_of(t, struct rdx_refc_tree, t);
+}
+
+/*
+ * The root lives in the superblock: the first change of it logs the whole
+ * superblock, whose checksum is recomputed when the change is done.
+ */
+static int refc_log(struct refdax_btree *t, const void *p, u32 len)
+{
+	struct rdx_refc_tree *rt = to_rt(t);
+	struct refdax_super *rsb = rt->sbi->rsb;
+	const u8 *sb = (const u8 *)rsb;
+
+	if ((const u8 *)p >= sb && (const u8 *)p < sb + sizeof(*rsb)) {
+		if (rt->root_changed)
+			return 0;
+		rt->root_changed = true;
+		return refdax_trans_log(rt->tp, rsb, sizeof(*rsb));
+	}
+	return refdax_trans_log(rt->tp, p, len);
+}
+
+/* Verified in full on the first visit since mount, as extent-tree nodes. */
+static int refc_read_node(struct refdax_btree *t, u64 blk, unsigned int depth,
+			  struct refdax_bt_node *n)
+{
+	struct refdax_sb_info *sbi = to_rt(t)->sbi;
+	struct refdax_bmap_node *bn;
+	const char *why = "bad refcount tree node";
+
+	if (!refdax_data_block_ok(&sbi->geom, blk, 1))
+		goto bad;
+	bn = rdx_block(sbi, blk);
+	if (le16_to_cpu(bn->bn_hdr.bh_magic) != REFDAX_REFC_MAGIC ||
+	    le16_to_cpu(bn->bn_hdr.bh_max) != REFDAX_BMAP_NODE_MAX ||
+	    le16_to_cpu(bn->bn_hdr.bh_nr) > REFDAX_BMAP_NODE_MAX ||
+	    le16_to_cpu(bn->bn_hdr.bh_depth) != depth)
+		goto bad;
+	if (!test_bit(blk - sbi->geom.data_start, sbi->node_ok)) {
+		if (refdax_check_refc_node(&sbi->geom, bn, depth, &why))
+			goto bad;
+		set_bit(blk - sbi->geom.data_start, sbi->node_ok);
+	}
+	n->hdr = &bn->bn_hdr;
+	n->ents = (u8 *)bn->bn_ext;
+	n->blk = blk;
+	return 0;
+bad:
+	refdax_error(sbi->sb, "refcount tree node %llu: %s", blk, why);
+	return -EUCLEAN;
+}
+
+/* Tree nodes are blocks in use with no record: one reference, no owner. */
+static int refc_alloc_node(struct refdax_btree *t, u64 *blk, void **addr)
+{
+	struct rdx_refc_tree *rt = to_rt(t);
+	u64 got;
+	int ret;
+
+	ret = refdax_alloc_blocks(rt->tp, 1, 1, blk, &got);
+	if (ret)
+		return ret;
+	set_bit(*blk - rt->sbi->geom.data_start, rt->sbi->node_ok);
+	*addr = rdx_block(rt->sbi, *blk);
+	return 0;
+}
+
+static int refc_free_node(struct refdax_btree *t, u64 blk)
+{
+	return refdax_free_blocks(to_rt(t)->tp, blk, 1);
+}
+
+static void refc_persist(struct refdax_btree *t, const void *p, u32 len)
+{
+	refdax_persist(to_rt(t)->sbi, p, len);
+}
+
+static int refc_freed(struct refdax_refc_notify *nf, u64 start, u64 len)
+{
+	struct rdx_refc_tree *rt = container_of(nf, struct rdx_refc_tree, nf);
+
+	return refdax_free_blocks(rt->tp, start, len);
+}
+
+static int refc_unshared(struct refdax_refc_notify *nf, u64 start, u64 len)
+{
+	struct rdx_refc_tree *rt = container_of(nf, struct rdx_refc_tree, nf);
+
+	return refdax_trans_defer(rt->tp, RDX_DEFER_UNSHARED, start, len);
+}
+
+/* The record tree's ops: keys from common/, node I/O from this file. */
+void refdax_refcount_init(struct refdax_sb_info *sbi)
+{
+	struct refdax_btree_ops *ops = &sbi->refc_ops;
+
+	refdax_refc_tree_ops(ops);
+	ops->log = refc_log;
+	ops->read_node = refc_read_node;
+	ops->alloc_node = refc_alloc_node;
+	ops->free_node = refc_free_node;
+	ops->persist = refc_persist;
+	init_rwsem(&sbi->refc_sem);
+}
+
+static void refc_tree(struct rdx_refc_tree *rt, struct refdax_sb_info *sbi,
+		      struct refdax_trans *tp)
+{
+	struct refdax_bmap_root *root = &sbi->rsb->s_refc_root;
+
+	rt->t.ops = &sbi->refc_ops;
+	rt->t.root = &root->br_hdr;
+	rt->t.root_ents = (u8 *)root->br_ext;
+	rt->t.magic = REFDAX_REFC_MAGIC;
+	rt->t.root_max = REFDAX_BMAP_ROOT_MAX;
+	rt->t.why = NULL;
+	rt->sbi = sbi;
+	rt->tp = tp;
+	rt->nf.freed = refc_freed;
+	rt->nf.unshared = refc_unshared;
+	rt->root_changed = false;
+}
+
+/* Nothing is shared: the common case answers without the lock. */
+static bool refc_empty(struct refdax_sb_info *sbi)
+{
+	return !READ_ONCE(sbi->rsb->s_refc_root.br_hdr.bh_nr);
+}
+
+/*
+ * The count of @blk as a run: *@start, *@len of the record or gap holding
+ * it.  A malformed tree is reported (errors= applies) and answers 1.
+ */
+static u32 refc_lookup(struct refdax_sb_info *sbi, u64 blk, u64 *start,
+		       u64 *len)
+{
+	struct rdx_refc_tree rt;
+	u32 count;
+	int ret;
+
+	if (refc_empty(sbi)) {
+		*start = blk;
+		*len = U64_MAX - blk;
+		return 1;
+	}
+	refc_tree(&rt, sbi, NULL);
+	down_read(&sbi->refc_sem);
+	ret = refdax_refc_lookup(&rt.t, blk, start, len, &count);
+	up_read(&sbi->refc_sem);
+	if (ret) {
+		if (rt.t.why)
+			refdax_error(sbi->sb, "refcount tree: %s", rt.t.why);
+		*start = blk;
+		*len = 1;
+		return 1;
+	}
+	return count;
+}
 
 u32 refdax_refcount_get(struct refdax_sb_info *sbi, u64 blk)
 {
-	return le32_to_cpu(*rdx_refcount(sbi, blk));
+	u64 start, len;
+
+	if (!refdax_blocks_in_use(sbi, blk, 1))
+		return 0;
+	return refc_lookup(sbi, blk, &start, &len);
 }
 
 u64 refdax_refcount_run(struct refdax_sb_info *sbi, u64 pblk, u64 len,
 			bool shared)
 {
-	u64 i;
+	u64 pos = pblk, end = pblk + len;
 
-	for (i = 0; i < len; i++)
-		if ((refdax_refcount_get(sbi, pblk + i) > 1) != shared)
+	while (pos < end) {
+		u64 start, n;
+
+		if ((refc_lookup(sbi, pos, &start, &n) > 1) != shared)
 			break;
-	return i;
+		pos = n > end - start ? end : start + n;
+	}
+	return pos - pblk;
 }
 
 bool refdax_refcount_any_shared(struct refdax_sb_info *sbi, u64 pblk,
@@ -33,102 +226,108 @@ bool refdax_refcount_any_shared(struct refdax_sb_info *sbi, u64 pblk,
 	return refdax_refcount_run(sbi, pblk, len, false) < len;
 }
 
-/* Data blocks with more than one reference (sysfs). */
+/* Data blocks with more than one reference (sysfs): one walk per record. */
 u64 refdax_refcount_shared_blocks(struct refdax_sb_info *sbi)
 {
-	u64 i, n = 0;
+	u64 pos = sbi->geom.data_start, end = sbi->geom.nblocks, n = 0;
 
-	for (i = 0; i < sbi->data_blocks; i++) {
-		if (refdax_refcount_get(sbi, sbi->geom.data_start + i) > 1)
-			n++;
-		if (!(i & 0xffff))
-			cond_resched();
+	while (pos < end) {
+		u64 start, len;
+
+		if (refc_lookup(sbi, pos, &start, &len) > 1)
+			n += min(len, end - start);
+		if (len > end - start)
+			break;
+		pos = start + len;
+		cond_resched();
 	}
 	return n;
+}
+
+/* Journal bytes a run's count change logs at least (one piece, its edges). */
+u64 refdax_refcount_reserve(struct refdax_sb_info *sbi)
+{
+	unsigned int depth = le16_to_cpu(sbi->rsb->s_refc_root.br_hdr.bh_depth);
+
+	return RDX_REFC_RUN_CHANGES * refdax_resv_refc_change(depth + 1);
+}
+
+/*
+ * Blocks from @first (at most @len) whose count change fits the room left
+ * beside @reserve bytes, at least one: records, not blocks, cost journal.
+ */
+u64 refdax_refcount_fit(struct refdax_trans *tp, u64 first, u64 len,
+			u64 reserve)
+{
+	struct refdax_sb_info *sbi = tp->sbi;
+	unsigned int depth = le16_to_cpu(sbi->rsb->s_refc_root.br_hdr.bh_depth);
+	u64 room = refdax_trans_room(tp), per = refdax_resv_refc_change(depth + 1);
+	struct rdx_refc_tree rt;
+	u64 changes, fit;
+
+	if (room <= reserve)
+		return 1;
+	changes = min_t(u64, (room - reserve) / per, U32_MAX);
+	refc_tree(&rt, sbi, NULL);
+	down_read(&sbi->refc_sem);
+	fit = refdax_refc_span(&rt.t, first, len, changes);
+	up_read(&sbi->refc_sem);
+	return fit;
+}
+
+static int adjust(struct refdax_trans *tp, u64 first, u64 len, int delta)
+{
+	struct refdax_sb_info *sbi = tp->sbi;
+	struct rdx_refc_tree rt;
+	int ret;
+
+	refc_tree(&rt, sbi, tp);
+	down_write(&sbi->refc_sem);
+	ret = refdax_refc_adjust(&rt.t, first, len, delta, &rt.nf);
+	if (rt.root_changed)
+		refdax_super_set_csum(sbi->rsb);
+	up_write(&sbi->refc_sem);
+	if (ret == -EUCLEAN && rt.t.why)
+		refdax_error(sbi->sb, "refcount tree: %s", rt.t.why);
+	return ret;
 }
 
 int refdax_refcount_inc(struct refdax_trans *tp, u64 first, u64 len)
 {
 	struct refdax_sb_info *sbi = tp->sbi;
-	u64 i;
-	int ret;
 
 	if (!refdax_data_block_ok(&sbi->geom, first, len))
 		return -EUCLEAN;
-	for (i = 0; i < len; i++) {
-		u32 c = refdax_refcount_get(sbi, first + i);
-
-		/*
-		 * A mapped block with no reference, or more than any clone can
-		 * make, is corrupt media: report it so errors= applies, rather
-		 * than failing only this call (or with a plausible EMLINK).
-		 */
-		if (!c || c > REFDAX_REFCOUNT_MAX) {
-			refdax_error(sbi->sb, "block %llu has refcount %u while mapped",
-				     first + i, c);
-			return -EUCLEAN;
-		}
-		if (c == REFDAX_REFCOUNT_MAX)
-			return -EMLINK;
+	/*
+	 * A mapped block that is free on media is corrupt metadata: report
+	 * it so errors= applies, rather than failing only this call.
+	 */
+	if (!refdax_blocks_in_use(sbi, first, len)) {
+		refdax_error(sbi->sb, "blocks %llu+%llu mapped but free",
+			     first, len);
+		return -EUCLEAN;
 	}
-	ret = rdx_log_refcounts(tp, first, len);
-	if (ret)
-		return ret;
-	for (i = 0; i < len; i++)
-		le32_add_cpu(rdx_refcount(sbi, first + i), 1);
-	return 0;
-}
-
-/* Defer [start, start+len) as freed (@c was 1) or unshared (@c was 2). */
-static int defer_dropped(struct refdax_trans *tp, u32 c, u64 start, u64 len)
-{
-	if (!len || c > 2)
-		return 0;
-	if (c == 1)
-		return refdax_free_blocks(tp, start, len);
-	return refdax_trans_defer(tp, RDX_DEFER_UNSHARED, start, len);
+	return adjust(tp, first, len, 1);
 }
 
 /*
- * Drop one reference from each block of a run.  The blocks that reach 0
- * and those that reach 1 are deferred as runs, so the deferred work of
- * unmapping an extent costs per extent, not per block.
+ * Drop one reference from each block of a run.  Blocks that reach 0 are
+ * freed and those that reach 1 deferred as unshared, as runs, so unmapping
+ * an extent costs per record, not per block.
  */
 int refdax_refcount_dec(struct refdax_trans *tp, u64 first, u64 len)
 {
 	struct refdax_sb_info *sbi = tp->sbi;
-	u64 i, run = first;
-	u32 run_c = 0;
-	int ret;
 
 	if (!refdax_data_block_ok(&sbi->geom, first, len)) {
 		refdax_error(sbi->sb, "freeing blocks %llu+%llu outside data area",
 			     first, len);
 		return -EUCLEAN;
 	}
-	for (i = 0; i < len; i++) {
-		if (!refdax_refcount_get(sbi, first + i)) {
-			refdax_error(sbi->sb, "block %llu freed twice",
-				     first + i);
-			return -EUCLEAN;
-		}
+	if (!refdax_blocks_in_use(sbi, first, len)) {
+		refdax_error(sbi->sb, "blocks %llu+%llu freed twice", first,
+			     len);
+		return -EUCLEAN;
 	}
-	ret = rdx_log_refcounts(tp, first, len);
-	if (ret)
-		return ret;
-	for (i = 0; i < len; i++) {
-		__le32 *rc = rdx_refcount(sbi, first + i);
-		u32 c = le32_to_cpu(*rc);
-
-		*rc = cpu_to_le32(c - 1);
-		/* runs of blocks that all reach 0, or all reach 1 */
-		if (min(c, 3U) != min(run_c, 3U)) {
-			ret = defer_dropped(tp, run_c, run, first + i - run);
-			if (ret)
-				return ret;
-			run = first + i;
-			run_c = c;
-		}
-	}
-	return defer_dropped(tp, run_c, run, first + len - run);
+	return adjust(tp, first, len, -1);
 }

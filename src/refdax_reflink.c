@@ -4,9 +4,10 @@
  * copy_file_range, FIDEDUPERANGE) and copy-on-write when a file changes a
  * block it shares.
  *
- * Sharing is recorded on media only as extent references plus the blocks'
- * reference counts (refdax_refcount.c).  A remap moves at most
- * RDX_STEP_REMAP blocks per transaction, each transaction leaving both files and every count
+ * Sharing is recorded on media only as extent references plus the
+ * refcount records of the blocks (refdax_refcount.c), which cost per
+ * record, not per block.  A remap moves at most RDX_STEP_REMAP blocks per
+ * transaction, each transaction leaving both files and every count
  * consistent, as XFS remaps extent by extent.
  *
  * Copy-on-write replaces, for one file only, a shared block by a private
@@ -38,16 +39,19 @@ static int cow_run(struct inode *inode, u64 lblk, u64 old, u64 len,
 	int ret;
 
 	/*
-	 * The new blocks' and the old blocks' refcount words are both logged,
-	 * and the tree changes twice (remove, insert): on a small journal the
-	 * run shrinks to fit, and the caller's loop takes the rest.
+	 * The new blocks' free-space bits are logged, the old blocks' refcount
+	 * records change, and the tree changes twice (remove, insert): on a
+	 * small journal the run shrinks to fit, and the caller's loop takes
+	 * the rest.
 	 */
 	reserve = 2 * refdax_bmap_txn_reserve(inode);
 	tp = refdax_trans_begin(sbi, refdax_resv_data());
 	if (IS_ERR(tp))
 		return PTR_ERR(tp);
 	refdax_trans_ijoin(tp, inode, NULL);
-	len = min(len, refdax_resv_fit_blocks(tp, reserve, 2));
+	len = min(len, refdax_resv_fit_blocks(tp, reserve +
+					      refdax_refcount_reserve(sbi), 1));
+	len = min(len, refdax_refcount_fit(tp, old, len, reserve));
 	ret = refdax_alloc_blocks(tp, len, 1, &new, &got);
 	if (ret)
 		goto cancel;
@@ -297,7 +301,8 @@ static int remap_blocks(struct inode *src, u64 src_lblk, struct inode *dst,
 		 */
 		while (src_lblk < end && moved < RDX_STEP_REMAP) {
 			resv = refdax_bmap_txn_reserve(dst);
-			if (moved && !refdax_resv_room_for_run(tp, resv))
+			if (moved && !refdax_resv_room_for_run(tp, resv +
+					refdax_refcount_reserve(sbi)))
 				break;
 			ret = refdax_bmap_lookup(src, src_lblk, &pblk, &run);
 			if (ret < 0)
@@ -305,7 +310,8 @@ static int remap_blocks(struct inode *src, u64 src_lblk, struct inode *dst,
 			run = min3(run, end - src_lblk,
 				   (u64)RDX_STEP_REMAP - moved);
 			if (ret == 0) {
-				run = min(run, refdax_resv_fit_blocks(tp, resv, 1));
+				run = min(run, refdax_refcount_fit(tp, pblk, run,
+								   resv));
 				ret = refdax_refcount_inc(tp, pblk, run);
 				if (!ret)
 					ret = refdax_bmap_insert(tp, dst, dst_lblk,

@@ -37,12 +37,12 @@ u64 refdax_resv_inode(void)
 /*
  * One tree node changed by an insert or removal: its header logged before
  * and after a split, its entries in two halves, a key fixed in the parent,
- * and the refcount word of a node allocated or freed.
+ * and the free-space bitmap byte of a node allocated or freed.
  */
 static u64 resv_node(void)
 {
 	return 4 * log_bytes(sizeof(struct refdax_bmap_node)) +
-	       2 * log_bytes(REFDAX_BLOCK_SIZE / 2) + log_bytes(4);
+	       2 * log_bytes(REFDAX_BLOCK_SIZE / 2) + log_bytes(1);
 }
 
 /*
@@ -55,34 +55,50 @@ u64 refdax_resv_tree_update(unsigned int depth)
 	return (depth + 2) * resv_node() + refdax_resv_inode();
 }
 
-/* The refcount words of @blocks blocks, logged a block's worth at a time. */
-static u64 resv_refcounts(u64 blocks)
+/*
+ * One refcount record changed (rewritten, inserted, split or removed) in
+ * a record tree of depth @depth: as an extent change, with the superblock,
+ * which holds the root, in place of the inode.
+ */
+u64 refdax_resv_refc_change(unsigned int depth)
 {
-	u64 full = blocks / REFDAX_REFCOUNTS_PER_BLOCK;
-	u64 part = blocks % REFDAX_REFCOUNTS_PER_BLOCK;
-
-	return full * log_bytes(REFDAX_BLOCK_SIZE) +
-	       (part ? log_bytes(part * 4) : 0);
+	depth = min_t(unsigned int, depth, REFDAX_BMAP_MAX_DEPTH);
+	return (depth + 2) * resv_node() +
+	       log_bytes(sizeof(struct refdax_super));
 }
 
 /*
- * Blocks of one run whose refcount words, logged @times each (allocation,
- * sharing, freeing), still fit beside @reserve bytes for the rest of the
- * run, and whose deferred items still fit the transaction.  At least one,
- * so the first run of a transaction always goes and the caller makes
- * progress (or gets ENOSPC if even that does not fit).
+ * The free-space bitmap bytes of a run of @blocks, logged a bitmap block
+ * at a time; two bytes more for a run that starts and ends mid-byte.
+ */
+static u64 resv_fsmap(u64 blocks)
+{
+	u64 full = blocks / REFDAX_FSMAP_BITS_PER_BLOCK;
+	u64 part = blocks % REFDAX_FSMAP_BITS_PER_BLOCK;
+
+	return full * log_bytes(REFDAX_BLOCK_SIZE) +
+	       log_bytes(part / 8 + 2);
+}
+
+/*
+ * Blocks of one run whose free-space bits, logged @times each (allocation,
+ * freeing), still fit beside @reserve bytes for the rest of the run, and
+ * whose deferred items still fit the transaction.  At least one, so the
+ * first run of a transaction always goes and the caller makes progress (or
+ * gets ENOSPC if even that does not fit).  Reference counts cost per
+ * record, not per block: refdax_refcount_fit() bounds a run by them.
  */
 u64 refdax_resv_fit_blocks(struct refdax_trans *tp, u64 reserve,
 			   unsigned int times)
 {
 	u64 room = refdax_trans_room(tp);
 	u64 per_block_page = times * log_bytes(REFDAX_BLOCK_SIZE);
-	u64 need = reserve + times * log_bytes(4);
+	u64 need = reserve + times * log_bytes(2);
 	u64 items = refdax_trans_defer_room(tp), fit;
 
 	if (room <= need)
 		return 1;
-	fit = (room - need) * REFDAX_REFCOUNTS_PER_BLOCK / per_block_page;
+	fit = (room - need) * REFDAX_FSMAP_BITS_PER_BLOCK / per_block_page;
 	/* each block may defer an item of its own (a free, an unshare) */
 	if (items > RDX_DEFER_RUN_ITEMS)
 		fit = min(fit, items - RDX_DEFER_RUN_ITEMS);
@@ -93,12 +109,13 @@ u64 refdax_resv_fit_blocks(struct refdax_trans *tp, u64 reserve,
 
 /*
  * Whether a transaction that already did some runs should take another:
- * only while a block's worth of refcount words fits beside @reserve, and
- * the run's deferred items (a free, an unshare, a node) can be recorded.
+ * only while a bitmap block's worth of bits fits beside @reserve (which
+ * includes what the run's count change needs), and the run's deferred
+ * items (a free, an unshare, a node) can be recorded.
  */
 bool refdax_resv_room_for_run(struct refdax_trans *tp, u64 reserve)
 {
-	u64 run = resv_refcounts(REFDAX_REFCOUNTS_PER_BLOCK);
+	u64 run = resv_fsmap(REFDAX_FSMAP_BITS_PER_BLOCK);
 
 	return refdax_trans_room(tp) > reserve + run &&
 	       refdax_trans_defer_room(tp) >= RDX_DEFER_RUN_ITEMS;
@@ -119,10 +136,12 @@ u64 refdax_resv_small(void)
 
 /*
  * A data operation (fill holes, remove a range, copy on write, remap): its
- * first step, one extent changed in a shallow tree and one block's count.
- * Deeper trees are met by the run sizing above, not by the reservation.
+ * first step, one extent changed in a shallow tree, one record changed in
+ * a shallow record tree, and one block's bit.  Deeper trees are met by the
+ * run sizing above, not by the reservation.
  */
 u64 refdax_resv_data(void)
 {
-	return refdax_resv_tree_update(0) + resv_refcounts(1);
+	return refdax_resv_tree_update(0) + refdax_resv_refc_change(0) +
+	       resv_fsmap(1);
 }

@@ -229,6 +229,24 @@ static int map_device(struct fs_context *fc, struct refdax_sb_info *sbi)
 	return 0;
 }
 
+/* Refuse a superblock, naming both versions when that is the reason. */
+static int refuse_super(struct fs_context *fc, struct refdax_sb_info *sbi,
+			const struct refdax_super *copy, const char *why)
+{
+	if (!strcmp(why, REFDAX_VERSION_WHY))
+		return invalf(fc, "refdax (%pg): cannot mount: on-media format version %u, this module reads version %u only (re-create with mkfs.refdax)",
+			      sbi->sb->s_bdev, le32_to_cpu(copy->s_version),
+			      REFDAX_VERSION);
+	return invalf(fc, "refdax (%pg): cannot mount: %s", sbi->sb->s_bdev,
+		      why);
+}
+
+/*
+ * First look at the superblock, before journal recovery.  A crash inside
+ * a transaction that changed it leaves it torn (its checksum, the refcount
+ * root) until recovery puts the logged copy back: if only that is wrong,
+ * the geometry is taken as it is, and check_super_recovered() decides.
+ */
 static int check_super(struct fs_context *fc, struct refdax_sb_info *sbi)
 {
 	struct super_block *sb = sbi->sb;
@@ -239,14 +257,37 @@ static int check_super(struct fs_context *fc, struct refdax_sb_info *sbi)
 	if (copy_mc_to_kernel(&copy, sbi->virt, sizeof(copy)))
 		return invalf(fc, "refdax (%pg): cannot mount: media error reading the superblock",
 			      sb->s_bdev);
-	if (refdax_check_super(&copy, sbi->size, &sbi->geom, &why))
-		return invalf(fc, "refdax (%pg): cannot mount: %s", sb->s_bdev,
-			      why);
+	if (refdax_check_super(&copy, sbi->size, &sbi->geom, &why)) {
+		const char *first = why;
+
+		if (bdev_read_only(sb->s_bdev) ||
+		    refdax_check_super_fields(&copy, sbi->size, &sbi->geom,
+					      &why))
+			return refuse_super(fc, sbi, &copy, why);
+		sbi->sb_why = first;
+	}
+	sbi->rsb = sbi->virt;
+	return 0;
+}
+
+/* After recovery: the superblock in full, and what it says about mounting. */
+static int check_super_recovered(struct fs_context *fc,
+				 struct refdax_sb_info *sbi)
+{
+	struct super_block *sb = sbi->sb;
+	struct refdax_super copy;
+	const char *why = NULL;
+
+	if (copy_mc_to_kernel(&copy, sbi->virt, sizeof(copy)))
+		return invalf(fc, "refdax (%pg): cannot mount: media error reading the superblock",
+			      sb->s_bdev);
+	if (sbi->sb_why &&
+	    refdax_check_super(&copy, sbi->size, &sbi->geom, &why))
+		return refuse_super(fc, sbi, &copy, sbi->sb_why);
 	if (le64_to_cpu(copy.s_feature_ro_compat) &
 	    ~REFDAX_FEAT_RO_COMPAT_SUPP && !sb_rdonly(sb))
 		return invalf(fc, "refdax (%pg): cannot mount: unknown ro_compat features",
 			      sb->s_bdev);
-	sbi->rsb = sbi->virt;
 	if (!sbi->errors)
 		sbi->errors = le32_to_cpu(copy.s_errors);
 	if (le32_to_cpu(copy.s_state) & REFDAX_STATE_ERROR)
@@ -284,9 +325,13 @@ static int refdax_fill_super(struct super_block *sb, struct fs_context *fc)
 		ret = refdax_journal_init(sbi);
 	}
 	if (!ret)
-		ret = refdax_trans_init(sbi);
+		ret = check_super_recovered(fc, sbi);
 	if (!ret)
+		ret = refdax_trans_init(sbi);
+	if (!ret) {
+		refdax_refcount_init(sbi);
 		ret = refdax_alloc_init(sbi);
+	}
 	if (ret)
 		goto fail;
 
