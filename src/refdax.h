@@ -352,7 +352,7 @@ u64 refdax_refcount_run(struct refdax_sb_info *sbi, u64 pblk, u64 len,
 			bool shared);
 bool refdax_refcount_any_shared(struct refdax_sb_info *sbi, u64 pblk,
 				u64 len);
-u64 refdax_refcount_shared_blocks(struct refdax_sb_info *sbi);
+u64 refdax_refcount_shared(struct refdax_sb_info *sbi, u64 *records);
 /* Journal bytes the smallest count change of a run may log. */
 u64 refdax_refcount_reserve(struct refdax_sb_info *sbi);
 /* Blocks of a run whose count change fits beside @reserve (at least 1). */

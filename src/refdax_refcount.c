@@ -226,16 +226,22 @@ bool refdax_refcount_any_shared(struct refdax_sb_info *sbi, u64 pblk,
 	return refdax_refcount_run(sbi, pblk, len, false) < len;
 }
 
-/* Data blocks with more than one reference (sysfs): one walk per record. */
-u64 refdax_refcount_shared_blocks(struct refdax_sb_info *sbi)
+/*
+ * Data blocks with more than one reference, and the records that say so
+ * (sysfs): one walk per record.
+ */
+u64 refdax_refcount_shared(struct refdax_sb_info *sbi, u64 *records)
 {
 	u64 pos = sbi->geom.data_start, end = sbi->geom.nblocks, n = 0;
 
+	*records = 0;
 	while (pos < end) {
 		u64 start, len;
 
-		if (refc_lookup(sbi, pos, &start, &len) > 1)
+		if (refc_lookup(sbi, pos, &start, &len) > 1) {
 			n += min(len, end - start);
+			(*records)++;
+		}
 		if (len > end - start)
 			break;
 		pos = start + len;

@@ -38,21 +38,36 @@ RDX_COUNTER(master_bytes, atomic64_read(&sbi->stat_masters) *
 	    refdax_master_entry_bytes() + atomic64_read(&sbi->stat_shadows) *
 	    refdax_shadow_entry_bytes());
 
-/* Blocks with more than one reference, counted from the media table. */
+/* Blocks with more than one reference, counted from the media records. */
 static ssize_t shared_blocks_show(struct kobject *kobj,
 				  struct kobj_attribute *attr, char *buf)
 {
-	struct refdax_sb_info *sbi = to_sbi(kobj);
+	u64 records;
 
-	return sysfs_emit(buf, "%llu\n", refdax_refcount_shared_blocks(sbi));
+	return sysfs_emit(buf, "%llu\n",
+			  refdax_refcount_shared(to_sbi(kobj), &records));
 }
 
 static struct kobj_attribute shared_blocks_attr = __ATTR_RO(shared_blocks);
+
+/* Refcount records on media: one per run of blocks sharing a count. */
+static ssize_t refcount_records_show(struct kobject *kobj,
+				     struct kobj_attribute *attr, char *buf)
+{
+	u64 records;
+
+	refdax_refcount_shared(to_sbi(kobj), &records);
+	return sysfs_emit(buf, "%llu\n", records);
+}
+
+static struct kobj_attribute refcount_records_attr =
+	__ATTR_RO(refcount_records);
 
 static struct attribute *refdax_attrs[] = {
 	&master_entries_attr.attr,
 	&shadows_attr.attr,
 	&shared_blocks_attr.attr,
+	&refcount_records_attr.attr,
 	&cow_faults_attr.attr,
 	&cow_copies_attr.attr,
 	&cow_bytes_attr.attr,
