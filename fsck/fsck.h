@@ -31,6 +31,21 @@ enum fsck_mode {
 #define FIX_SAFE	true
 #define FIX_ASK		false
 
+/* A refcount record, in host order. */
+struct refc_rec {
+	__u64 start, len;
+	__u32 count;
+};
+
+/* The refcount record tree found on media (fsck_refc.c). */
+struct refc_found {
+	struct refc_rec *rec;	/* its records, in block order */
+	size_t nrec, rec_cap;
+	__u64 *node;		/* its node blocks */
+	size_t nnode, node_cap;
+	unsigned long problems;	/* structural errors: it must be rebuilt */
+};
+
 /* per-inode state bits */
 #define IS_INUSE	0x01	/* bitmap bit set */
 #define IS_VALID	0x02	/* passed the validator */
@@ -54,7 +69,8 @@ struct fsck {
 	struct refdax_super *sb;
 	__u8 *ibitmap;
 	struct refdax_inode *itable;
-	__le32 *rc_disk;
+	__u8 *fsmap;		/* the free-space bitmap */
+	struct refc_found rc;
 	__u64 data_blocks;
 	struct blockmap bm;	/* references and claims the walks found */
 	__u8 *istate;
@@ -73,6 +89,7 @@ struct fsck {
 	unsigned long fixes;	/* repairs applied in this pass */
 	unsigned long manual;	/* repairs preen mode left for -y */
 	int shown;		/* the last problem was printed */
+	__u32 other_version;	/* superblock of another format version */
 };
 
 void *xcalloc(size_t n, size_t sz);
@@ -116,7 +133,19 @@ void fsck_private_journal(struct fsck *f, struct refdax_journal *j);
 void fsck_release(struct fsck *f, const void *addr, __u64 len);
 void fsck_stream(struct fsck *f, const void **done, const void *pos);
 
+/* fsck_refc.c */
+void fsck_refc_walk(struct fsck *f);
+int fsck_refc_rebuild(struct fsck *f, const struct refc_rec *want,
+		      size_t nwant);
+void fsck_refc_release(struct fsck *f);
+
+/* fsck_space.c */
+typedef void (*run_fn)(struct fsck *f, const struct exp_run *r, void *arg);
+void fsck_visit_runs(struct fsck *f, run_fn fn, void *arg);
+void fsck_check_space(struct fsck *f, __u64 *used, __u64 *shared);
+
 /* fsck_repair.c */
+__u64 fsck_find_free_block(struct fsck *f);
 __u64 fsck_bmap(struct fsck *f, const struct refdax_inode *ri, __u64 lblk);
 void fsck_kill_dirent(__u8 *blk, unsigned int off);
 __u64 fsck_dir_lookup(struct fsck *f, __u64 dir, const char *name);

@@ -65,6 +65,22 @@ void bm_add_ref(struct blockmap *bm, __u64 pblk, __u64 len, __u8 kind,
 	bm->have_used = false;
 }
 
+/* What a block of @kind holds, for messages ("used as ..."). */
+const char *bm_kind_name(__u8 kind)
+{
+	switch (kind) {
+	case BK_FREE:
+	case BK_DATA:
+		return "file data";
+	case BK_EXCL:
+		return "a directory or symlink block";
+	case BK_REFC:
+		return "a refcount-tree node";
+	default:
+		return "an extent-tree node";
+	}
+}
+
 /* ---- claims ---- */
 
 /* The first claim that starts after @b, as an insertion point. */

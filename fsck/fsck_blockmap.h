@@ -5,11 +5,13 @@
  *
  * - every reference the tree walks found (an extent, a tree node), in one
  *   growable array, later sorted by physical block;
- * - the claims of blocks that have exactly one user (tree nodes, directory
- *   and symlink blocks), as sorted disjoint ranges, queried while walking;
+ * - the claims of blocks that have exactly one user (nodes of either tree,
+ *   directory and symlink blocks), as sorted disjoint ranges, queried while
+ *   walking;
  * - from both, the expected runs: maximal ranges of blocks with the same
  *   expected reference count and use, computed by one sweep.  Blocks in no
- *   run are free.  The on-media refcounts are compared against these runs.
+ *   run are free.  The free-space bitmap and the refcount records on media
+ *   are compared against these runs.
  */
 #ifndef REFDAX_FSCK_BLOCKMAP_H
 #define REFDAX_FSCK_BLOCKMAP_H
@@ -25,6 +27,7 @@
 #define BK_EXCL		2	/* directory block or block symlink target */
 #define BK_NODE		3	/* extent-tree node */
 #define BK_BADNODE	4	/* node that failed validation, left in place */
+#define BK_REFC		5	/* refcount-tree node: claimed, no reference */
 
 /* A reference to @len blocks from @pblk, found in inode @ino's tree. */
 struct blk_ref {
@@ -35,7 +38,7 @@ struct blk_ref {
 	__u8 drop;		/* cancels one earlier reference (a freed node) */
 };
 
-/* Blocks [start, start + len) have one user, of kind BK_EXCL/NODE/BADNODE. */
+/* [start, start + len) has one user: BK_EXCL, BK_NODE, BK_BADNODE, BK_REFC */
 struct blk_claim {
 	__u64 start, len;
 	__u8 kind;
@@ -81,6 +84,7 @@ void bm_add_ref(struct blockmap *bm, __u64 pblk, __u64 len, __u8 kind,
 const struct blk_claim *bm_claimed(const struct blockmap *bm, __u64 pblk,
 				   __u64 len);
 __u8 bm_kind(const struct blockmap *bm, __u64 pblk);
+const char *bm_kind_name(__u8 kind);
 void bm_claim(struct blockmap *bm, __u64 pblk, __u64 len, __u8 kind);
 void bm_unclaim(struct blockmap *bm, __u64 pblk);
 void bm_runs_start(struct blockmap *bm, struct run_iter *it);

@@ -33,7 +33,6 @@
 #include "refdax_tools.h"
 
 #define MAX_REPORTED	100	/* errors printed without -v */
-#define MAX_RC_REPORTED	10	/* refcount mismatches shown without -v */
 #define MAX_PASSES	5
 
 struct ext_rec {
@@ -200,12 +199,23 @@ static void set_region_pointers(struct fsck *f)
 	f->ibitmap = f->map + f->g.ibitmap_start * REFDAX_BLOCK_SIZE;
 	f->itable = (struct refdax_inode *)
 		(f->map + f->g.itable_start * REFDAX_BLOCK_SIZE);
-	f->rc_disk = (__le32 *)
-		(f->map + f->g.refcount_start * REFDAX_BLOCK_SIZE);
+	f->fsmap = f->map + f->g.fsmap_start * REFDAX_BLOCK_SIZE;
 	f->data_blocks = f->g.nblocks - f->g.data_start;
 }
 
 /* ---- superblock and journal ---- */
+
+/*
+ * A superblock of another on-media format version is not damage: there is
+ * nothing to check or repair with this fsck (main() says so).
+ */
+static bool other_version(struct fsck *f, const char *why)
+{
+	if (strcmp(why, REFDAX_VERSION_WHY))
+		return false;
+	f->other_version = le32_to_cpu(f->sb->s_version);
+	return true;
+}
 
 static int check_super(struct fsck *f)
 {
@@ -216,12 +226,16 @@ static int check_super(struct fsck *f)
 		set_region_pointers(f);
 		return 0;
 	}
+	if (other_version(f, why))
+		return -1;
 	err(f, "superblock: %s", why);
 	/* Only the checksum wrong?  Then the rest can still be checked. */
 	memcpy(&copy, f->sb, sizeof(copy));
 	refdax_super_set_csum(&copy);
-	if (refdax_check_super(&copy, f->dev_bytes, &f->g, &why2))
+	if (refdax_check_super(&copy, f->dev_bytes, &f->g, &why2)) {
+		other_version(f, why2);
 		return -1;
+	}
 	if (fixing(f, FIX_ASK)) {
 		refdax_super_set_csum(f->sb);
 		fixed(f, "recomputed the superblock checksum");
@@ -585,18 +599,6 @@ static unsigned int drop_entry(struct refdax_bmap_hdr *h, void *ents,
 	return nr - 1;
 }
 
-static const char *kind_name(__u8 kind)
-{
-	switch (kind) {
-	case BK_DATA:
-		return "file data";
-	case BK_EXCL:
-		return "a directory or symlink block";
-	default:
-		return "an extent-tree node";
-	}
-}
-
 /*
  * Whether a reference to [pblk, pblk + len) is a double use: only
  * regular-file data may be shared (reflink); a tree node, a directory block
@@ -692,7 +694,7 @@ static unsigned int walk_extents(struct walk *w, struct refdax_bmap_hdr *h,
 			    (unsigned long long)w->ino,
 			    (unsigned long long)at,
 			    (unsigned long long)(lblk + at - pblk),
-			    kind_name(used_as));
+			    bm_kind_name(used_as));
 			problem = true;
 		}
 		if (problem && fixing(f, FIX_ASK)) {
@@ -1578,147 +1580,6 @@ static void check_links(struct fsck *f)
 
 /* ---- reference counts ---- */
 
-struct rc_scan {
-	__u64 mism, shown, used, shared;
-	const void *done;	/* the table is released up to here */
-};
-
-typedef void (*run_fn)(struct fsck *f, const struct exp_run *r, void *arg);
-
-/*
- * Call @fn on every block of the data area exactly once, in order, as the
- * expected runs and the free stretches between them (count 0).
- */
-static void visit_runs(struct fsck *f, run_fn fn, void *arg)
-{
-	struct run_iter it;
-	struct exp_run r, gap = { 0, 0, 0, BK_FREE };
-	__u64 cur = f->g.data_start, end = f->g.nblocks;
-
-	bm_runs_start(&f->bm, &it);
-	while (bm_runs_next(&it, &r)) {
-		__u64 rend = r.start + r.len < end ? r.start + r.len : end;
-
-		/* the walks reference data-area blocks only; be safe anyway */
-		if (rend <= cur)
-			continue;
-		if (r.start < cur)
-			r.start = cur;
-		r.len = rend - r.start;
-		if (r.start > cur) {
-			gap.start = cur;
-			gap.len = r.start - cur;
-			fn(f, &gap, arg);
-		}
-		fn(f, &r, arg);
-		cur = rend;
-	}
-	bm_runs_end(&it);
-	if (cur < end) {
-		gap.start = cur;
-		gap.len = end - cur;
-		fn(f, &gap, arg);
-	}
-}
-
-/* What the per-block counters of older versions showed: saturated. */
-static __u32 run_count(const struct exp_run *r)
-{
-	return r->count > ~0U ? ~0U : (__u32)r->count;
-}
-
-static void compare_run(struct fsck *f, const struct exp_run *r, void *arg)
-{
-	struct rc_scan *s = arg;
-	__u64 ds = f->g.data_start, b;
-	__u32 c = run_count(r);
-
-	for (b = r->start; b < r->start + r->len; b++) {
-		__u32 d = le32_to_cpu(f->rc_disk[b - ds]);
-
-		fsck_stream(f, &s->done, &f->rc_disk[b - ds]);
-		if (d)
-			s->used++;
-		if (d > 1)
-			s->shared++;
-		if (r->kind == BK_NODE && c != 1)
-			err(f, "block %llu: extent-tree node also referenced elsewhere (%u refs)",
-			    (unsigned long long)b, c);
-		if (d > REFDAX_REFCOUNT_MAX) {
-			err(f, "block %llu: refcount %u exceeds the maximum",
-			    (unsigned long long)b, d);
-			s->mism++;
-			continue;
-		}
-		if (d == c)
-			continue;
-		s->mism++;
-		if (s->shown < MAX_RC_REPORTED || f->verbose) {
-			s->shown++;
-			printf("%s: block %llu: refcount %u, found %u references\n",
-			       f->path, (unsigned long long)b, d, c);
-		}
-	}
-}
-
-/* Store only the entries that differ: nothing else is written. */
-static void rewrite_run(struct fsck *f, const struct exp_run *r, void *arg)
-{
-	__u64 ds = f->g.data_start, b;
-	__u32 c = run_count(r);
-
-	(void)arg;
-	if (c > REFDAX_REFCOUNT_MAX)
-		return;
-	for (b = r->start; b < r->start + r->len; b++)
-		if (le32_to_cpu(f->rc_disk[b - ds]) != c)
-			f->rc_disk[b - ds] = cpu_to_le32(c);
-}
-
-/* The tail of the last refcount block covers no block. */
-static void check_refcount_tail(struct fsck *f)
-{
-	__u64 i, n = f->g.refcount_blocks * REFDAX_REFCOUNTS_PER_BLOCK;
-
-	for (i = f->data_blocks; i < n; i++) {
-		if (!f->rc_disk[i])
-			continue;
-		warn(f, "refcount table has entries past the end of the data area");
-		if (fixing(f, FIX_SAFE)) {
-			for (; i < n; i++)
-				if (f->rc_disk[i])
-					f->rc_disk[i] = 0;
-			fixed(f, "cleared them");
-		}
-		break;
-	}
-}
-
-/*
- * The on-media refcount of every data block against the expected runs,
- * in one pass over the table: the table is the only per-block thing fsck
- * reads, and it reads it in order.
- */
-static void check_refcounts(struct fsck *f, __u64 *used, __u64 *shared)
-{
-	struct rc_scan s = { 0, 0, 0, 0, f->rc_disk };
-
-	visit_runs(f, compare_run, &s);
-	if (s.mism) {
-		err(f, "%llu refcount mismatches in the data area",
-		    (unsigned long long)s.mism);
-		if (fixing(f, FIX_SAFE)) {
-			visit_runs(f, rewrite_run, NULL);
-			fixed(f, "rewrote the refcount table from the counted references");
-		}
-	}
-	check_refcount_tail(f);
-	fsck_release(f, s.done, (__u64)((const __u8 *)&f->rc_disk[f->data_blocks] -
-					(const __u8 *)s.done));
-	*used = s.used;
-	*shared = s.shared;
-}
-
 /* ---- driver ---- */
 
 struct totals {
@@ -1746,11 +1607,11 @@ static int run_pass(struct fsck *f, int pass, struct totals *t)
 		     (unsigned long long)f->g.journal_blocks,
 		     (unsigned long long)f->g.ibitmap_start,
 		     (unsigned long long)f->g.ibitmap_blocks);
-		info(f, "inode table %llu+%llu, refcounts %llu+%llu, data from %llu",
+		info(f, "inode table %llu+%llu, free-space bitmap %llu+%llu, data from %llu",
 		     (unsigned long long)f->g.itable_start,
 		     (unsigned long long)f->g.itable_blocks,
-		     (unsigned long long)f->g.refcount_start,
-		     (unsigned long long)f->g.refcount_blocks,
+		     (unsigned long long)f->g.fsmap_start,
+		     (unsigned long long)f->g.fsmap_blocks,
 		     (unsigned long long)f->g.data_start);
 		switch (le32_to_cpu(f->sb->s_state)) {
 		case REFDAX_STATE_CLEAN:
@@ -1773,11 +1634,13 @@ static int run_pass(struct fsck *f, int pass, struct totals *t)
 	f->alloc_hint = 0;
 
 	check_inodes(f);
+	/* refcount-tree nodes are claimed before any extent tree is walked */
+	fsck_refc_walk(f);
 	check_trees(f);
 	check_orphans(f);
 	check_reach(f);
 	check_links(f);
-	check_refcounts(f, &t->used, &t->shared);
+	fsck_check_space(f, &t->used, &t->shared);
 
 	t->inodes = 0;
 	for (ino = 1; ino < f->g.ninodes; ino++)
@@ -1788,6 +1651,7 @@ static int run_pass(struct fsck *f, int pass, struct totals *t)
 	     (unsigned long long)(f->data_blocks - t->used));
 
 	bm_release(&f->bm);
+	fsck_refc_release(f);
 	free(f->istate);
 	free(f->refs);
 	free(f->subdirs);
@@ -1959,6 +1823,11 @@ int main(int argc, char **argv)
 	close(fd);
 	free(f.edges);
 
+	if (rc && f.other_version) {
+		printf(PROG ": %s: on-media format version %u; this " PROG " reads version %u only (no converter: re-create with mkfs.refdax)\n",
+		       f.path, f.other_version, REFDAX_VERSION);
+		return EXIT_UNCORRECTED;
+	}
 	if (rc) {
 		printf("%s: superblock unusable, cannot check further\n",
 		       f.path);

@@ -233,7 +233,7 @@ static int place(__u8 *blk, const char *name, unsigned int len, __u64 ino,
 }
 
 /* A free data block, searching on from the last one taken; 0 if none. */
-static __u64 find_free_block(struct fsck *f)
+__u64 fsck_find_free_block(struct fsck *f)
 {
 	__u64 b;
 
@@ -248,7 +248,7 @@ static __u64 find_free_block(struct fsck *f)
 static void take_block(struct fsck *f, __u64 b, __u64 dir)
 {
 	bm_take(&f->bm, b, BK_EXCL, dir);
-	f->rc_disk[b - f->g.data_start] = cpu_to_le32(1);
+	refdax_fsmap_set(f->fsmap, b - f->g.data_start);
 	memset(block_ptr(f, b), 0, REFDAX_BLOCK_SIZE);
 }
 
@@ -273,7 +273,7 @@ static __u64 grow_dir(struct fsck *f, __u64 dir)
 	       le32_to_cpu(last->e_len) < REFDAX_EXT_MAX_LEN;
 	if (!grow && nr >= REFDAX_BMAP_ROOT_MAX)
 		return 0;
-	b = find_free_block(f);
+	b = fsck_find_free_block(f);
 	if (!b)
 		return 0;
 	contiguous = grow &&

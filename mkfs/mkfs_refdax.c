@@ -274,13 +274,20 @@ struct layout {
 	__u64 ibitmap_start, ibitmap_blocks;
 	__u64 itable_start, itable_blocks;
 	__u64 ninodes;
-	__u64 refcount_start, refcount_blocks;
+	__u64 fsmap_start, fsmap_blocks;
 	__u64 data_start;
 };
 
 static __u64 round_up(__u64 n, __u64 m)
 {
 	return (n + m - 1) / m * m;
+}
+
+/* Blocks of free-space bitmap that cover @data_blocks data blocks. */
+static __u64 fsmap_blocks_for(__u64 data_blocks)
+{
+	return (data_blocks + REFDAX_FSMAP_BITS_PER_BLOCK - 1) /
+	       REFDAX_FSMAP_BITS_PER_BLOCK;
 }
 
 static void compute_layout(const struct opts *o, __u64 bytes,
@@ -307,27 +314,25 @@ static void compute_layout(const struct opts *o, __u64 bytes,
 			    (REFDAX_BLOCK_SIZE * 8);
 	l->itable_start = l->ibitmap_start + l->ibitmap_blocks;
 	l->itable_blocks = l->ninodes / REFDAX_INODES_PER_BLOCK;
-	l->refcount_start = l->itable_start + l->itable_blocks;
-	if (l->refcount_start >= l->nblocks)
+	l->fsmap_start = l->itable_start + l->itable_blocks;
+	if (l->fsmap_start >= l->nblocks)
 		die("device too small for %llu inodes and a %llu-block journal",
 		    (unsigned long long)l->ninodes,
 		    (unsigned long long)l->journal_blocks);
 
 	/*
-	 * The refcount table covers the data area, whose size depends on
-	 * where the table ends: take the lowest 2 MiB boundary that leaves
-	 * room for a table covering everything after it.
+	 * The free-space bitmap covers the data area, whose size depends on
+	 * where the bitmap ends: take the lowest 2 MiB boundary that leaves
+	 * room for a bitmap covering everything after it.
 	 */
-	d = round_up(l->refcount_start + 1, REFDAX_HUGE_BLOCKS);
+	d = round_up(l->fsmap_start + 1, REFDAX_HUGE_BLOCKS);
 	while (d < l->nblocks &&
-	       l->refcount_start + (l->nblocks - d + REFDAX_REFCOUNTS_PER_BLOCK
-				    - 1) / REFDAX_REFCOUNTS_PER_BLOCK > d)
+	       l->fsmap_start + fsmap_blocks_for(l->nblocks - d) > d)
 		d += REFDAX_HUGE_BLOCKS;
 	if (d + REFDAX_HUGE_BLOCKS > l->nblocks)
 		die("device too small: metadata leaves less than 2 MiB of data area");
 	l->data_start = d;
-	l->refcount_blocks = (l->nblocks - d + REFDAX_REFCOUNTS_PER_BLOCK - 1) /
-			     REFDAX_REFCOUNTS_PER_BLOCK;
+	l->fsmap_blocks = fsmap_blocks_for(l->nblocks - d);
 }
 
 static void pm_flush(struct refdax_pmem *pm, const void *addr, size_t len)
@@ -361,8 +366,8 @@ static void fill_super(struct refdax_super *sb, const struct layout *l,
 	sb->s_itable_start = cpu_to_le64(l->itable_start);
 	sb->s_itable_blocks = cpu_to_le64(l->itable_blocks);
 	sb->s_ninodes = cpu_to_le64(l->ninodes);
-	sb->s_refcount_start = cpu_to_le64(l->refcount_start);
-	sb->s_refcount_blocks = cpu_to_le64(l->refcount_blocks);
+	sb->s_fsmap_start = cpu_to_le64(l->fsmap_start);
+	sb->s_fsmap_blocks = cpu_to_le64(l->fsmap_blocks);
 	sb->s_data_start = cpu_to_le64(l->data_start);
 	sb->s_root_ino = cpu_to_le64(REFDAX_ROOT_INO);
 	sb->s_orphan_head = 0;
@@ -370,6 +375,9 @@ static void fill_super(struct refdax_super *sb, const struct layout *l,
 	sb->s_write_time = cpu_to_le64(now);
 	sb->s_state = cpu_to_le32(REFDAX_STATE_CLEAN);
 	sb->s_errors = cpu_to_le32(REFDAX_ERRORS_RO);
+	/* no block is shared yet: an empty refcount record tree */
+	sb->s_refc_root.br_hdr.bh_magic = cpu_to_le16(REFDAX_REFC_MAGIC);
+	sb->s_refc_root.br_hdr.bh_max = cpu_to_le16(REFDAX_BMAP_ROOT_MAX);
 	refdax_super_set_csum(sb);
 }
 
@@ -536,8 +544,8 @@ int main(int argc, char **argv)
 	g.itable_start = l.itable_start;
 	g.itable_blocks = l.itable_blocks;
 	g.ninodes = l.ninodes;
-	g.refcount_start = l.refcount_start;
-	g.refcount_blocks = l.refcount_blocks;
+	g.fsmap_start = l.fsmap_start;
+	g.fsmap_blocks = l.fsmap_blocks;
 	g.data_start = l.data_start;
 	g.root_ino = REFDAX_ROOT_INO;
 
@@ -555,6 +563,10 @@ int main(int argc, char **argv)
 	itable = (struct refdax_inode *)(map +
 					 l.itable_start * REFDAX_BLOCK_SIZE);
 	fill_root(&itable[REFDAX_ROOT_INO], &now, gen);
+	/*
+	 * An empty directory has no blocks: no data block is in use, so the
+	 * free-space bitmap stays as zeroed above.
+	 */
 
 	sb = (struct refdax_super *)map;
 	fill_super(sb, &l, &o, uuid, (__u64)now.tv_sec);

@@ -12,9 +12,10 @@
  * test run reports can be rebuilt on its own.  Three mutation classes:
  *
  *   flip       random bit or byte flips inside one metadata block found by
- *              walking the base image (superblock, journal header and entry
- *              area, inode bitmap, inode table, refcount table, extent tree
- *              nodes, directory blocks, symlink blocks); for half of them the
+ *              walking the base image (superblock and its refcount record
+ *              root, journal header and entry area, inode bitmap, inode
+ *              table, free-space bitmap, extent and refcount tree nodes,
+ *              directory blocks, symlink blocks); for half of them the
  *              checksum of the hit structure is recomputed so the deeper
  *              validators are reached, not only the checksum test
  *   field      one bad value (0, 1, all ones, off by one, huge, negative as
@@ -23,12 +24,16 @@
  *              checksums fixed
  *   struct     structural lies that pass every per-structure check: two files
  *              owning one block, a directory entry naming a free inode,
- *              directory cycles, refcount 0 for a used block, a tree node that
- *              points at itself, a valid-looking uncommitted journal entry
- *              aimed at a forbidden range, and the like
+ *              directory cycles, a used block marked free in the free-space
+ *              bitmap, refcount records that lie about a count or overlap,
+ *              a tree node that points at itself, a valid-looking
+ *              uncommitted journal entry aimed at a forbidden range, and the
+ *              like
  *
  * The description line may end with tags the guest job checks:
- *   [expect=refuse]      the mount must fail
+ *   [expect=refuse]      the mount must fail (the superblock, refcount root
+ *                        included, fails refdax_check_super() and no journal
+ *                        entry could restore it)
  *   [expect=norecover]   the mount must not undo any journal entry
  */
 #include <errno.h>
@@ -68,11 +73,11 @@ static uint64_t rn(uint64_t n)
 }
 
 /* ---- the image and what the walk found ---- */
-enum kind { K_SB, K_JHDR, K_JAREA, K_IBITMAP, K_ITABLE, K_REFCOUNT,
-	    K_NODE, K_DIR, K_SYMLINK, K_NKINDS };
+enum kind { K_SB, K_JHDR, K_JAREA, K_IBITMAP, K_ITABLE, K_FSMAP,
+	    K_NODE, K_REFC, K_DIR, K_SYMLINK, K_NKINDS };
 static const char *const kind_name[K_NKINDS] = {
 	"superblock", "journal-header", "journal-entries", "inode-bitmap",
-	"inode-table", "refcount-table", "bmap-node", "dir-block",
+	"inode-table", "fsmap-bitmap", "bmap-node", "refc-node", "dir-block",
 	"symlink-block",
 };
 
@@ -91,6 +96,13 @@ struct eref {
 	int index;		/* 1: index entry, 0: extent */
 };
 
+/* One refcount record or index entry, in the superblock root or a node. */
+struct rref {
+	uint64_t off;		/* byte offset of the entry in the image */
+	uint64_t node;		/* 0: in the superblock root, else node block */
+	int index;		/* 1: index entry, 0: record */
+};
+
 static uint8_t *img;
 static uint64_t img_size;
 static struct refdax_geom g;
@@ -100,10 +112,12 @@ static struct eref *er;
 static size_t ner, cap_er;
 static uint64_t *used_ino;
 static size_t nused, cap_used;
+static struct rref *rr;
+static size_t nrr, cap_rr;
 
 static char desc[1024];
 static size_t dlen;
-static int want_refuse, want_norecover;
+static int want_refuse, want_norecover, forged;
 /* inode the mutation is about: the walker also writes to it */
 static uint64_t target;
 
@@ -172,9 +186,63 @@ static int ino_used(uint64_t ino)
 	return ino < g.ninodes && (bm[ino / 8] >> (ino % 8)) & 1;
 }
 
-static __le32 *refcnt(uint64_t blk)
+/* The free-space bitmap: the fsmap region is contiguous, one bit a block. */
+static uint8_t *fsmap(void)
 {
-	return (__le32 *)blkp(g.refcount_start) + (blk - g.data_start);
+	return blkp(g.fsmap_start);
+}
+
+static int blk_in_use(uint64_t blk)
+{
+	return refdax_fsmap_test(fsmap(), blk - g.data_start);
+}
+
+static void add_rr(uint64_t off, uint64_t node, int index)
+{
+	rr = grow(rr, &cap_rr, nrr, sizeof(*rr));
+	rr[nrr++] = (struct rref){ off, node, index };
+}
+
+static struct refdax_refc_rec *rrec(const struct rref *r)
+{
+	return (struct refdax_refc_rec *)(img + r->off);
+}
+
+/* The record after @r in its root or node (the caller checks there is one). */
+static struct refdax_refc_rec *next_rec(const struct rref *r)
+{
+	return (struct refdax_refc_rec *)(img + r->off + 16);
+}
+
+static struct refdax_refc_index *ridx(const struct rref *r)
+{
+	return (struct refdax_refc_index *)(img + r->off);
+}
+
+/* The header of the root or node holding @r. */
+static struct refdax_bmap_hdr *rr_hdr(const struct rref *r)
+{
+	if (r->node)
+		return &((struct refdax_bmap_node *)blkp(r->node))->bn_hdr;
+	return &sbp()->s_refc_root.br_hdr;
+}
+
+/* Entry @r is the last one of its root or node. */
+static int rr_last(const struct rref *r)
+{
+	uint64_t first = r->node ? r->node * BS + 16 :
+			 offsetof(struct refdax_super, s_refc_root.br_ext);
+
+	return (r->off - first) / 16 + 1 == le16_to_cpu(rr_hdr(r)->bh_nr);
+}
+
+/* Recompute the checksum covering @r: its node's, or the superblock's. */
+static void fix_rref(const struct rref *r)
+{
+	if (r->node)
+		refdax_bmap_node_set_csum((void *)blkp(r->node));
+	else
+		refdax_super_set_csum(sbp());
 }
 
 /* ---- walking the base image ---- */
@@ -218,6 +286,39 @@ static void walk_entries(uint64_t ino, uint64_t node, uint8_t *ents,
 	}
 }
 
+static void walk_refc_entries(uint64_t node, uint8_t *ents, unsigned int nr,
+			      unsigned int depth);
+
+static void walk_refc_node(uint64_t blk, unsigned int depth)
+{
+	struct refdax_bmap_node *bn;
+	const char *why;
+
+	if (blk < g.data_start || blk >= g.nblocks)
+		return;
+	bn = (void *)blkp(blk);
+	if (refdax_check_refc_node(&g, bn, depth, &why))
+		return;
+	add_mb(blk, K_REFC, 0, depth);
+	walk_refc_entries(blk, (uint8_t *)(bn + 1),
+			  le16_to_cpu(bn->bn_hdr.bh_nr), depth);
+}
+
+/* Depth falls by one a level, so even a bad tree ends the walk. */
+static void walk_refc_entries(uint64_t node, uint8_t *ents, unsigned int nr,
+			      unsigned int depth)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr; i++) {
+		struct refdax_refc_index *ix = (void *)(ents + i * 16);
+
+		add_rr(ents + i * 16 - img, node, depth > 0);
+		if (depth > 0)
+			walk_refc_node(le64_to_cpu(ix->ri_child), depth - 1);
+	}
+}
+
 static void walk_image(void)
 {
 	const char *why;
@@ -231,8 +332,11 @@ static void walk_image(void)
 		add_mb(g.journal_start + b, K_JAREA, 0, 0);
 	for (b = 0; b < g.ibitmap_blocks; b++)
 		add_mb(g.ibitmap_start + b, K_IBITMAP, 0, 0);
-	for (b = 0; b < g.refcount_blocks; b++)
-		add_mb(g.refcount_start + b, K_REFCOUNT, 0, 0);
+	for (b = 0; b < g.fsmap_blocks; b++)
+		add_mb(g.fsmap_start + b, K_FSMAP, 0, 0);
+	walk_refc_entries(0, (uint8_t *)sbp()->s_refc_root.br_ext,
+			  le16_to_cpu(sbp()->s_refc_root.br_hdr.bh_nr),
+			  le16_to_cpu(sbp()->s_refc_root.br_hdr.bh_depth));
 	for (ino = 1; ino < g.ninodes; ino++) {
 		struct refdax_inode *ri = inop(ino);
 		unsigned int type = S_TYPE(le16_to_cpu(ri->i_mode));
@@ -306,7 +410,7 @@ static void fix_at(uint64_t off)
 		return;
 	}
 	m = find_mb(blk);
-	if (m && m->kind == K_NODE)
+	if (m && (m->kind == K_NODE || m->kind == K_REFC))
 		refdax_bmap_node_set_csum((void *)blkp(blk));
 	else if (m && m->kind == K_DIR)
 		fix_dirblock(blkp(blk));
@@ -340,19 +444,24 @@ static uint64_t live_len(const struct mblk *m)
 		return sizeof(struct refdax_super);
 	case K_JHDR:
 		return sizeof(struct refdax_journal_header);
-	case K_NODE: {
+	case K_NODE:
+	case K_REFC: {
 		const struct refdax_bmap_node *bn = (void *)blkp(m->blk);
 
 		return 16 + 16ULL * le16_to_cpu(bn->bn_hdr.bh_nr);
 	}
-	case K_REFCOUNT: {
-		uint64_t first = (m->blk - g.refcount_start) * (BS / 4);
+	case K_FSMAP: {
+		/* the bytes holding bits of data blocks; the rest stays 0 */
+		uint64_t first = (m->blk - g.fsmap_start) *
+				 REFDAX_FSMAP_BITS_PER_BLOCK;
 		uint64_t data = g.nblocks - g.data_start;
 
 		if (data <= first)
-			return 4;
+			return 1;
 		data -= first;
-		return data >= BS / 4 ? BS : data * 4;
+		if (data >= REFDAX_FSMAP_BITS_PER_BLOCK)
+			return BS;
+		return (data + 7) / 8;
 	}
 	default:
 		return BS;
@@ -362,8 +471,9 @@ static uint64_t live_len(const struct mblk *m)
 static void mutate_flip(void)
 {
 	static const int pick[] = { K_SB, K_SB, K_JHDR, K_JAREA, K_IBITMAP,
-				    K_ITABLE, K_ITABLE, K_ITABLE, K_REFCOUNT,
-				    K_NODE, K_NODE, K_DIR, K_DIR, K_SYMLINK };
+				    K_ITABLE, K_ITABLE, K_ITABLE, K_FSMAP,
+				    K_NODE, K_NODE, K_REFC, K_DIR, K_DIR,
+				    K_SYMLINK };
 	struct mblk *m = NULL;
 	int fix = rnd() & 1, byte = rn(3) == 0;
 	unsigned int n = 1 + rn(rn(4) == 0 ? 16 : 3), i;
@@ -387,6 +497,12 @@ static void mutate_flip(void)
 	}
 	target = m->ino;
 	say("flip: %s block %" PRIu64, kind_name[m->kind], m->blk);
+	if (m->kind == K_SB && rn(3) == 0) {
+		/* the refcount root: its own verifier, not only the checksum */
+		base = offsetof(struct refdax_super, s_refc_root);
+		len = sizeof(struct refdax_bmap_root);
+		say(" (refc root)");
+	}
 	if (m->ino)
 		say(" (ino %" PRIu64 ")", m->ino);
 	memcpy(save, img + m->blk * BS, BS);
@@ -406,7 +522,7 @@ static void mutate_flip(void)
 	if (fix) {
 		fix_at(first);
 		if (m->kind == K_ITABLE || m->kind == K_SB || m->kind == K_NODE ||
-		    m->kind == K_DIR)
+		    m->kind == K_REFC || m->kind == K_DIR)
 			say(", checksum fixed");
 	} else if (m->kind == K_SB && memcmp(save, img, BS)) {
 		/* any change to the checksummed superblock must be refused */
@@ -436,13 +552,17 @@ static const struct field sb_fields[] = {
 	F(struct refdax_super, s_itable_start),
 	F(struct refdax_super, s_itable_blocks),
 	F(struct refdax_super, s_ninodes),
-	F(struct refdax_super, s_refcount_start),
-	F(struct refdax_super, s_refcount_blocks),
+	F(struct refdax_super, s_fsmap_start),
+	F(struct refdax_super, s_fsmap_blocks),
 	F(struct refdax_super, s_data_start),
 	F(struct refdax_super, s_root_ino),
 	F(struct refdax_super, s_orphan_head),
 	F(struct refdax_super, s_state),
 	F(struct refdax_super, s_errors),
+	F(struct refdax_super, s_refc_root.br_hdr.bh_magic),
+	F(struct refdax_super, s_refc_root.br_hdr.bh_nr),
+	F(struct refdax_super, s_refc_root.br_hdr.bh_max),
+	F(struct refdax_super, s_refc_root.br_hdr.bh_depth),
 };
 
 static const struct field jh_fields[] = {
@@ -494,6 +614,19 @@ static const struct field idx_fields[] = {
 	F(struct refdax_bmap_index, ei_lblk),
 	F(struct refdax_bmap_index, ei_child),
 	F(struct refdax_bmap_index, ei_child),
+};
+
+static const struct field rec_fields[] = {
+	F(struct refdax_refc_rec, rc_start),
+	F(struct refdax_refc_rec, rc_len),
+	F(struct refdax_refc_rec, rc_count),
+	F(struct refdax_refc_rec, rc_count),
+};
+
+static const struct field ridx_fields[] = {
+	F(struct refdax_refc_index, ri_start),
+	F(struct refdax_refc_index, ri_child),
+	F(struct refdax_refc_index, ri_child),
 };
 
 static const struct field de_fields[] = {
@@ -636,12 +769,44 @@ static uint64_t pick_dirent(uint64_t *dir_ino, int last_only)
 	return offs[k];
 }
 
+/* A refcount record or index entry, in the superblock root or a node. */
+static int field_refc_entry(void)
+{
+	char where[96];
+	struct rref *r;
+
+	if (!nrr)
+		return -1;
+	r = &rr[rn(nrr)];
+	snprintf(where, sizeof(where), "refc %s %s @%" PRIu64,
+		 r->node ? "node" : "root", r->index ? "index" : "record",
+		 r->off);
+	if (r->index)
+		set_field(r->off, &ridx_fields[rn(NF(ridx_fields))], 0, where);
+	else
+		set_field(r->off, &rec_fields[rn(NF(rec_fields))], 0, where);
+	return 0;
+}
+
+static int field_refc_node(void)
+{
+	char where[96];
+	struct mblk *m;
+
+	if (pick_kind_block(K_REFC, &m))
+		return -1;
+	snprintf(where, sizeof(where), "refc node %" PRIu64 " (depth %u)",
+		 m->blk, m->depth);
+	set_field(m->blk * BS, &node_fields[rn(NF(node_fields))], 0, where);
+	return 0;
+}
+
 static void mutate_field(void)
 {
 	char where[96];
 	uint64_t ino, off;
 
-	switch (rn(12)) {
+	switch (rn(14)) {
 	case 0:
 	case 1: {
 		const struct field *f = &sb_fields[rn(NF(sb_fields))];
@@ -711,6 +876,14 @@ static void mutate_field(void)
 		set_field(off, &de_fields[rn(NF(de_fields))], dino, where);
 		break;
 	}
+	case 11:
+		if (field_refc_entry())
+			goto dflt;
+		break;
+	case 12:
+		if (field_refc_node() && field_refc_entry())
+			goto dflt;
+		break;
 	default: {
 		/* symlink lengths and inline flags */
 		struct refdax_inode *ri;
@@ -792,7 +965,304 @@ static void forge_entry(uint64_t addr, uint32_t len, int garbage)
 	crc = refdax_crc32c(crc, (uint8_t *)je + coff + 4,
 			    sizeof(*je) - coff - 4 + dl);
 	je->je_csum = cpu_to_le32(crc);
+	forged = 1;
 	say(" entry addr 0x%" PRIx64 " len %u", addr, len);
+}
+
+/* The inode whose extent maps @blk, or 0. */
+static uint64_t owner_of(uint64_t blk)
+{
+	size_t i;
+
+	for (i = 0; i < ner; i++) {
+		const struct refdax_extent *e = (void *)(img + er[i].off);
+		uint64_t p = le64_to_cpu(e->e_pblk);
+
+		if (!er[i].index && blk >= p && blk - p < le32_to_cpu(e->e_len))
+			return er[i].ino;
+	}
+	return 0;
+}
+
+/* A used block marked free: the allocator may hand it out a second time. */
+static int fsmap_used_as_free(void)
+{
+	struct eref *a = NULL;
+	struct mblk *m;
+	uint64_t blk;
+
+	if (rn(4) == 0 && !pick_kind_block(K_REFC, &m)) {
+		blk = m->blk;
+	} else {
+		a = pick_ext(0, rn(4) == 0);
+		if (!a)
+			return -1;
+		blk = a->index ?
+		      le64_to_cpu(((struct refdax_bmap_index *)(img + a->off))->ei_child) :
+		      le64_to_cpu(((struct refdax_extent *)(img + a->off))->e_pblk);
+	}
+	if (blk < g.data_start || blk >= g.nblocks || !blk_in_use(blk))
+		return -1;
+	target = a ? a->ino : 0;
+	refdax_fsmap_clear(fsmap(), blk - g.data_start);
+	say("struct: fsmap bit of used block %" PRIu64 " cleared (%s %" PRIu64 ")",
+	    blk, a ? (a->index ? "extent node of ino" : "data of ino") :
+	    "refc node", a ? a->ino : blk);
+	return 0;
+}
+
+/* A free block marked used: space leaks until fsck gives it back. */
+static int fsmap_free_as_used(void)
+{
+	uint64_t n = g.nblocks - g.data_start, first = rn(n), i;
+
+	for (i = 0; i < n; i++) {
+		uint64_t bit = (first + i) % n;
+
+		if (!refdax_fsmap_test(fsmap(), bit)) {
+			refdax_fsmap_set(fsmap(), bit);
+			say("struct: fsmap bit of free block %" PRIu64 " set",
+			    g.data_start + bit);
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* A bit past the data area, in the last bitmap block's slack. */
+static int fsmap_past_end(void)
+{
+	uint64_t n = g.nblocks - g.data_start;
+	uint64_t bits = g.fsmap_blocks * REFDAX_FSMAP_BITS_PER_BLOCK;
+	uint64_t bit;
+
+	if (bits <= n)
+		return -1;
+	bit = n + rn(bits - n);
+	refdax_fsmap_set(fsmap(), bit);
+	say("struct: fsmap bit %" PRIu64 " past the data area (%" PRIu64
+	    " blocks) set", bit, n);
+	return 0;
+}
+
+static int struct_fsmap(void)
+{
+	switch (rn(5)) {
+	case 0:
+	case 1:
+	case 2:
+		return fsmap_used_as_free();
+	case 3:
+		return fsmap_free_as_used();
+	default:
+		return fsmap_past_end();
+	}
+}
+
+static struct rref *pick_rref(int index)
+{
+	size_t i, n = 0, k;
+
+	for (i = 0; i < nrr; i++)
+		n += rr[i].index == index;
+	if (!n)
+		return NULL;
+	k = rn(n);
+	for (i = 0; i < nrr; i++)
+		if (rr[i].index == index && k-- == 0)
+			return &rr[i];
+	return NULL;
+}
+
+static void put_rec(struct refdax_refc_rec *rc, uint64_t start, uint64_t len,
+		    uint32_t count)
+{
+	rc->rc_start = cpu_to_le64(start);
+	rc->rc_len = cpu_to_le32((uint32_t)len);
+	rc->rc_count = cpu_to_le32(count);
+}
+
+/*
+ * A count one off, still between 2 and the maximum, checksum valid: no
+ * verifier can see it, only fsck rebuilding the counts from the extent
+ * maps.  The kernel frees too early (one less) or leaks (one more).
+ */
+static void refc_count_lie(struct rref *r)
+{
+	uint32_t c = le32_to_cpu(rrec(r)->rc_count);
+	uint32_t nc = c <= 2 || (c < REFDAX_REFCOUNT_MAX && rn(2)) ? c + 1 :
+		      c - 1;
+
+	rrec(r)->rc_count = cpu_to_le32(nc);
+	say("count %u -> %u (only fsck's comparison sees it)", c, nc);
+}
+
+/* A count no record has: the record verifier must refuse it. */
+static void refc_count_bad(struct rref *r)
+{
+	static const uint32_t v[] = { 0, 1, 1, REFDAX_REFCOUNT_MAX + 1,
+				      0xffffffffU };
+	uint32_t nc = v[rn(NF(v))];
+
+	say("count %u -> %u", le32_to_cpu(rrec(r)->rc_count), nc);
+	rrec(r)->rc_count = cpu_to_le32(nc);
+}
+
+/* Into the next record of its node, or past the end of the data area. */
+static void refc_overlap(struct rref *r)
+{
+	uint64_t start = le64_to_cpu(rrec(r)->rc_start);
+	uint64_t len = g.nblocks - start + 1;
+
+	if (!rr_last(r)) {
+		len = le64_to_cpu(next_rec(r)->rc_start) - start + 1;
+		say("now overlaps the next record, len %" PRIu64, len);
+	} else {
+		say("now runs past the data area, len %" PRIu64, len);
+	}
+	rrec(r)->rc_len = cpu_to_le32((uint32_t)len);
+}
+
+static void refc_outside(struct rref *r)
+{
+	uint64_t starts[] = { g.data_start - 1, 0, g.fsmap_start,
+			      g.nblocks - 1, g.nblocks };
+	uint64_t start = starts[rn(NF(starts))];
+	uint64_t len = start == g.nblocks - 1 ? 2 : 1;
+
+	say("now [%" PRIu64 ", +%" PRIu64 ") outside the data area", start,
+	    len);
+	put_rec(rrec(r), start, len, le32_to_cpu(rrec(r)->rc_count));
+}
+
+/*
+ * The record goes: its blocks look private, and the first owner to let go
+ * of them frees blocks another file still maps.
+ */
+static void refc_drop(struct rref *r)
+{
+	struct refdax_bmap_hdr *h = rr_hdr(r);
+	uint64_t first = r->node ? r->node * BS + 16 :
+			 offsetof(struct refdax_super, s_refc_root.br_ext);
+	unsigned int nr = le16_to_cpu(h->bh_nr);
+	unsigned int i = (r->off - first) / 16;
+
+	memmove(img + r->off, img + r->off + 16, 16ULL * (nr - 1 - i));
+	memset(img + first + 16ULL * (nr - 1), 0, 16);
+	h->bh_nr = cpu_to_le16(nr - 1);
+	say("dropped (%u left in its %s)", nr - 1, r->node ? "node" : "root");
+}
+
+/* One block more: a private or free block now counted as shared. */
+static void refc_grow(struct rref *r)
+{
+	uint64_t start = le64_to_cpu(rrec(r)->rc_start);
+	uint64_t end = start + le32_to_cpu(rrec(r)->rc_len);
+
+	if (end >= g.nblocks ||
+	    (!rr_last(r) && le64_to_cpu(next_rec(r)->rc_start) <= end)) {
+		refc_count_lie(r);
+		return;
+	}
+	rrec(r)->rc_len = cpu_to_le32((uint32_t)(end + 1 - start));
+	say("grown over %s block %" PRIu64, blk_in_use(end) ? "private" : "free",
+	    end);
+}
+
+/* An index entry aimed at itself, a file's extent node or file data. */
+static void refc_bad_child(struct rref *r)
+{
+	uint64_t child;
+	struct mblk *m;
+
+	if (r->node && rn(3) == 0) {
+		child = r->node;
+		say("index child -> its own node %" PRIu64, child);
+	} else if (rn(2) && !pick_kind_block(K_NODE, &m)) {
+		child = m->blk;
+		say("index child -> extent node %" PRIu64 " of ino %" PRIu64,
+		    child, m->ino);
+	} else {
+		child = other_ino_block(0);
+		say("index child -> block %" PRIu64 " of a file", child);
+	}
+	ridx(r)->ri_child = cpu_to_le64(child);
+}
+
+static int struct_refc(void)
+{
+	int v = (int)rn(9);
+	struct rref *r = v == 8 ? pick_rref(1) : NULL;
+	uint64_t start;
+
+	if (!r) {
+		r = pick_rref(0);
+		if (!r)
+			return -1;
+		if (v == 8)
+			v = 0;
+	}
+	start = le64_to_cpu(rrec(r)->rc_start);
+	if (!r->index) {
+		target = owner_of(start);
+		say("struct: refc record [%" PRIu64 ", +%u) count %u in the %s: ",
+		    start, le32_to_cpu(rrec(r)->rc_len),
+		    le32_to_cpu(rrec(r)->rc_count), r->node ? "node" : "root");
+	} else {
+		say("struct: refc %s index entry key %" PRIu64 ": ",
+		    r->node ? "node" : "root", start);
+	}
+	switch (v) {
+	case 0:
+	case 1:
+		refc_count_lie(r);
+		break;
+	case 2:
+		refc_count_bad(r);
+		break;
+	case 3:
+		refc_overlap(r);
+		break;
+	case 4:
+		refc_outside(r);
+		break;
+	case 5:
+		refc_drop(r);
+		break;
+	case 6:
+	case 7:
+		refc_grow(r);
+		break;
+	default:
+		refc_bad_child(r);
+		break;
+	}
+	fix_rref(r);
+	return 0;
+}
+
+/* A legal journal target: the kernel logs each of these before changing it. */
+static void forge_legal(void)
+{
+	struct mblk *m;
+
+	switch (rn(5)) {
+	case 0:
+		forge_entry(g.itable_start * BS + rn(g.itable_blocks) * BS, BS, 1);
+		break;
+	case 1:
+		forge_entry(0, 512, 1);
+		break;
+	case 2:
+		if (!pick_kind_block(K_REFC, &m)) {
+			forge_entry(m->blk * BS, BS, 1);
+			break;
+		}
+		/* fall through */
+	default:
+		forge_entry(g.fsmap_start * BS + rn(g.fsmap_blocks) * BS, BS, 1);
+		break;
+	}
 }
 
 static void mutate_struct(void)
@@ -802,8 +1272,8 @@ static void mutate_struct(void)
 	struct refdax_dirent *de;
 	struct mblk *m;
 
-	switch (rn(14)) {
-	case 0: /* two files claim one block, refcount stays 1 */
+	switch (rn(16)) {
+	case 0: /* two files claim one block, no refcount record */
 		a = pick_ext(0, 0);
 		b = a ? pick_ext(a->ino, 0) : NULL;
 		if (!b)
@@ -814,7 +1284,7 @@ static void mutate_struct(void)
 		fix_eref(b);
 		target = b->ino;
 		say("struct: ino %" PRIu64 " extent now shares ino %" PRIu64
-		    "'s block %" PRIu64 " (refcount 1)", b->ino, a->ino,
+		    "'s block %" PRIu64 " (no refcount record)", b->ino, a->ino,
 		    le64_to_cpu(((struct refdax_extent *)(img + a->off))->e_pblk));
 		return;
 	case 1: /* directory entry naming a free inode */
@@ -855,23 +1325,9 @@ static void mutate_struct(void)
 		inop(dino)->i_parent = cpu_to_le64(ino);
 		refdax_inode_set_csum(inop(dino));
 		return;
-	case 5: /* refcount 0 (or another lie) for a used block */
-		a = pick_ext(0, rn(4) == 0);
-		if (!a)
+	case 5: /* the free-space bitmap lies about a block */
+		if (struct_fsmap())
 			goto wild;
-		blk = a->index ?
-		      le64_to_cpu(((struct refdax_bmap_index *)(img + a->off))->ei_child) :
-		      le64_to_cpu(((struct refdax_extent *)(img + a->off))->e_pblk);
-		{
-			static const uint32_t v[] = { 0, 0, 0, 2, 0xffffffffU,
-						      REFDAX_REFCOUNT_MAX + 1 };
-			uint32_t nv = v[rn(NF(v))];
-
-			target = a->ino;
-			say("struct: refcount of used block %" PRIu64 " (ino %" PRIu64
-			    ") %u -> %u", blk, a->ino, le32_to_cpu(*refcnt(blk)), nv);
-			*refcnt(blk) = cpu_to_le32(nv);
-		}
 		return;
 	case 6: /* tree node or index pointing at itself / its parent */
 		if (pick_kind_block(K_NODE, &m))
@@ -957,12 +1413,12 @@ static void mutate_struct(void)
 		return;
 	case 12: /* valid uncommitted entry with legal target, garbage contents */
 		say("struct: uncommitted journal entry, legal target, garbage:");
-		switch (rn(3)) {
-		case 0: forge_entry(g.itable_start * BS + rn(g.itable_blocks) * BS,
-				    BS, 1); break;
-		case 1: forge_entry(0, 512, 1); break;
-		default: forge_entry(g.refcount_start * BS, BS, 1); break;
-		}
+		forge_legal();
+		return;
+	case 13: /* refcount records that lie, overlap or leave the data area */
+	case 14:
+		if (struct_refc())
+			goto wild;
 		return;
 	default:
 		break;
@@ -983,6 +1439,21 @@ wild:
 }
 
 /* ---- main ---- */
+/*
+ * The kernel runs the same superblock validator (refcount root included)
+ * at mount, after journal recovery at the latest: with no forged entry to
+ * put a superblock back, one it rejects must be refused.  Any device size
+ * (~0) is assumed, as the guest's device is larger than the image.
+ */
+static void expect_refuse_if_bad_super(void)
+{
+	struct refdax_geom sg;
+	const char *why;
+
+	if (!forged && refdax_check_super(sbp(), ~0ULL, &sg, &why))
+		want_refuse = 1;
+}
+
 static void load(const char *path)
 {
 	int fd = open(path, O_RDONLY);
@@ -1044,8 +1515,9 @@ static void info(void)
 		if (mb[i].kind == K_NODE && mb[i].depth + 1 > maxdepth)
 			maxdepth = mb[i].depth + 1;
 	}
-	printf("nblocks %" PRIu64 " ninodes %" PRIu64 " used inodes %zu extent/index entries %zu tree height %u\n",
-	       (uint64_t)g.nblocks, (uint64_t)g.ninodes, nused, ner, maxdepth);
+	printf("nblocks %" PRIu64 " ninodes %" PRIu64 " used inodes %zu extent/index entries %zu tree height %u refcount records/index entries %zu refcount tree height %u\n",
+	       (uint64_t)g.nblocks, (uint64_t)g.ninodes, nused, ner, maxdepth,
+	       nrr, le16_to_cpu(sbp()->s_refc_root.br_hdr.bh_depth) + 1U);
 	for (i = 0; i < K_NKINDS; i++)
 		printf("  %-16s %zu blocks\n", kind_name[i], count[i]);
 }
@@ -1078,6 +1550,7 @@ int main(int argc, char **argv)
 		mutate_field();
 	else
 		mutate_struct();
+	expect_refuse_if_bad_super();
 	store(argv[2]);
 	if (target)
 		say(" [target=%" PRIu64 "]", target);

@@ -19,9 +19,8 @@ size=$((48 * 1024 * 1024))
 "$PAT" write big 0 "$size" 5 || fail "write 48 MiB"
 # Many extents: every other 4 KiB block punched out.
 fragment frag $((8 * 1024 * 1024)) 6
-# A small clone fits one transaction.  A 48 MiB one needs 192 KiB of
-# refcount undo records, seven times the journal: each remap transaction
-# takes only the blocks whose records fit, so it must still succeed, and
+# A small clone fits one transaction, and so does a 48 MiB one of a
+# contiguous file (one refcount record, whatever its length); it must
 # share every block.
 xfs_io -f -c "reflink $MNT/big 0 0 1048576" small >/dev/null || fail "clone 1 MiB"
 "$PAT" check small 0 1048576 5 || fail "small clone content"
@@ -38,17 +37,18 @@ for b in 0 $((size / 8192)) $((size / 4096 - 1)); do
 		fail "clone does not share block $b (big at '$p')"
 	fi
 done
-# One 16 MiB write over shared blocks: copy-on-write frees and allocates
-# 4096 refcount words per run, more than this journal holds at once, so the
-# runs must shrink to fit.  The source keeps its data.
+# One 16 MiB write over shared blocks: copy-on-write runs of up to 4096
+# blocks, each allocating (bitmap bits), splitting the shared record and
+# changing the tree twice; the runs must shrink to what this journal holds.
+# The source keeps its data.
 xfs_io -c "pwrite -q -b 16m -S 0x77 4096 16m" clone || fail "16 MiB write over shared blocks"
 "$PAT" check big 0 "$size" 5 || fail "source changed by a write to its clone"
 "$PAT" check clone 0 4096 5 || fail "clone before the write"
 cmp -n $((16 << 20)) -i 0:4096 <(head -c $((16 << 20)) /dev/zero | tr '\0' '\167') clone ||
 	fail "clone after the write"
 [ "$(phys clone 1)" != "$(phys big 1)" ] || fail "written block still shared"
-# Allocation logs a refcount word per block too: a 64 MiB fallocate and a
-# single 64 MiB write into a hole each take many transactions.
+# Allocation logs free-space bits and extent-tree changes: a 64 MiB
+# fallocate and a single 64 MiB write into a hole must finish.
 timeout 300 fallocate -l 64M falloc || fail "fallocate 64 MiB"
 [ "$(stat -c %b falloc)" -ge $((64 * 2048)) ] || fail "fallocate left holes"
 timeout 300 xfs_io -f -c "pwrite -q -b 64m -S 0x55 0 64m" bigwrite ||
@@ -56,7 +56,8 @@ timeout 300 xfs_io -f -c "pwrite -q -b 64m -S 0x55 0 64m" bigwrite ||
 cmp -n $((64 << 20)) <(head -c $((64 << 20)) /dev/zero | tr '\0' '\125') bigwrite ||
 	fail "64 MiB write content"
 rm -f falloc bigwrite
-# The 8 MiB fragmented file: 1024 one-block extents, many runs per step.
+# The 8 MiB fragmented file: 1024 one-block extents, each run its own
+# record, so the record tree grows nodes of its own on this small journal.
 xfs_io -f -c "reflink $MNT/frag" fragclone >/dev/null || fail "clone frag"
 cmp frag fragclone || fail "fragmented clone content"
 timeout 300 truncate -s 4096 big || fail "truncate 48 MiB to 4 KiB"
