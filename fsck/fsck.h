@@ -135,6 +135,7 @@ void fsck_stream(struct fsck *f, const void **done, const void *pos);
 
 /* fsck_refc.c */
 void fsck_refc_walk(struct fsck *f);
+void fsck_refc_empty_root(struct refdax_bmap_root *root);
 int fsck_refc_rebuild(struct fsck *f, const struct refc_rec *want,
 		      size_t nwant);
 void fsck_refc_release(struct fsck *f);

@@ -173,7 +173,7 @@ void fsck_private_journal(struct fsck *f, struct refdax_journal *j)
 /*
  * fsck has read [addr, addr + len) and will not need it again soon: drop
  * those pages from the process, so that a pass over a table of the size of
- * the device (the inode table, the refcount table) does not leave it all
+ * the device (the inode table, the free-space bitmap) does not leave it all
  * resident.  The page cache keeps them (dirty ones too: the mapping is
  * shared), a later access maps them again.  Private copies hold what check
  * mode changed: they are kept.

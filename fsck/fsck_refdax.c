@@ -217,10 +217,45 @@ static bool other_version(struct fsck *f, const char *why)
 	return true;
 }
 
-static int check_super(struct fsck *f)
+/*
+ * How the superblock can be mended, if the rest of it is valid: its
+ * checksum recomputed, and (SB_EMPTY_REFC) the refcount tree root emptied,
+ * which the refcount check then rebuilds like any wrong tree: the records
+ * are derived data.  -1 if it cannot; *@why_root says what the root had.
+ */
+#define SB_CSUM		1
+#define SB_EMPTY_REFC	2
+
+static int sb_mend_level(struct fsck *f, const char **why_root)
 {
 	struct refdax_super copy;
-	const char *why, *why2;
+	const char *why;
+
+	memcpy(&copy, f->sb, sizeof(copy));
+	refdax_super_set_csum(&copy);
+	if (!refdax_check_super(&copy, f->dev_bytes, &f->g, &why))
+		return SB_CSUM;
+	if (other_version(f, why))
+		return -1;
+	*why_root = why;
+	fsck_refc_empty_root(&copy.s_refc_root);
+	refdax_super_set_csum(&copy);
+	if (refdax_check_super(&copy, f->dev_bytes, &f->g, &why))
+		return -1;
+	return SB_EMPTY_REFC;
+}
+
+static void sb_mend(struct refdax_super *sb, int level)
+{
+	if (level == SB_EMPTY_REFC)
+		fsck_refc_empty_root(&sb->s_refc_root);
+	refdax_super_set_csum(sb);
+}
+
+static int check_super(struct fsck *f)
+{
+	const char *why, *why_root = NULL;
+	int level;
 
 	if (!refdax_check_super(f->sb, f->dev_bytes, &f->g, &why)) {
 		set_region_pointers(f);
@@ -229,20 +264,21 @@ static int check_super(struct fsck *f)
 	if (other_version(f, why))
 		return -1;
 	err(f, "superblock: %s", why);
-	/* Only the checksum wrong?  Then the rest can still be checked. */
-	memcpy(&copy, f->sb, sizeof(copy));
-	refdax_super_set_csum(&copy);
-	if (refdax_check_super(&copy, f->dev_bytes, &f->g, &why2)) {
-		other_version(f, why2);
+	/* Only the checksum or the refcount root wrong?  Then go on. */
+	level = sb_mend_level(f, &why_root);
+	if (level < 0)
 		return -1;
-	}
+	if (level == SB_EMPTY_REFC && strcmp(why, why_root))
+		err(f, "superblock: %s", why_root);
 	if (fixing(f, FIX_ASK)) {
-		refdax_super_set_csum(f->sb);
-		fixed(f, "recomputed the superblock checksum");
+		sb_mend(f->sb, level);
+		fixed(f, level == SB_CSUM ?
+		      "recomputed the superblock checksum" :
+		      "emptied the refcount tree root, to be rebuilt");
 	} else if (f->mode == MODE_CHECK) {
 		/* a private copy of the page only, so that checking goes on */
 		fsck_make_private(f, f->sb, sizeof(*f->sb));
-		refdax_super_set_csum(f->sb);
+		sb_mend(f->sb, level);
 	} else {
 		return -1;
 	}
@@ -1790,6 +1826,14 @@ static int open_device(struct fsck *f)
 	return fd;
 }
 
+/* One line naming both versions: there is nothing this fsck can do. */
+static void say_other_version(const struct fsck *f)
+{
+	printf("%s: %s: on-media format version %u; this %s reads version %u only",
+	       PROG, f->path, f->other_version, PROG, REFDAX_VERSION);
+	printf(" (no converter: re-create with mkfs.refdax)\n");
+}
+
 int main(int argc, char **argv)
 {
 	struct fsck f;
@@ -1824,8 +1868,7 @@ int main(int argc, char **argv)
 	free(f.edges);
 
 	if (rc && f.other_version) {
-		printf(PROG ": %s: on-media format version %u; this " PROG " reads version %u only (no converter: re-create with mkfs.refdax)\n",
-		       f.path, f.other_version, REFDAX_VERSION);
+		say_other_version(&f);
 		return EXIT_UNCORRECTED;
 	}
 	if (rc) {

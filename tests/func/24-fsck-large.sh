@@ -42,34 +42,37 @@ fsck_capped() {
 rc=0
 out=$(fsck_capped -n -v) || rc=$?
 [ "$rc" = 0 ] || fail "fsck -n of a fresh ${gib} GiB filesystem: exit $rc: $out"
-# "N blocks, ...", "inode table A+B, refcounts C+D, data from E"
+# "N blocks, ...", "inode table A+B, free-space bitmap C+D, data from E"
 nblocks=$(sed -n 's/.*: \([0-9]*\) blocks, .* inodes, journal.*/\1/p' <<<"$out")
-rcstart=$(sed -n 's/.*refcounts \([0-9]*\)+.*/\1/p' <<<"$out")
+fmstart=$(sed -n 's/.*free-space bitmap \([0-9]*\)+.*/\1/p' <<<"$out")
 dstart=$(sed -n 's/.*data from \([0-9]*\)$/\1/p' <<<"$out")
-[ -n "$nblocks" ] && [ -n "$rcstart" ] && [ -n "$dstart" ] ||
+[ -n "$nblocks" ] && [ -n "$fmstart" ] && [ -n "$dstart" ] ||
 	fail "no geometry in fsck -v output: $out"
 
-# The last data block's refcount goes from 0 to 1, inside a transaction
-# that did not commit: its undo entry in the journal holds the old 0.
-python3 - "$img" "$((rcstart * 4096 + (nblocks - 1 - dstart) * 4))" <<'PY' ||
+# The last data block is marked in use in the free-space bitmap, inside a
+# transaction that did not commit: its undo entry in the journal holds the
+# bitmap byte as it was (free).
+last=$((nblocks - 1 - dstart))
+python3 - "$img" "$((fmstart * 4096 + last / 8))" "$((last % 8))" <<'PY' ||
 import os, struct, sys
 
 sys.path.insert(0, os.environ["ROOT"] + "/tests/guest")
 from rdxfmt import crc32c
 
-path, addr = sys.argv[1], int(sys.argv[2])
+path, addr, bit = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 with open(path, "r+b") as f:
+    f.seek(addr)
+    old = f.read(1)
     f.seek(4096)                        # journal header, block 1
     magic, gen, estart, ebytes, seed = struct.unpack("<QQQQI", f.read(36))
     assert magic == 0x4c4e524a58445252, "journal magic"
-    old = b"\0\0\0\0"
     hdr = struct.pack("<QQIIII", gen, addr, len(old), 0, 0, 0)
     csum = crc32c(hdr + old, seed)
     hdr = struct.pack("<QQIIII", gen, addr, len(old), 0, 0, csum)
     f.seek(4096 + estart)
     f.write((hdr + old).ljust(64, b"\0"))
     f.seek(addr)
-    f.write(struct.pack("<I", 1))
+    f.write(bytes([old[0] | 1 << bit]))
 PY
 	fail "writing the interrupted transaction"
 

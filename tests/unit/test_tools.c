@@ -10,6 +10,7 @@
  * is clean (exit 0), with the specific fix in place, while -n must not
  * change a byte of the damaged image.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 #include <sys/wait.h>
 
 #include "refdax_common.h"
+#include "refdax_refc.h"
 #include "rtest.h"
 
 #define IMG_SIZE	(32ULL << 20)
@@ -138,34 +140,177 @@ static void *block(struct img *im, __u64 pblk)
 	return im->map + pblk * REFDAX_BLOCK_SIZE;
 }
 
-static __le32 *refcount(struct img *im, __u64 pblk)
-{
-	return (__le32 *)(im->map + im->g.refcount_start * REFDAX_BLOCK_SIZE) +
-	       (pblk - im->g.data_start);
-}
-
 static __u8 *ibitmap(struct img *im)
 {
 	return im->map + im->g.ibitmap_start * REFDAX_BLOCK_SIZE;
 }
 
-static void rc_add(struct img *im, __u64 pblk, __u64 len)
+static __u8 *fsmap(struct img *im)
 {
-	while (len--) {
-		__le32 *rc = refcount(im, pblk++);
-
-		*rc = cpu_to_le32(le32_to_cpu(*rc) + 1);
-	}
+	return im->map + im->g.fsmap_start * REFDAX_BLOCK_SIZE;
 }
 
-/* Fresh zeroed blocks with a refcount of one. */
+static int used_bit(struct img *im, __u64 pblk)
+{
+	return refdax_fsmap_test(fsmap(im), pblk - im->g.data_start);
+}
+
+static void set_used(struct img *im, __u64 pblk, int used)
+{
+	if (used)
+		refdax_fsmap_set(fsmap(im), pblk - im->g.data_start);
+	else
+		refdax_fsmap_clear(fsmap(im), pblk - im->g.data_start);
+}
+
+/* Fresh zeroed blocks in use with one reference (no record). */
 static __u64 alloc_blocks(struct img *im, __u64 n)
 {
-	__u64 b = im->next_blk;
+	__u64 b = im->next_blk, i;
 
 	im->next_blk += n;
 	memset(block(im, b), 0, n * REFDAX_BLOCK_SIZE);
-	rc_add(im, b, n);
+	for (i = 0; i < n; i++)
+		set_used(im, b + i, 1);
+	return b;
+}
+
+/*
+ * The image's refcount record tree, changed the way the kernel changes it
+ * (refdax_refc_adjust() over the generic tree), with node blocks taken by
+ * alloc_blocks() and nothing logged.
+ */
+struct img_refc {
+	struct refdax_btree t;		/* first: the ops get &t */
+	struct refdax_btree_ops ops;
+	struct img *im;
+};
+
+static struct img *refc_img(struct refdax_btree *t)
+{
+	return ((struct img_refc *)t)->im;
+}
+
+static int ir_log(struct refdax_btree *t, const void *p, __u32 len)
+{
+	(void)t;
+	(void)p;
+	(void)len;
+	return 0;
+}
+
+static int ir_read_node(struct refdax_btree *t, __u64 blk, unsigned int depth,
+			struct refdax_bt_node *n)
+{
+	struct img *im = refc_img(t);
+	struct refdax_bmap_node *bn = block(im, blk);
+
+	if (refdax_check_refc_node(&im->g, bn, depth, &t->why))
+		return -EUCLEAN;
+	n->hdr = &bn->bn_hdr;
+	n->ents = (__u8 *)(bn + 1);
+	n->blk = blk;
+	return 0;
+}
+
+static int ir_alloc_node(struct refdax_btree *t, __u64 *blk, void **addr)
+{
+	struct img *im = refc_img(t);
+
+	*blk = alloc_blocks(im, 1);
+	*addr = block(im, *blk);
+	return 0;
+}
+
+static int ir_free_node(struct refdax_btree *t, __u64 blk)
+{
+	set_used(refc_img(t), blk, 0);
+	return 0;
+}
+
+static void ir_persist(struct refdax_btree *t, const void *p, __u32 len)
+{
+	(void)t;
+	(void)p;
+	(void)len;
+}
+
+static void refc_open(struct img *im, struct img_refc *ir)
+{
+	memset(ir, 0, sizeof(*ir));
+	ir->im = im;
+	refdax_refc_tree_ops(&ir->ops);
+	ir->ops.log = ir_log;
+	ir->ops.read_node = ir_read_node;
+	ir->ops.alloc_node = ir_alloc_node;
+	ir->ops.free_node = ir_free_node;
+	ir->ops.persist = ir_persist;
+	ir->t.ops = &ir->ops;
+	ir->t.root = &im->sb->s_refc_root.br_hdr;
+	ir->t.root_ents = (__u8 *)im->sb->s_refc_root.br_ext;
+	ir->t.magic = REFDAX_REFC_MAGIC;
+	ir->t.root_max = REFDAX_BMAP_ROOT_MAX;
+}
+
+/* One more (@delta 1) or one fewer (-1) reference to blocks in use. */
+static void share(struct img *im, __u64 pblk, __u64 len, int delta)
+{
+	struct refdax_refc_notify nf = { NULL, NULL };
+	struct img_refc ir;
+
+	refc_open(im, &ir);
+	EXPECT_EQ(refdax_refc_adjust(&ir.t, pblk, len, delta, &nf), 0);
+}
+
+/* The references block @pblk has on media: 0 if free, else its count. */
+static __u32 refs(struct img *im, __u64 pblk)
+{
+	struct img_refc ir;
+	__u64 start, len;
+	__u32 count;
+
+	if (!used_bit(im, pblk))
+		return 0;
+	refc_open(im, &ir);
+	if (!EXPECT_EQ(refdax_refc_lookup(&ir.t, pblk, &start, &len, &count),
+		       0))
+		return ~0U;
+	return count;
+}
+
+/* The superblock's refcount root and its records, for corruptions. */
+static struct refdax_bmap_root *refc_root(struct img *im)
+{
+	return &im->sb->s_refc_root;
+}
+
+static struct refdax_refc_rec *root_rec(struct img *im, int i)
+{
+	return (struct refdax_refc_rec *)&refc_root(im)->br_ext[i];
+}
+
+/*
+ * Move the root's entries into a new leaf node under it (what the tree
+ * does when the root fills up), so that the tree has a node to damage.
+ */
+static __u64 refc_push_down(struct img *im)
+{
+	struct refdax_bmap_root *r = refc_root(im);
+	unsigned int nr = le16_to_cpu(r->br_hdr.bh_nr);
+	__u64 b = alloc_blocks(im, 1);
+	struct refdax_bmap_node *bn = block(im, b);
+	struct refdax_refc_index *ri = (void *)r->br_ext;
+
+	bn->bn_hdr = r->br_hdr;
+	bn->bn_hdr.bh_max = cpu_to_le16(REFDAX_BMAP_NODE_MAX);
+	memcpy(bn + 1, r->br_ext, nr * sizeof(r->br_ext[0]));
+	refdax_bmap_node_set_csum(bn);
+	ri->ri_start = root_rec(im, 0)->rc_start;
+	ri->ri_child = cpu_to_le64(b);
+	memset(&r->br_ext[1], 0, (REFDAX_BMAP_ROOT_MAX - 1) *
+	       sizeof(r->br_ext[0]));
+	r->br_hdr.bh_nr = cpu_to_le16(1);
+	r->br_hdr.bh_depth = cpu_to_le16(le16_to_cpu(r->br_hdr.bh_depth) + 1);
 	return b;
 }
 
@@ -294,7 +439,7 @@ static void populate(struct img *im)
 	ri = new_inode(im, 3, S_IFREG | 0600, 1);
 	ri->i_size = cpu_to_le64(100);
 	add_ext(ri, 0, b_shared, 1);
-	rc_add(im, b_shared, 1);
+	share(im, b_shared, 1, 1);
 
 	/* 4: subdirectory holding an inline symlink (5) */
 	b_sub = alloc_blocks(im, 1);
@@ -384,14 +529,83 @@ static void c_sb_magic(struct img *im)
 	im->sb->s_magic ^= cpu_to_le64(1);
 }
 
-static void c_free_refcount(struct img *im)
+static void c_leaked_block(struct img *im)
 {
-	*refcount(im, im->next_blk + 3) = cpu_to_le32(1);
+	set_used(im, im->next_blk + 3, 1);
 }
 
-static void c_shared_refcount(struct img *im)
+static void c_record_count(struct img *im)
 {
-	*refcount(im, b_shared) = cpu_to_le32(1);
+	root_rec(im, 0)->rc_count = cpu_to_le32(3);
+}
+
+static void c_record_missing(struct img *im)
+{
+	memset(root_rec(im, 0), 0, sizeof(struct refdax_refc_rec));
+	refc_root(im)->br_hdr.bh_nr = 0;
+}
+
+/* the first data block of inode 2 is not shared */
+static void c_record_extra(struct img *im)
+{
+	share(im, le64_to_cpu(inode(im, 2)->i_root.br_ext[0].e_pblk), 1, 1);
+}
+
+/*
+ * Inode 3 also maps inode 2's first two blocks, which end where b_shared
+ * starts: one record of 3 blocks, count 2, stored split in two.
+ */
+static void c_record_split(struct img *im)
+{
+	struct refdax_inode *ri = inode(im, 3);
+	__u64 a = le64_to_cpu(inode(im, 2)->i_root.br_ext[0].e_pblk);
+	struct refdax_refc_rec *r0 = root_rec(im, 0), *r1 = root_rec(im, 1);
+
+	add_ext(ri, 1, a, 2);
+	ri->i_size = cpu_to_le64(3 * REFDAX_BLOCK_SIZE);
+	share(im, a, 2, 1);
+	*r1 = *r0;
+	r0->rc_len = cpu_to_le32(2);
+	r1->rc_start = cpu_to_le64(a + 2);
+	r1->rc_len = cpu_to_le32(1);
+	refc_root(im)->br_hdr.bh_nr = cpu_to_le16(2);
+}
+
+static void c_refc_node_csum(struct img *im)
+{
+	((__u8 *)block(im, refc_push_down(im)))[3000] ^= 1;
+}
+
+static void c_refc_node_magic(struct img *im)
+{
+	struct refdax_bmap_node *bn = block(im, refc_push_down(im));
+
+	bn->bn_hdr.bh_magic = cpu_to_le16(REFDAX_BMAP_MAGIC);
+	refdax_bmap_node_set_csum(bn);
+}
+
+/* inode 2 maps the node block as its logical block 6 */
+static void c_refc_node_as_data(struct img *im)
+{
+	add_ext(inode(im, 2), 6, refc_push_down(im), 1);
+	inode(im, 2)->i_size = cpu_to_le64(7 * REFDAX_BLOCK_SIZE);
+}
+
+static void c_refc_root_magic(struct img *im)
+{
+	refc_root(im)->br_hdr.bh_magic = cpu_to_le16(REFDAX_BMAP_MAGIC);
+}
+
+/* after the checksum: the superblock checksum is wrong as well */
+static void c_refc_root_nr(struct img *im)
+{
+	refc_root(im)->br_hdr.bh_nr = cpu_to_le16(9);
+}
+
+static void c_version1(struct img *im)
+{
+	im->sb->s_version = cpu_to_le32(1);
+	refdax_super_set_csum(im->sb);
 }
 
 static void c_inode_csum(struct img *im)
@@ -490,8 +704,8 @@ static void c_index_key(struct img *im)
 static void c_node_as_data(struct img *im)
 {
 	inode(im, 3)->i_root.br_ext[0].e_pblk = cpu_to_le64(b_node);
-	*refcount(im, b_shared) = cpu_to_le32(1);
-	*refcount(im, b_node) = cpu_to_le32(2);
+	share(im, b_shared, 1, -1);
+	share(im, b_node, 1, 1);
 }
 
 static void c_inline_len(struct img *im)
@@ -568,9 +782,9 @@ static void c_symlink_no_block(struct img *im)
 	inode(im, 6)->i_root.br_ext[0].e_lblk = cpu_to_le32(3);
 }
 
-static void c_missing_refcount(struct img *im)
+static void c_used_block_free(struct img *im)
 {
-	*refcount(im, b_root) = 0;
+	set_used(im, b_root, 0);
 }
 
 static void c_node_csum_only(struct img *im)
@@ -581,8 +795,8 @@ static void c_node_csum_only(struct img *im)
 static void c_dir_block_shared(struct img *im)
 {
 	inode(im, 3)->i_root.br_ext[0].e_pblk = cpu_to_le64(b_sub);
-	*refcount(im, b_shared) = cpu_to_le32(1);
-	*refcount(im, b_sub) = cpu_to_le32(2);
+	share(im, b_shared, 1, -1);
+	share(im, b_sub, 1, 1);
 }
 
 static void c_unreachable_dir(struct img *im)
@@ -640,19 +854,54 @@ static int inode_ok(struct img *im, __u64 ino)
 	return !refdax_check_inode(&im->g, ino, inode(im, ino), &why);
 }
 
-static void v_free_refcount(struct img *im)
+static void v_leaked_block(struct img *im)
 {
-	EXPECT_EQ(le32_to_cpu(*refcount(im, b_end + 3)), 0);
+	EXPECT(!used_bit(im, b_end + 3));
 }
 
-static void v_shared_refcount(struct img *im)
+/* exactly one record: b_shared, count 2, in the root */
+static void v_one_record(struct img *im)
 {
-	EXPECT_EQ(le32_to_cpu(*refcount(im, b_shared)), 2);
+	struct refdax_bmap_root *r = refc_root(im);
+
+	EXPECT_EQ(le16_to_cpu(r->br_hdr.bh_depth), 0);
+	EXPECT_EQ(le16_to_cpu(r->br_hdr.bh_nr), 1);
+	EXPECT_EQ(le64_to_cpu(root_rec(im, 0)->rc_start), b_shared);
+	EXPECT_EQ(le32_to_cpu(root_rec(im, 0)->rc_len), 1);
+	EXPECT_EQ(le32_to_cpu(root_rec(im, 0)->rc_count), 2);
 }
 
-static void v_missing_refcount(struct img *im)
+static void v_record_split(struct img *im)
 {
-	EXPECT_EQ(le32_to_cpu(*refcount(im, b_root)), 1);
+	EXPECT_EQ(le16_to_cpu(refc_root(im)->br_hdr.bh_nr), 1);
+	EXPECT_EQ(le64_to_cpu(root_rec(im, 0)->rc_start), b_shared - 2);
+	EXPECT_EQ(le32_to_cpu(root_rec(im, 0)->rc_len), 3);
+	EXPECT_EQ(le32_to_cpu(root_rec(im, 0)->rc_count), 2);
+}
+
+/* the tree is rebuilt without the bad node, whose block is free again */
+static void v_refc_node_bad(struct img *im)
+{
+	v_one_record(im);
+	EXPECT(!used_bit(im, b_end));
+}
+
+/* the node keeps its block; the file extent mapping it is detached */
+static void v_refc_node_as_data(struct img *im)
+{
+	struct refdax_bmap_root *r = refc_root(im);
+
+	EXPECT_EQ(le16_to_cpu(r->br_hdr.bh_depth), 1);
+	EXPECT_EQ(le64_to_cpu(r->br_idx[0].ei_child), b_end);
+	EXPECT_EQ(refs(im, b_end), 1);
+	EXPECT_EQ(le16_to_cpu(inode(im, 2)->i_root.br_hdr.bh_nr), 2);
+	EXPECT_EQ(le64_to_cpu(inode(im, 2)->i_blocks), 3);
+	EXPECT_EQ(refs(im, b_shared), 2);
+}
+
+static void v_used_block_free(struct img *im)
+{
+	EXPECT(used_bit(im, b_root));
 }
 
 static void v_inode_csum(struct img *im)
@@ -687,7 +936,7 @@ static void v_dirent_free_target(struct img *im)
 	}
 	EXPECT_EQ(nlink(im, 1), 4);
 	EXPECT_EQ(nlink(im, 3), 1);
-	EXPECT_EQ(le32_to_cpu(*refcount(im, b_shared)), 2);
+	EXPECT_EQ(refs(im, b_shared), 2);
 }
 
 static void v_duplicate_name(struct img *im)
@@ -723,7 +972,7 @@ static void v_node_bad(struct img *im)
 {
 	EXPECT_EQ(le16_to_cpu(inode(im, 7)->i_root.br_hdr.bh_nr), 0);
 	EXPECT_EQ(le64_to_cpu(inode(im, 7)->i_blocks), 0);
-	EXPECT_EQ(le32_to_cpu(*refcount(im, b_node)), 0);
+	EXPECT_EQ(refs(im, b_node), 0);
 }
 
 static void v_node_csum_only(struct img *im)
@@ -796,14 +1045,14 @@ static void v_node_as_data(struct img *im)
 	EXPECT_EQ(le16_to_cpu(inode(im, 3)->i_root.br_hdr.bh_nr), 0);
 	EXPECT_EQ(le64_to_cpu(inode(im, 3)->i_blocks), 0);
 	EXPECT_EQ(le64_to_cpu(inode(im, 7)->i_blocks), 11);
-	EXPECT_EQ(le32_to_cpu(*refcount(im, b_node)), 1);
-	EXPECT_EQ(le32_to_cpu(*refcount(im, b_shared)), 1);
+	EXPECT_EQ(refs(im, b_node), 1);
+	EXPECT_EQ(refs(im, b_shared), 1);
 }
 
 static void v_dir_block_shared(struct img *im)
 {
 	EXPECT_EQ(le16_to_cpu(inode(im, 3)->i_root.br_hdr.bh_nr), 0);
-	EXPECT_EQ(le32_to_cpu(*refcount(im, b_sub)), 1);
+	EXPECT_EQ(refs(im, b_sub), 1);
 	EXPECT_EQ(lookup(im, 4, "deep"), 5);
 }
 
@@ -824,7 +1073,7 @@ static void v_extent_in_metadata(struct img *im)
 	EXPECT_EQ(lookup(im, 1, "file"), 2);
 	EXPECT_EQ(le16_to_cpu(inode(im, 2)->i_root.br_hdr.bh_nr), 1);
 	EXPECT_EQ(le64_to_cpu(inode(im, 2)->i_blocks), 1);
-	EXPECT_EQ(le32_to_cpu(*refcount(im, b_shared)), 2);
+	EXPECT_EQ(refs(im, b_shared), 2);
 }
 
 /*
@@ -870,7 +1119,7 @@ static void v_symlink_no_block(struct img *im)
 {
 	EXPECT(!ibit(im, 6));
 	EXPECT_EQ(lookup(im, 1, "longlink"), 0);
-	EXPECT_EQ(le32_to_cpu(*refcount(im, b_link)), 0);
+	EXPECT_EQ(refs(im, b_link), 0);
 }
 
 /* the root's bad fields are mended, not the root cleared */
@@ -927,12 +1176,31 @@ struct corruption {
 
 static const struct corruption corruptions[] = {
 	{ "superblock magic", c_sb_magic, 1, "magic", 4, NULL },
-	{ "refcount of a free block", c_free_refcount, 0, "refcount", 1,
-	  v_free_refcount },
-	{ "refcount of a shared block", c_shared_refcount, 0, "refcount", 1,
-	  v_shared_refcount },
-	{ "missing refcount", c_missing_refcount, 0, "refcount", 1,
-	  v_missing_refcount },
+	{ "leaked block in the free-space bitmap", c_leaked_block, 0,
+	  "used by nothing (leaked)", 1, v_leaked_block },
+	{ "used block free in the free-space bitmap", c_used_block_free, 0,
+	  "but free in the free-space bitmap", 1, v_used_block_free },
+	{ "refcount record with a wrong count", c_record_count, 0,
+	  "(count 3): block", 1, v_one_record },
+	{ "missing refcount record", c_record_missing, 0,
+	  "but no refcount record", 1, v_one_record },
+	{ "extra refcount record", c_record_extra, 0, "not shared", 1,
+	  v_one_record },
+	{ "refcount records not merged", c_record_split, 0, "not merged", 1,
+	  v_record_split },
+	{ "refcount node checksum", c_refc_node_csum, 0,
+	  "refcount node checksum mismatch", 1, v_refc_node_bad },
+	{ "refcount node magic", c_refc_node_magic, 0,
+	  "bad refcount node magic", 1, v_refc_node_bad },
+	{ "refcount node also mapped as data", c_refc_node_as_data, 0,
+	  "also used as a refcount-tree node", 1, v_refc_node_as_data },
+	{ "refcount root magic", c_refc_root_magic, 0,
+	  "superblock: bad refcount root magic", 1, v_one_record },
+	{ "refcount root and superblock checksum", c_refc_root_nr, 1,
+	  "superblock: too many entries in refcount root", 1, v_one_record },
+	{ "superblock of format version 1", c_version1, 1,
+	  "on-media format version 1; this fsck.refdax reads version 2 only",
+	  4, NULL },
 	{ "inode checksum", c_inode_csum, 1, "inode 2: inode checksum", 1,
 	  v_inode_csum },
 	{ "dirent hash", c_dirent_hash, 1, "hash", 1, v_dirent_hash },
@@ -1111,6 +1379,76 @@ static void unreachable_reported_once(void)
 		show_output();
 }
 
+/* A refcount tree whose root is an index over a node is as good. */
+static void refc_node_clean(void)
+{
+	struct img im;
+
+	if (!EXPECT(build_populated() == 0) || !EXPECT(img_open(&im) == 0))
+		return;
+	im.next_blk = b_end;
+	refc_push_down(&im);
+	finalize(&im);
+	img_close(&im);
+	EXPECT_RUN(0, "%s/fsck.refdax -n %s", bindir, img);
+	EXPECT(strstr(outbuf, " 1 shared") != NULL);
+}
+
+/*
+ * Eleven records, alternating counts 3 and 2 over inode 7's ten blocks
+ * (inode 3 maps all ten, inode 2 every other one) plus b_shared: more than
+ * the root holds, so the tree has nodes.  With the root emptied, fsck -y
+ * must rebuild a tree of nodes it allocates itself, and free the old ones.
+ */
+static void refc_rebuild_with_nodes(void)
+{
+	struct refdax_bmap_root *r;
+	struct img im;
+	__u64 d = 0, k;
+
+	if (!EXPECT(build_populated() == 0) || !EXPECT(img_open(&im) == 0))
+		return;
+	im.next_blk = b_end;
+	d = b_node + 1;			/* inode 7's data blocks */
+	add_ext(inode(&im, 3), 1, d, 10);
+	inode(&im, 3)->i_size = cpu_to_le64(11 * REFDAX_BLOCK_SIZE);
+	share(&im, d, 10, 1);
+	for (k = 0; k < 5; k++) {
+		add_ext(inode(&im, 2), (__u32)(6 + k), d + 2 * k, 1);
+		share(&im, d + 2 * k, 1, 1);
+	}
+	inode(&im, 2)->i_size = cpu_to_le64(11 * REFDAX_BLOCK_SIZE);
+	r = refc_root(&im);
+	EXPECT(le16_to_cpu(r->br_hdr.bh_depth) >= 1);
+	finalize(&im);
+	img_close(&im);
+	EXPECT_RUN(0, "%s/fsck.refdax -n %s", bindir, img);
+	EXPECT(strstr(outbuf, " 11 shared") != NULL);
+
+	if (!EXPECT(img_open(&im) == 0))
+		return;
+	r = refc_root(&im);
+	memset(r, 0, sizeof(*r));
+	r->br_hdr.bh_magic = cpu_to_le16(REFDAX_REFC_MAGIC);
+	r->br_hdr.bh_max = cpu_to_le16(REFDAX_BMAP_ROOT_MAX);
+	finalize(&im);
+	img_close(&im);
+	EXPECT_RUN(4, "%s/fsck.refdax -n %s", bindir, img);
+	EXPECT(strstr(outbuf, "but no refcount record") != NULL);
+	EXPECT(strstr(outbuf, "leaked blocks") != NULL);
+	EXPECT_RUN(1, "%s/fsck.refdax -y %s", bindir, img);
+	EXPECT(strstr(outbuf, "rebuilt the refcount tree") != NULL);
+	EXPECT_RUN(0, "%s/fsck.refdax -n %s", bindir, img);
+	EXPECT(strstr(outbuf, " 11 shared") != NULL);
+	if (!EXPECT(img_open(&im) == 0))
+		return;
+	EXPECT(le16_to_cpu(refc_root(&im)->br_hdr.bh_depth) >= 1);
+	for (k = 0; k < 10; k++)
+		EXPECT_EQ(refs(&im, d + k), k % 2 ? 2 : 3);
+	EXPECT_EQ(refs(&im, b_shared), 2);
+	img_close(&im);
+}
+
 /* A populated image, opened, with its journal opened over it in @pm. */
 static int journal_on_image(struct img *im, struct refdax_pmem *pm,
 			    struct refdax_journal *j)
@@ -1141,8 +1479,9 @@ static void journal_recovery(void)
 	EXPECT(refdax_jnl_log(j, inode(&im, 2), REFDAX_INODE_SIZE) == 0);
 	inode(&im, 2)->i_nlink = cpu_to_le32(7);
 	refdax_inode_set_csum(inode(&im, 2));
-	EXPECT(refdax_jnl_log(j, refcount(&im, b_shared), 4) == 0);
-	*refcount(&im, b_shared) = cpu_to_le32(9);
+	EXPECT(refdax_jnl_log(j, im.sb, sizeof(*im.sb)) == 0);
+	root_rec(&im, 0)->rc_count = cpu_to_le32(9);
+	refdax_super_set_csum(im.sb);
 	img_close(&im);		/* no commit: the "crash" */
 
 	before = file_crc();
@@ -1250,7 +1589,7 @@ static void preen(void)
 		return;
 	populate(&im);
 	c_nlink(&im);
-	c_shared_refcount(&im);
+	c_record_count(&im);
 	finalize(&im);
 	img_close(&im);
 	EXPECT_RUN(1, "%s/fsck.refdax -p %s", bindir, img);
@@ -1288,7 +1627,7 @@ static void repair_combined(void)
 	EXPECT_EQ(file_crc(), before);
 	if (!EXPECT(img_open(&im) == 0))
 		return;
-	c_free_refcount(&im);
+	c_leaked_block(&im);
 	c_nlink(&im);
 	c_dir_parent(&im);
 	c_i_blocks(&im);
@@ -1395,6 +1734,17 @@ static void mkfs_refuses_signatures(void)
 	EXPECT_RUN(0, "%s/mkfs.refdax -q -f %s", bindir, img);
 }
 
+/* The first data block marked in use, or nblocks if none is. */
+static __u64 fsmap_find_set(struct img *im)
+{
+	__u64 b;
+
+	for (b = im->g.data_start; b < im->g.nblocks; b++)
+		if (used_bit(im, b))
+			return b;
+	return im->g.nblocks;
+}
+
 static void mkfs_options(void)
 {
 	struct img im;
@@ -1422,6 +1772,15 @@ static void mkfs_options(void)
 	EXPECT_EQ(le64_to_cpu(im.sb->s_feature_incompat),
 		  REFDAX_FEAT_INCOMPAT_REFLINK);
 	EXPECT_EQ(ibitmap(&im)[0], 3);
+	/* format 2: an empty refcount tree, a clear free-space bitmap */
+	EXPECT_EQ(le32_to_cpu(im.sb->s_version), 2);
+	EXPECT_EQ(le16_to_cpu(refc_root(&im)->br_hdr.bh_magic),
+		  REFDAX_REFC_MAGIC);
+	EXPECT_EQ(le16_to_cpu(refc_root(&im)->br_hdr.bh_nr), 0);
+	EXPECT_EQ(im.g.fsmap_start, im.g.itable_start + im.g.itable_blocks);
+	EXPECT_EQ(im.g.fsmap_blocks, 1);
+	EXPECT(used_bit(&im, im.g.data_start) == 0);
+	EXPECT_EQ(fsmap_find_set(&im), im.g.nblocks);
 	root = inode(&im, 1);
 	EXPECT_EQ(le16_to_cpu(root->i_mode), S_IFDIR | 0755);
 	EXPECT_EQ(le32_to_cpu(root->i_nlink), 2);
@@ -1572,9 +1931,9 @@ static void fsck_fuzz_repair(void)
 				at = im.g.ibitmap_start * REFDAX_BLOCK_SIZE +
 				     (seed >> 8) % 4;
 				if (seed & (1ULL << 50))
-					at = im.g.refcount_start *
+					at = im.g.fsmap_start *
 					     REFDAX_BLOCK_SIZE +
-					     (seed >> 8) % 80;
+					     (seed >> 8) % 8;
 			}
 			im.map[at] ^= (__u8)(1U << ((seed >> 40) % 8));
 		}
@@ -1635,6 +1994,9 @@ void test_tools(const char *dir, const char *fsck_san)
 	       fsck_large_image);
 	rt_run("tools: fsck reports each unreachable inode once",
 	       unreachable_reported_once);
+	rt_run("tools: a refcount tree with a node is clean", refc_node_clean);
+	rt_run("tools: fsck -y rebuilds a refcount tree with nodes",
+	       refc_rebuild_with_nodes);
 	rt_run("tools: fsck -p repairs only what is safe", preen);
 	rt_run("tools: fsck -y repairs combined damage", repair_combined);
 	rt_run("tools: mkfs usage errors exit 2", mkfs_usage);
