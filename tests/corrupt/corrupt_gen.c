@@ -1254,11 +1254,11 @@ static void forge_legal(void)
 		forge_entry(0, 512, 1);
 		break;
 	case 2:
-		if (!pick_kind_block(K_REFC, &m)) {
+		if (!pick_kind_block(K_REFC, &m))
 			forge_entry(m->blk * BS, BS, 1);
-			break;
-		}
-		/* fall through */
+		else	/* no refcount node in this image */
+			forge_entry(g.fsmap_start * BS, BS, 1);
+		break;
 	default:
 		forge_entry(g.fsmap_start * BS + rn(g.fsmap_blocks) * BS, BS, 1);
 		break;
@@ -1515,7 +1515,9 @@ static void info(void)
 		if (mb[i].kind == K_NODE && mb[i].depth + 1 > maxdepth)
 			maxdepth = mb[i].depth + 1;
 	}
-	printf("nblocks %" PRIu64 " ninodes %" PRIu64 " used inodes %zu extent/index entries %zu tree height %u refcount records/index entries %zu refcount tree height %u\n",
+	printf("nblocks %" PRIu64 " ninodes %" PRIu64
+	       " used inodes %zu extent/index entries %zu tree height %u"
+	       " refcount records/index entries %zu refcount tree height %u\n",
 	       (uint64_t)g.nblocks, (uint64_t)g.ninodes, nused, ner, maxdepth,
 	       nrr, le16_to_cpu(sbp()->s_refc_root.br_hdr.bh_depth) + 1U);
 	for (i = 0; i < K_NKINDS; i++)

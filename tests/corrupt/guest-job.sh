@@ -132,6 +132,16 @@ os.close(fl)'
 	cp large dup
 	xfs_io -c "dedupe large 0 0 524288" dup >/dev/null
 	xfs_io -c "reflink large 0 4096 65536" small2 >/dev/null 2>&1 || true
+	# 40 one-block clones with gaps between them: more refcount records
+	# than the superblock's root holds, so the record tree has a leaf
+	# node for the generator to hit
+	head -c 320K /dev/urandom >scatter-src
+	: >scatter
+	local args=() k
+	for k in $(seq 0 2 78); do
+		args+=(-c "reflink scatter-src $((k * 4096)) $((k * 4096)) 4096")
+	done
+	xfs_io "${args[@]}" scatter >/dev/null
 	mkfifo fifo
 	mknod chardev c 1 3
 	cd /

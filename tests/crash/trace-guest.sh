@@ -139,6 +139,19 @@ op create xio -f -c "pwrite -S 0x66 0 8192" dd
 op dedupe xio -c "dedupe $MNT/src 0 0 8192" dd
 op cow-write xio -c "pwrite -S 0x77 10 20" c1
 op cow-mmap xio -c "mmap -w 0 8192" -c "mwrite -S 0x78 4096 64" -c "msync -s 0 8192" c1
+# Eight one-block clones with gaps between them: eight refcount records,
+# one more than the superblock's root holds, so the record tree grows a
+# leaf node; a CoW write splits no record but drops one; the unlink takes
+# the rest and the node goes again.
+op create xio -f -c "pwrite -S 0x79 0 65536" rsrc
+op create touch rdst
+scatter=()
+for i in 0 2 4 6 8 10 12 14; do
+	scatter+=(-c "reflink $MNT/rsrc $((i * 4096)) $((i * 4096)) 4096")
+done
+op reflink-scatter xio "${scatter[@]}" rdst
+op cow-unshare xio -c "pwrite -S 0x7a 8192 4096" rdst
+op unlink-shared rm rdst
 cd / || fail "cd /"
 mark umount
 umount $MNT || fail "umount failed"

@@ -15,9 +15,11 @@
  *
  * Checks of each crash image, after refdax_jnl_open + refdax_jnl_recover:
  *  - atomicity: outside the journal, the metadata area (blocks below
- *    s_data_start) equals the image at the last transaction boundary before
- *    the crash or at the next one; a boundary is a fence that made a new
- *    jh_gen durable;
+ *    s_data_start: the superblock with its refcount root, the bitmaps, the
+ *    inode table) and the data-area ranges the transaction logged (extent
+ *    and refcount tree nodes, directory blocks) equal the image at the last
+ *    transaction boundary before the crash or at the next one; a boundary
+ *    is a fence that made a new jh_gen durable;
  *  - consistency: fsck.refdax -n exits 0 (an orphan list is consistent: a
  *    mount finishes it).
  *
@@ -94,9 +96,9 @@ static size_t *bev;		/* event index of the boundary fence */
 static size_t nb;
 
 /*
- * Data-area ranges (extent-tree nodes, directory blocks) each transaction
- * logged: their contents before and after it, window b lying between
- * boundaries b and b + 1.
+ * Data-area ranges (extent and refcount tree nodes, directory blocks) each
+ * transaction logged: their contents before and after it, window b lying
+ * between boundaries b and b + 1.
  */
 struct wrange {
 	__u64 addr;
@@ -297,12 +299,33 @@ static void op_label(const struct ev *e, char *buf, size_t len)
 	buf[n] = 0;
 }
 
+/* A data-area byte, and the tree its block is a node of, if any. */
+static void describe_data(__u64 off, char *buf, size_t len)
+{
+	__u64 b = off / REFDAX_BLOCK_SIZE;
+	const char *what = "";
+	__le16 m;
+
+	memcpy(&m, cur + b * REFDAX_BLOCK_SIZE, 2);
+	if (le16_to_cpu(m) == REFDAX_BMAP_MAGIC)
+		what = " (extent tree node)";
+	else if (le16_to_cpu(m) == REFDAX_REFC_MAGIC)
+		what = " (refcount tree node)";
+	snprintf(buf, len, "data-area block %llu+%llu%s",
+		 (unsigned long long)b,
+		 (unsigned long long)(off % REFDAX_BLOCK_SIZE), what);
+}
+
 /* Which structure a byte offset belongs to, from the geometry. */
 static void describe_off(__u64 off, char *buf, size_t len)
 {
 	__u64 b = off / REFDAX_BLOCK_SIZE;
+	__u64 root = offsetof(struct refdax_super, s_refc_root);
 
-	if (b == 0)
+	if (off >= root && off < root + sizeof(struct refdax_bmap_root))
+		snprintf(buf, len, "superblock refcount root+%llu",
+			 (unsigned long long)(off - root));
+	else if (b == 0)
 		snprintf(buf, len, "superblock+%llu", (unsigned long long)off);
 	else if (off >= j_lo && off < j_lo + LINE)
 		snprintf(buf, len, "journal header");
@@ -313,26 +336,18 @@ static void describe_off(__u64 off, char *buf, size_t len)
 		snprintf(buf, len, "inode bitmap (inodes %llu..)",
 			 (unsigned long long)((off - geom.ibitmap_start *
 					       REFDAX_BLOCK_SIZE) * 8));
-	else if (b >= geom.itable_start && b < geom.refcount_start)
+	else if (b >= geom.itable_start && b < geom.fsmap_start)
 		snprintf(buf, len, "inode %llu",
 			 (unsigned long long)((off - geom.itable_start *
 					       REFDAX_BLOCK_SIZE) /
 					      REFDAX_INODE_SIZE));
-	else if (b >= geom.refcount_start && b < geom.data_start)
-		snprintf(buf, len, "refcounts of blocks %llu..",
+	else if (b >= geom.fsmap_start && b < geom.data_start)
+		snprintf(buf, len, "free-space bitmap (blocks %llu..)",
 			 (unsigned long long)(geom.data_start +
-					      (off - geom.refcount_start *
-					       REFDAX_BLOCK_SIZE) / 4));
-	else {
-		__le16 m;
-
-		memcpy(&m, cur + b * REFDAX_BLOCK_SIZE, 2);
-		snprintf(buf, len, "data-area block %llu+%llu%s",
-			 (unsigned long long)b,
-			 (unsigned long long)(off % REFDAX_BLOCK_SIZE),
-			 le16_to_cpu(m) == REFDAX_BMAP_MAGIC ?
-			 " (extent tree node)" : "");
-	}
+					      (off - geom.fsmap_start *
+					       REFDAX_BLOCK_SIZE) * 8));
+	else
+		describe_data(off, buf, len);
 }
 
 /* ---- checking one crash image ---- */
@@ -417,14 +432,14 @@ static long long meta_diff(const __u8 *img, const __u8 *b)
 	return -1;
 }
 
-/* Reference count of data-area block @blk in metadata image @m. */
-static __u32 refcount_in(const __u8 *m, __u64 blk)
+/*
+ * Data-area block @blk is in use in metadata image @m: its free-space
+ * bitmap bit is set.  (Whether it is shared does not matter here.)
+ */
+static int in_use_in(const __u8 *m, __u64 blk)
 {
-	__le32 r;
-
-	memcpy(&r, m + geom.refcount_start * REFDAX_BLOCK_SIZE +
-	       (blk - geom.data_start) * 4, 4);
-	return le32_to_cpu(r);
+	return refdax_fsmap_test(m + geom.fsmap_start * REFDAX_BLOCK_SIZE,
+				 blk - geom.data_start);
 }
 
 /*
@@ -446,7 +461,7 @@ static long long range_diff(const __u8 *img, size_t w, size_t b, int after)
 			__u64 o = wr[i].addr + k;
 
 			if (img[o] != want[k] &&
-			    refcount_in(bimg[b], o / REFDAX_BLOCK_SIZE))
+			    in_use_in(bimg[b], o / REFDAX_BLOCK_SIZE))
 				return (long long)o;
 		}
 	}

@@ -11,18 +11,21 @@
  * Input: flags (1 byte), then patch records until the input ends:
  *   region (1 byte, modulo 8), offset (2 bytes LE), length (1 byte), data
  * Regions (block numbers from the base geometry):
- *   0 superblock block	  1 journal, first 16 blocks   2 inode bitmap block
- *   3 inode table, first 16 blocks (inodes 0-255)      4 refcount block 0
+ *   0 superblock block (refcount root included)
+ *   1 journal, first 16 blocks   2 inode bitmap block
+ *   3 inode table, first 16 blocks (inodes 0-255)
+ *   4 free-space bitmap, first block
  * (regions 1 and 3 run on into what follows when the journal or the inode
  * table is shorter, as in the base image)
  *   5 data blocks 0-15	  6 data blocks 16-31
  *   7 whole image, offset in 64-byte units
- * Flags: bit 0 recompute the superblock checksum, bit 1 recompute the
- * checksum of every inode a patch touched, bit 2 recompute the checksum of
- * every touched data block that carries the extent-node magic, bit 3 repair
- * with -p instead of -y, bits 4-5 the device size: exactly the image, 100
- * bytes more (a partial last block), one block more, or 100 bytes less
- * (the filesystem no longer fits), bit 6 run every fsck with -v.
+ * Flags: bit 0 recompute the superblock checksum (it covers the refcount
+ * root), bit 1 recompute the checksum of every inode a patch touched, bit
+ * 2 recompute the checksum of every touched data block that carries the
+ * extent-node or refcount-node magic, bit 3 repair with -p instead of -y,
+ * bits 4-5 the device size: exactly the image, 100 bytes more (a partial
+ * last block), one block more, or 100 bytes less (the filesystem no longer
+ * fits), bit 6 run every fsck with -v.
  *
  * Properties: no sanitizer report, leak or exit(); -n exits 0 or 4 and
  * leaves the image alone; the repair exits 0, 1 or 4; and when it exits 0
@@ -90,7 +93,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	regions[1] = (struct region){ g.journal_start, 16 };
 	regions[2] = (struct region){ g.ibitmap_start, 1 };
 	regions[3] = (struct region){ g.itable_start, 16 };
-	regions[4] = (struct region){ g.refcount_start, 1 };
+	regions[4] = (struct region){ g.fsmap_start, 1 };
 	regions[5] = (struct region){ g.data_start, 16 };
 	regions[6] = (struct region){ g.data_start + 16, 16 };
 	for (n = 1; n < 7; n++) {
@@ -166,8 +169,10 @@ static void fix_csums(__u8 flags, const __u8 *touched, const __u8 *itouched)
 			struct refdax_bmap_node *bn =
 				(void *)(img + b * REFDAX_BLOCK_SIZE);
 
-			if (touched[b] &&
-			    le16_to_cpu(bn->bn_hdr.bh_magic) == REFDAX_BMAP_MAGIC)
+			__u16 magic = le16_to_cpu(bn->bn_hdr.bh_magic);
+
+			if (touched[b] && (magic == REFDAX_BMAP_MAGIC ||
+					   magic == REFDAX_REFC_MAGIC))
 				refdax_bmap_node_set_csum(bn);
 		}
 	if (flags & 1)

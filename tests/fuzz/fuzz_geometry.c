@@ -8,7 +8,8 @@
  * Input: flags (bit 0: fields are 16-bit, which keeps them in the range of
  * real small filesystems; else 64-bit), the device size in blocks, then
  * nblocks, journal start/blocks, ibitmap start/blocks, itable start/blocks,
- * ninodes, refcount start/blocks, data start, root inode, orphan head.
+ * ninodes, free-space bitmap start/blocks, data start, root inode, orphan
+ * head (the refcount root is an empty, valid one).
  * Properties: an accepted geometry passes fuzz_check_geom(); for a small
  * one, refdax_jnl_format() on a device of that size gives a journal that
  * refdax_jnl_open() accepts and refdax_jnl_recover() finds empty.
@@ -54,6 +55,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	sb.s_block_size = cpu_to_le32(REFDAX_BLOCK_SIZE);
 	sb.s_state = cpu_to_le32(REFDAX_STATE_CLEAN);
 	sb.s_errors = cpu_to_le32(REFDAX_ERRORS_RO);
+	sb.s_refc_root.br_hdr.bh_magic = cpu_to_le16(REFDAX_REFC_MAGIC);
+	sb.s_refc_root.br_hdr.bh_max = cpu_to_le16(REFDAX_BMAP_ROOT_MAX);
 	if (flags & 1) {
 		dev_bytes = (__u64)fuzz_u16(&in) * REFDAX_BLOCK_SIZE;
 		/* s_nblocks ... s_orphan_head are 13 consecutive __le64 */

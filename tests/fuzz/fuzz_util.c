@@ -24,8 +24,8 @@ void fuzz_geom(struct refdax_geom *g)
 	g->itable_start = 10;
 	g->itable_blocks = 4;
 	g->ninodes = 64;
-	g->refcount_start = 14;
-	g->refcount_blocks = 8;
+	g->fsmap_start = 14;
+	g->fsmap_blocks = 1;
 	g->data_start = 512;
 	g->root_ino = REFDAX_ROOT_INO;
 }
@@ -90,25 +90,26 @@ void fuzz_check_geom(const struct refdax_geom *g, __u64 dev_bytes)
 	/* Byte offsets of every block must fit in 64 bits. */
 	FUZZ_CHECK(g->nblocks != 0 && g->nblocks <= (~0ULL >> REFDAX_BLOCK_SHIFT));
 	FUZZ_CHECK(g->nblocks <= dev_bytes / REFDAX_BLOCK_SIZE);
-	/* superblock < journal < ibitmap < itable < refcount < data */
+	/* superblock < journal < ibitmap < itable < fsmap < data */
 	FUZZ_CHECK(inside(g->journal_start, g->journal_blocks, 1, g->nblocks));
 	FUZZ_CHECK(g->journal_blocks >= 2);
 	FUZZ_CHECK(inside(g->ibitmap_start, g->ibitmap_blocks,
 			  g->journal_start + g->journal_blocks, g->nblocks));
 	FUZZ_CHECK(inside(g->itable_start, g->itable_blocks,
 			  g->ibitmap_start + g->ibitmap_blocks, g->nblocks));
-	FUZZ_CHECK(inside(g->refcount_start, g->refcount_blocks,
+	FUZZ_CHECK(inside(g->fsmap_start, g->fsmap_blocks,
 			  g->itable_start + g->itable_blocks, g->nblocks));
 	FUZZ_CHECK(inside(g->data_start, 1,
-			  g->refcount_start + g->refcount_blocks, g->nblocks));
+			  g->fsmap_start + g->fsmap_blocks, g->nblocks));
 	FUZZ_CHECK(g->data_start % REFDAX_HUGE_BLOCKS == 0);
 	/* the tables are big enough for what they describe */
 	FUZZ_CHECK(g->ninodes >= 2);
 	FUZZ_CHECK(g->ninodes / REFDAX_INODES_PER_BLOCK <= g->itable_blocks);
 	FUZZ_CHECK((g->ninodes - 1) / (REFDAX_BLOCK_SIZE * 8ULL) <
 		   g->ibitmap_blocks);
-	FUZZ_CHECK((g->nblocks - g->data_start - 1) /
-		   REFDAX_REFCOUNTS_PER_BLOCK < g->refcount_blocks);
+	/* a bit for every data block: the allocator indexes it blindly */
+	FUZZ_CHECK(g->fsmap_blocks > (g->nblocks - g->data_start - 1) /
+		   REFDAX_FSMAP_BITS_PER_BLOCK);
 	FUZZ_CHECK(g->root_ino >= 1 && g->root_ino < g->ninodes);
 }
 
@@ -141,6 +142,52 @@ void fuzz_check_entries(const struct refdax_geom *g, const void *ents,
 			next = (__u64)le32_to_cpu(x[i].ei_lblk) + 1;
 		}
 	}
+}
+
+void fuzz_check_refc_entries(const struct refdax_geom *g, const void *ents,
+			     unsigned int nr, unsigned int depth)
+{
+	const struct refdax_refc_rec *r = ents;
+	const struct refdax_refc_index *x = ents;
+	__u64 next = 0;
+	unsigned int i;
+
+	for (i = 0; i < nr; i++) {
+		if (depth == 0) {
+			__u64 start = le64_to_cpu(r[i].rc_start);
+			__u64 len = le32_to_cpu(r[i].rc_len);
+			__u32 count = le32_to_cpu(r[i].rc_count);
+
+			/* counts only of data-area blocks, never of 0 or 1 */
+			FUZZ_CHECK(len != 0);
+			FUZZ_CHECK(start >= g->data_start && start < g->nblocks);
+			FUZZ_CHECK(len <= g->nblocks - start);
+			FUZZ_CHECK(count >= 2 && count <= REFDAX_REFCOUNT_MAX);
+			FUZZ_CHECK(i == 0 || start >= next);
+			next = start + len;
+		} else {
+			__u64 child = le64_to_cpu(x[i].ri_child);
+			__u64 key = le64_to_cpu(x[i].ri_start);
+
+			FUZZ_CHECK(child >= g->data_start && child < g->nblocks);
+			FUZZ_CHECK(i == 0 || key >= next);
+			next = key + 1;
+		}
+	}
+}
+
+void fuzz_check_refc_root(const struct refdax_geom *g,
+			  const struct refdax_bmap_root *root)
+{
+	const struct refdax_bmap_hdr *h = &root->br_hdr;
+	unsigned int nr = le16_to_cpu(h->bh_nr);
+
+	FUZZ_CHECK(le16_to_cpu(h->bh_magic) == REFDAX_REFC_MAGIC);
+	FUZZ_CHECK(le16_to_cpu(h->bh_max) == REFDAX_BMAP_ROOT_MAX);
+	FUZZ_CHECK(nr <= REFDAX_BMAP_ROOT_MAX);
+	FUZZ_CHECK(le16_to_cpu(h->bh_depth) <= REFDAX_BMAP_MAX_DEPTH);
+	FUZZ_CHECK(nr || !h->bh_depth);
+	fuzz_check_refc_entries(g, root->br_ext, nr, le16_to_cpu(h->bh_depth));
 }
 
 void fuzz_check_inode(const struct refdax_geom *g, __u64 ino,

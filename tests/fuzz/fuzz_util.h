@@ -27,7 +27,8 @@ void fuzz_fail(const char *what, const char *file, int line);
 
 /*
  * The geometry of the fsck target's base image (mkfs.refdax -N 64 -J 8 of
- * a 32 MiB image, cut to 576 blocks): the structure targets validate
+ * a 32 MiB image, cut to 576 blocks; one free-space bitmap block at 14,
+ * data from 512): the structure targets validate
  * against it so that the fuzzer meets the same bounds the real image has.
  */
 void fuzz_geom(struct refdax_geom *g);
@@ -53,6 +54,12 @@ void fuzz_check_geom(const struct refdax_geom *g, __u64 dev_bytes);
 /* Properties of @nr extents (@depth 0) or index entries a validator passed. */
 void fuzz_check_entries(const struct refdax_geom *g, const void *ents,
 			unsigned int nr, unsigned int depth);
+/* The same for refcount records (@depth 0) or their index entries. */
+void fuzz_check_refc_entries(const struct refdax_geom *g, const void *ents,
+			     unsigned int nr, unsigned int depth);
+/* Properties of a refcount root (in a superblock) a validator passed. */
+void fuzz_check_refc_root(const struct refdax_geom *g,
+			  const struct refdax_bmap_root *root);
 /* Properties of an inode refdax_check_inode() accepted. */
 void fuzz_check_inode(const struct refdax_geom *g, __u64 ino,
 		      const struct refdax_inode *ri);

@@ -16,11 +16,16 @@
  * and an interrupted journal transaction, becomes an fsck seed as the
  * patch records that turn the base into the damaged image.  The structure
  * targets get the superblock, inodes, nodes, roots and directory blocks of
- * the base image, and journals written by refdax_jnl_log().
+ * the base image, and journals written by refdax_jnl_log().  The
+ * refcount-tree target gets trees built by refdax_refc_adjust() on its own
+ * device (refc_dev.c): empty, in the root only, one leaf, several leaves,
+ * two index levels, and the base image's root.
  */
 #include "test_tools.c"
 
 #include <errno.h>
+
+#include "refc_dev.h"
 
 #ifndef ARRAY_SIZE
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
@@ -245,7 +250,7 @@ static void set_regions(const struct refdax_geom *g)
 	regions[1] = (struct region){ g->journal_start, 16 };
 	regions[2] = (struct region){ g->ibitmap_start, 1 };
 	regions[3] = (struct region){ g->itable_start, 16 };
-	regions[4] = (struct region){ g->refcount_start, 1 };
+	regions[4] = (struct region){ g->fsmap_start, 1 };
 	regions[5] = (struct region){ g->data_start, 16 };
 	regions[6] = (struct region){ g->data_start + 16, 16 };
 	for (i = 0; i < 7; i++) {
@@ -303,13 +308,64 @@ static void diff(const __u8 *from, const __u8 *to)
 
 static struct refdax_journal jnl;
 
+/* The byte of the free-space bitmap holding @pblk's bit. */
+static __u8 *fsmap_byte(struct img *im, __u64 pblk)
+{
+	__u64 bit = pblk - im->g.data_start;
+
+	return block(im, im->g.fsmap_start) + bit / 8;
+}
+
+/* The record of the superblock's root covering @pblk, or NULL. */
+static struct refdax_refc_rec *root_record_of(struct img *im, __u64 pblk)
+{
+	struct refdax_bmap_root *r = &im->sb->s_refc_root;
+	struct refdax_refc_rec *rc = (void *)r->br_ext;
+	unsigned int i;
+
+	if (r->br_hdr.bh_depth)
+		return NULL;
+	for (i = 0; i < le16_to_cpu(r->br_hdr.bh_nr); i++)
+		if (pblk >= le64_to_cpu(rc[i].rc_start) &&
+		    pblk - le64_to_cpu(rc[i].rc_start) <
+		    le32_to_cpu(rc[i].rc_len))
+			return &rc[i];
+	return NULL;
+}
+
+/*
+ * An interrupted transaction as the kernel leaves one: an inode, a
+ * directory block, the bitmap byte of a freed block and the superblock
+ * (whose refcount root a record changed in) logged, then changed.
+ */
+static void uncommitted_txn(struct img *im)
+{
+	struct refdax_refc_rec *rc;
+	__u8 *blk = block(im, b_root);
+
+	refdax_jnl_begin(&jnl);
+	if (refdax_jnl_log(&jnl, inode(im, 2), REFDAX_INODE_SIZE) ||
+	    refdax_jnl_log(&jnl, blk, REFDAX_BLOCK_SIZE) ||
+	    refdax_jnl_log(&jnl, fsmap_byte(im, b_shared), 1) ||
+	    refdax_jnl_log(&jnl, im->sb, sizeof(*im->sb)))
+		die("cannot log");
+	inode(im, 2)->i_nlink = cpu_to_le32(7);
+	refdax_inode_set_csum(inode(im, 2));
+	memset(blk, 0, 64);
+	*fsmap_byte(im, b_shared) ^= (__u8)(1U << ((b_shared -
+						    im->g.data_start) % 8));
+	rc = root_record_of(im, b_shared);
+	if (rc)
+		rc->rc_count = cpu_to_le32(9);
+	refdax_super_set_csum(im->sb);
+}
+
 static void fsck_seeds(struct img *im, const __u8 *pre, const __u8 *base)
 {
 	struct refdax_pmem pm;
 	const char *why;
 	char name[64];
 	size_t i;
-	__u8 *blk;
 
 	for (i = 0; i < 16; i += 5) {
 		s_reset();
@@ -354,16 +410,7 @@ static void fsck_seeds(struct img *im, const __u8 *pre, const __u8 *base)
 	pm.fence = refdax_pmem_nop_fence;
 	if (refdax_jnl_open(&jnl, &pm, &im->g, &why))
 		die("base journal: %s", why);
-	refdax_jnl_begin(&jnl);
-	blk = block(im, b_root);
-	if (refdax_jnl_log(&jnl, inode(im, 2), REFDAX_INODE_SIZE) ||
-	    refdax_jnl_log(&jnl, blk, REFDAX_BLOCK_SIZE) ||
-	    refdax_jnl_log(&jnl, refcount(im, b_shared), 4))
-		die("cannot log");
-	inode(im, 2)->i_nlink = cpu_to_le32(7);
-	refdax_inode_set_csum(inode(im, 2));
-	memset(blk, 0, 64);
-	*refcount(im, b_shared) = cpu_to_le32(9);
+	uncommitted_txn(im);
 	s_reset();
 	s_u8(0);
 	diff(base, im->map);
@@ -440,6 +487,78 @@ static void structure_seeds(struct img *im)
 	s_write("dir", "sub");
 }
 
+/* ---- refcount-tree seeds (fuzz_refc.c's input) ---- */
+
+static struct refc_dev rdev;
+
+static void refc_change(__u64 off, __u64 len, int delta)
+{
+	struct refdax_refc_notify nf = { NULL, NULL };
+
+	if (refdax_refc_adjust(&rdev.t, REFC_DEV_DATA0 + off, len, delta, &nf))
+		die("refcount seed tree: %s", rdev.t.why ? rdev.t.why : "error");
+}
+
+/* @n records of alternating counts 2 and 3, one block apart. */
+static void refc_records(unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		refc_change(2ULL * i, 1, 1);
+		if (i % 2)
+			refc_change(2ULL * i, 1, 1);
+	}
+}
+
+/* Header, tree, and a few lookups and changes for the fuzzer to vary. */
+static void refc_write(const char *name, __u8 flags)
+{
+	static const __u16 ops[][3] = {
+		{ 0, 0, 16 }, { 1, 3, 4 }, { 3, 1, 2 }, { 0, 100, 1 },
+		{ 1, 200, 300 }, { 3, 250, 10 },
+	};
+	unsigned int nodes = 0, i;
+
+	for (i = 0; i < REFC_DEV_NODES; i++)
+		if (rdev.used[i])
+			nodes = i + 1;
+	s_reset();
+	s_u8(flags);
+	s_u8(nodes);
+	s_put(&rdev.root, sizeof(rdev.root));
+	for (i = 0; i < nodes; i++)
+		s_put(rdev.node[i], REFDAX_BLOCK_SIZE);
+	for (i = 0; i < ARRAY_SIZE(ops); i++) {
+		s_u8(ops[i][0]);
+		s_u16(ops[i][1]);
+		s_u16(ops[i][2]);
+	}
+	s_write("refc", name);
+}
+
+static void refc_seeds(struct img *im)
+{
+	static const struct {
+		const char *name;
+		unsigned int records;
+	} trees[] = {
+		{ "empty", 0 }, { "root", 5 }, { "leaf", 100 },
+		{ "leaves", 600 }, { "two-levels", 1300 },
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(trees); i++) {
+		refc_dev_init(&rdev);
+		refc_records(trees[i].records);
+		refc_write(trees[i].name, 0);
+	}
+	/* the base image's own root, from its superblock */
+	refc_dev_init(&rdev);
+	rdev.root = im->sb->s_refc_root;
+	refc_write("base-root", 0);
+}
+
 /* Journals written by the journal code itself, on fuzz_journal.c's device. */
 static void journal_seeds(void)
 {
@@ -513,7 +632,7 @@ static void journal_seeds(void)
 int main(int argc, char **argv)
 {
 	static const char *targets[] = {
-		"super", "geometry", "inode", "symlink", "bmap", "dir",
+		"super", "geometry", "inode", "symlink", "bmap", "refc", "dir",
 		"journal", "fsck",
 	};
 	char path[512];
@@ -557,6 +676,7 @@ int main(int argc, char **argv)
 
 	set_regions(&im.g);
 	structure_seeds(&im);
+	refc_seeds(&im);
 	fsck_seeds(&im, pre, base);
 	journal_seeds();
 
