@@ -90,6 +90,7 @@ struct fsck {
 	unsigned long manual;	/* repairs preen mode left for -y */
 	int shown;		/* the last problem was printed */
 	__u32 other_version;	/* superblock of another format version */
+	bool sb_deferred;	/* superblock judged after journal recovery */
 };
 
 void *xcalloc(size_t n, size_t sz);

@@ -263,6 +263,17 @@ static int check_super(struct fsck *f)
 	}
 	if (other_version(f, why))
 		return -1;
+	/*
+	 * A crash inside a transaction that changed the superblock leaves it
+	 * torn (checksum, refcount root) until recovery copies the logged one
+	 * back, as the kernel's mount does: with sane fields, judge it after.
+	 */
+	if (!f->sb_deferred &&
+	    !refdax_check_super_fields(f->sb, f->dev_bytes, &f->g, &why_root)) {
+		f->sb_deferred = true;
+		set_region_pointers(f);
+		return 0;
+	}
 	err(f, "superblock: %s", why);
 	/* Only the checksum or the refcount root wrong?  Then go on. */
 	level = sb_mend_level(f, &why_root);
@@ -305,7 +316,7 @@ static int check_journal(struct fsck *f)
 			refdax_jnl_format(&pm, &f->g);
 			fixed(f, "formatted a new, empty journal");
 		}
-		return 0;
+		return f->sb_deferred ? check_super(f) : 0;
 	}
 	/* checking recovers into private copies of the pages it writes */
 	if (f->mode == MODE_CHECK)
@@ -322,8 +333,8 @@ static int check_journal(struct fsck *f)
 	else if (n > 0)
 		printf("%s: journal recovery: undid an interrupted transaction (%d entries)\n",
 		       f->path, n);
-	if (n > 0) {
-		if (f->mode != MODE_CHECK)
+	if (n > 0 || f->sb_deferred) {
+		if (n > 0 && f->mode != MODE_CHECK)
 			f->fixes++;
 		/* The superblock itself may have been restored. */
 		if (check_super(f))
