@@ -111,6 +111,9 @@ int refdax_unshare_range_locked(struct inode *inode, u64 lblk, u64 len)
 		}
 		n = min_t(u64, refdax_refcount_run(sbi, pblk, run, true),
 			  RDX_STEP_COW);
+		/* another file's remap or removal changed the count: look again */
+		if (!n)
+			continue;
 		ret = cow_run(inode, lblk, pblk, n, &done);
 		if (ret)
 			break;
