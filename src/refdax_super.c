@@ -229,12 +229,15 @@ static int map_device(struct fs_context *fc, struct refdax_sb_info *sbi)
 	return 0;
 }
 
-/* Refuse a superblock, naming both versions when that is the reason. */
+/*
+ * Refuse a superblock, naming both versions when that is the reason (the
+ * image's, then the one this module reads; mkfs.refdax makes the latter).
+ */
 static int refuse_super(struct fs_context *fc, struct refdax_sb_info *sbi,
 			const struct refdax_super *copy, const char *why)
 {
 	if (!strcmp(why, REFDAX_VERSION_WHY))
-		return invalf(fc, "refdax (%pg): cannot mount: on-media format version %u, this module reads version %u only (re-create with mkfs.refdax)",
+		return invalf(fc, "refdax (%pg): cannot mount: format version %u, refdax reads %u",
 			      sbi->sb->s_bdev, le32_to_cpu(copy->s_version),
 			      REFDAX_VERSION);
 	return invalf(fc, "refdax (%pg): cannot mount: %s", sbi->sb->s_bdev,
