@@ -54,6 +54,25 @@ void refdax_refc_tree_ops(struct refdax_btree_ops *ops)
 	ops->set_index_key = refc_set_index_key;
 }
 
+void refdax_refc_init_root(struct refdax_bmap_root *root)
+{
+	memset(root, 0, sizeof(*root));
+	root->br_hdr.bh_magic = cpu_to_le16(REFDAX_REFC_MAGIC);
+	root->br_hdr.bh_max = cpu_to_le16(REFDAX_BMAP_ROOT_MAX);
+}
+
+void refdax_refc_tree_init(struct refdax_btree *t,
+			   const struct refdax_btree_ops *ops,
+			   struct refdax_bmap_root *root)
+{
+	t->ops = ops;
+	t->root = &root->br_hdr;
+	t->root_ents = (__u8 *)root->br_ext;
+	t->magic = REFDAX_REFC_MAGIC;
+	t->root_max = REFDAX_BMAP_ROOT_MAX;
+	t->why = NULL;
+}
+
 static void rec_get(const void *ent, struct rec *r)
 {
 	const struct refdax_refc_rec *rc = ent;

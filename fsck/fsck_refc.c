@@ -181,9 +181,7 @@ void fsck_refc_walk(struct fsck *f)
 /* The root of a tree with no record (what mkfs writes). */
 void fsck_refc_empty_root(struct refdax_bmap_root *root)
 {
-	memset(root, 0, sizeof(*root));
-	root->br_hdr.bh_magic = cpu_to_le16(REFDAX_REFC_MAGIC);
-	root->br_hdr.bh_max = cpu_to_le16(REFDAX_BMAP_ROOT_MAX);
+	refdax_refc_init_root(root);
 }
 
 struct rebuild {
@@ -280,12 +278,8 @@ static void rb_init(struct rebuild *rb, struct fsck *f)
 	rb->ops.alloc_node = rb_alloc_node;
 	rb->ops.free_node = rb_free_node;
 	rb->ops.persist = rb_persist;
-	rb->t.ops = &rb->ops;
-	rb->t.root = &root->br_hdr;
-	rb->t.root_ents = (__u8 *)root->br_ext;
-	rb->t.magic = REFDAX_REFC_MAGIC;
-	rb->t.root_max = REFDAX_BMAP_ROOT_MAX;
-	fsck_refc_empty_root(root);
+	refdax_refc_tree_init(&rb->t, &rb->ops, root);
+	refdax_refc_init_root(root);
 }
 
 static int insert_rec(struct rebuild *rb, const struct refc_rec *r)

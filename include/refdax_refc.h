@@ -20,6 +20,12 @@ struct refdax_refc_notify {
 
 /* The key, index-entry and key-update ops of a refcount record tree. */
 void refdax_refc_tree_ops(struct refdax_btree_ops *ops);
+/* An empty record-tree root, as mkfs writes it and fsck rebuilds from. */
+void refdax_refc_init_root(struct refdax_bmap_root *root);
+/* @t: the record tree rooted at @root, with the caller's node I/O @ops. */
+void refdax_refc_tree_init(struct refdax_btree *t,
+			   const struct refdax_btree_ops *ops,
+			   struct refdax_bmap_root *root);
 
 /*
  * The count of block @blk: the record covering it (*@start, *@len, return

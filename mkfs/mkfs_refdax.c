@@ -23,6 +23,7 @@
 #include <linux/fs.h>
 
 #include "refdax_common.h"
+#include "refdax_refc.h"
 #include "refdax_tools.h"
 
 #define PROG			"mkfs.refdax"
@@ -376,8 +377,7 @@ static void fill_super(struct refdax_super *sb, const struct layout *l,
 	sb->s_state = cpu_to_le32(REFDAX_STATE_CLEAN);
 	sb->s_errors = cpu_to_le32(REFDAX_ERRORS_RO);
 	/* no block is shared yet: an empty refcount record tree */
-	sb->s_refc_root.br_hdr.bh_magic = cpu_to_le16(REFDAX_REFC_MAGIC);
-	sb->s_refc_root.br_hdr.bh_max = cpu_to_le16(REFDAX_BMAP_ROOT_MAX);
+	refdax_refc_init_root(&sb->s_refc_root);
 	refdax_super_set_csum(sb);
 }
 

@@ -340,6 +340,14 @@ bool refdax_blocks_in_use(struct refdax_sb_info *sbi, u64 first, u64 len);
 /* Inode numbers: allocate marks the bitmap bit, free clears it. */
 int refdax_alloc_ino(struct refdax_trans *tp, u64 *ino);
 int refdax_free_ino(struct refdax_trans *tp, u64 ino);
+/* Tree nodes (either tree): checked in full on the first visit only. */
+typedef int (*refdax_node_verify_t)(const struct refdax_geom *g,
+				    const struct refdax_bmap_node *bn,
+				    unsigned int depth, const char **why);
+int refdax_read_tree_node(struct refdax_sb_info *sbi, u64 blk, u16 magic,
+			  unsigned int depth, refdax_node_verify_t verify,
+			  struct refdax_bt_node *n, const char **why);
+void refdax_tree_node_written(struct refdax_sb_info *sbi, u64 blk);
 /* Zero blocks on media and flush them (no fence). */
 void refdax_zero_blocks(struct refdax_sb_info *sbi, u64 first, u64 len);
 

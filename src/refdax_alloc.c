@@ -321,6 +321,44 @@ static void busy_work_fn(struct work_struct *work)
 		schedule_delayed_work(&sbi->busy_work, HZ / 10);
 }
 
+/*
+ * Tree node block @blk, expected with @magic at @depth: the cheap
+ * structural checks on every visit, @verify (the tools' verifier: checksum,
+ * entries) only on the first visit since mount, as XFS verifies a buffer
+ * when it is read in.  A node this mount wrote, or verified, keeps its bit
+ * in node_ok until the block is freed.  *@why says what was wrong.
+ */
+int refdax_read_tree_node(struct refdax_sb_info *sbi, u64 blk, u16 magic,
+			  unsigned int depth, refdax_node_verify_t verify,
+			  struct refdax_bt_node *n, const char **why)
+{
+	struct refdax_bmap_node *bn;
+
+	if (!refdax_data_block_ok(&sbi->geom, blk, 1))
+		return -EUCLEAN;
+	bn = rdx_block(sbi, blk);
+	if (le16_to_cpu(bn->bn_hdr.bh_magic) != magic ||
+	    le16_to_cpu(bn->bn_hdr.bh_max) != REFDAX_BMAP_NODE_MAX ||
+	    le16_to_cpu(bn->bn_hdr.bh_nr) > REFDAX_BMAP_NODE_MAX ||
+	    le16_to_cpu(bn->bn_hdr.bh_depth) != depth)
+		return -EUCLEAN;
+	if (!test_bit(blk - sbi->geom.data_start, sbi->node_ok)) {
+		if (verify(&sbi->geom, bn, depth, why))
+			return -EUCLEAN;
+		set_bit(blk - sbi->geom.data_start, sbi->node_ok);
+	}
+	n->hdr = &bn->bn_hdr;
+	n->ents = (u8 *)bn->bn_ext;
+	n->blk = blk;
+	return 0;
+}
+
+/* A node block this mount just allocated needs no verification. */
+void refdax_tree_node_written(struct refdax_sb_info *sbi, u64 blk)
+{
+	set_bit(blk - sbi->geom.data_start, sbi->node_ok);
+}
+
 void refdax_zero_blocks(struct refdax_sb_info *sbi, u64 first, u64 len)
 {
 	void *p = rdx_block(sbi, first);

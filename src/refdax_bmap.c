@@ -79,28 +79,11 @@ static int bmap_read_node(struct refdax_btree *t, u64 blk, unsigned int depth,
 			  struct refdax_bt_node *n)
 {
 	struct inode *inode = to_bt(t)->inode;
-	struct refdax_sb_info *sbi = RDX_SB(inode->i_sb);
-	struct refdax_bmap_node *bn;
 	const char *why = "bad extent tree node";
 
-	if (!refdax_data_block_ok(&sbi->geom, blk, 1))
-		goto bad;
-	bn = rdx_block(sbi, blk);
-	if (le16_to_cpu(bn->bn_hdr.bh_magic) != REFDAX_BMAP_MAGIC ||
-	    le16_to_cpu(bn->bn_hdr.bh_max) != REFDAX_BMAP_NODE_MAX ||
-	    le16_to_cpu(bn->bn_hdr.bh_nr) > REFDAX_BMAP_NODE_MAX ||
-	    le16_to_cpu(bn->bn_hdr.bh_depth) != depth)
-		goto bad;
-	if (!test_bit(blk - sbi->geom.data_start, sbi->node_ok)) {
-		if (refdax_check_bmap_node(&sbi->geom, bn, depth, &why))
-			goto bad;
-		set_bit(blk - sbi->geom.data_start, sbi->node_ok);
-	}
-	n->hdr = &bn->bn_hdr;
-	n->ents = (u8 *)bn->bn_ext;
-	n->blk = blk;
-	return 0;
-bad:
+	if (!refdax_read_tree_node(RDX_SB(inode->i_sb), blk, REFDAX_BMAP_MAGIC,
+				   depth, refdax_check_bmap_node, n, &why))
+		return 0;
 	refdax_error(inode->i_sb, "inode %lu: extent tree node %llu: %s",
 		     inode->i_ino, blk, why);
 	return -EUCLEAN;
@@ -117,7 +100,7 @@ static int bmap_alloc_node(struct refdax_btree *t, u64 *blk, void **addr)
 	if (ret)
 		return ret;
 	/* this mount writes it: no need to verify it on a later visit */
-	set_bit(*blk - sbi->geom.data_start, sbi->node_ok);
+	refdax_tree_node_written(sbi, *blk);
 	add_blocks(bt->inode, 1);
 	*addr = rdx_block(sbi, *blk);
 	return 0;

@@ -64,27 +64,11 @@ static int refc_read_node(struct refdax_btree *t, u64 blk, unsigned int depth,
 			  struct refdax_bt_node *n)
 {
 	struct refdax_sb_info *sbi = to_rt(t)->sbi;
-	struct refdax_bmap_node *bn;
 	const char *why = "bad refcount tree node";
 
-	if (!refdax_data_block_ok(&sbi->geom, blk, 1))
-		goto bad;
-	bn = rdx_block(sbi, blk);
-	if (le16_to_cpu(bn->bn_hdr.bh_magic) != REFDAX_REFC_MAGIC ||
-	    le16_to_cpu(bn->bn_hdr.bh_max) != REFDAX_BMAP_NODE_MAX ||
-	    le16_to_cpu(bn->bn_hdr.bh_nr) > REFDAX_BMAP_NODE_MAX ||
-	    le16_to_cpu(bn->bn_hdr.bh_depth) != depth)
-		goto bad;
-	if (!test_bit(blk - sbi->geom.data_start, sbi->node_ok)) {
-		if (refdax_check_refc_node(&sbi->geom, bn, depth, &why))
-			goto bad;
-		set_bit(blk - sbi->geom.data_start, sbi->node_ok);
-	}
-	n->hdr = &bn->bn_hdr;
-	n->ents = (u8 *)bn->bn_ext;
-	n->blk = blk;
-	return 0;
-bad:
+	if (!refdax_read_tree_node(sbi, blk, REFDAX_REFC_MAGIC, depth,
+				   refdax_check_refc_node, n, &why))
+		return 0;
 	refdax_error(sbi->sb, "refcount tree node %llu: %s", blk, why);
 	return -EUCLEAN;
 }
@@ -99,7 +83,7 @@ static int refc_alloc_node(struct refdax_btree *t, u64 *blk, void **addr)
 	ret = refdax_alloc_blocks(rt->tp, 1, 1, blk, &got);
 	if (ret)
 		return ret;
-	set_bit(*blk - rt->sbi->geom.data_start, rt->sbi->node_ok);
+	refdax_tree_node_written(rt->sbi, *blk);
 	*addr = rdx_block(rt->sbi, *blk);
 	return 0;
 }
@@ -145,14 +129,7 @@ void refdax_refcount_init(struct refdax_sb_info *sbi)
 static void refc_tree(struct rdx_refc_tree *rt, struct refdax_sb_info *sbi,
 		      struct refdax_trans *tp)
 {
-	struct refdax_bmap_root *root = &sbi->rsb->s_refc_root;
-
-	rt->t.ops = &sbi->refc_ops;
-	rt->t.root = &root->br_hdr;
-	rt->t.root_ents = (u8 *)root->br_ext;
-	rt->t.magic = REFDAX_REFC_MAGIC;
-	rt->t.root_max = REFDAX_BMAP_ROOT_MAX;
-	rt->t.why = NULL;
+	refdax_refc_tree_init(&rt->t, &sbi->refc_ops, &sbi->rsb->s_refc_root);
 	rt->sbi = sbi;
 	rt->tp = tp;
 	rt->nf.freed = refc_freed;

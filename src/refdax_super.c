@@ -244,6 +244,16 @@ static int refuse_super(struct fs_context *fc, struct refdax_sb_info *sbi,
 		      why);
 }
 
+/* A poisoned superblock must fail the mount, not the machine. */
+static int read_super(struct fs_context *fc, struct refdax_sb_info *sbi,
+		      struct refdax_super *copy)
+{
+	if (copy_mc_to_kernel(copy, sbi->virt, sizeof(*copy)))
+		return invalf(fc, "refdax (%pg): cannot mount: media error reading the superblock",
+			      sbi->sb->s_bdev);
+	return 0;
+}
+
 /*
  * First look at the superblock, before journal recovery.  A crash inside
  * a transaction that changed it leaves it torn (its checksum, the refcount
@@ -256,10 +266,8 @@ static int check_super(struct fs_context *fc, struct refdax_sb_info *sbi)
 	struct refdax_super copy;
 	const char *why = NULL;
 
-	/* A poisoned superblock must fail the mount, not the machine. */
-	if (copy_mc_to_kernel(&copy, sbi->virt, sizeof(copy)))
-		return invalf(fc, "refdax (%pg): cannot mount: media error reading the superblock",
-			      sb->s_bdev);
+	if (read_super(fc, sbi, &copy))
+		return -EINVAL;
 	if (refdax_check_super(&copy, sbi->size, &sbi->geom, &why)) {
 		const char *first = why;
 
@@ -281,9 +289,8 @@ static int check_super_recovered(struct fs_context *fc,
 	struct refdax_super copy;
 	const char *why = NULL;
 
-	if (copy_mc_to_kernel(&copy, sbi->virt, sizeof(copy)))
-		return invalf(fc, "refdax (%pg): cannot mount: media error reading the superblock",
-			      sb->s_bdev);
+	if (read_super(fc, sbi, &copy))
+		return -EINVAL;
 	if (sbi->sb_why &&
 	    refdax_check_super(&copy, sbi->size, &sbi->geom, &why))
 		return refuse_super(fc, sbi, &copy, sbi->sb_why);

@@ -102,18 +102,14 @@ static void dev_persist(struct refdax_btree *t, const void *p, __u32 len)
 void refc_dev_init(struct refc_dev *d)
 {
 	memset(d, 0, sizeof(*d));
-	d->root.br_hdr.bh_magic = cpu_to_le16(REFDAX_REFC_MAGIC);
-	d->root.br_hdr.bh_max = cpu_to_le16(REFDAX_BMAP_ROOT_MAX);
+	refdax_refc_init_root(&d->root);
 	refdax_refc_tree_ops(&d->ops);
 	d->ops.log = dev_log;
 	d->ops.read_node = dev_read_node;
 	d->ops.alloc_node = dev_alloc;
 	d->ops.free_node = dev_free;
 	d->ops.persist = dev_persist;
-	d->t.ops = &d->ops;
-	d->t.root = &d->root.br_hdr;
-	d->t.root_ents = (__u8 *)d->root.br_ext;
-	d->t.magic = REFDAX_REFC_MAGIC;
+	refdax_refc_tree_init(&d->t, &d->ops, &d->root);
 	d->t.root_max = REFDAX_BMAP_ROOT_MAX;
 
 	/* only the data area matters to the tree's verifiers */

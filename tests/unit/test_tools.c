@@ -245,11 +245,7 @@ static void refc_open(struct img *im, struct img_refc *ir)
 	ir->ops.alloc_node = ir_alloc_node;
 	ir->ops.free_node = ir_free_node;
 	ir->ops.persist = ir_persist;
-	ir->t.ops = &ir->ops;
-	ir->t.root = &im->sb->s_refc_root.br_hdr;
-	ir->t.root_ents = (__u8 *)im->sb->s_refc_root.br_ext;
-	ir->t.magic = REFDAX_REFC_MAGIC;
-	ir->t.root_max = REFDAX_BMAP_ROOT_MAX;
+	refdax_refc_tree_init(&ir->t, &ir->ops, &im->sb->s_refc_root);
 }
 
 /* One more (@delta 1) or one fewer (-1) reference to blocks in use. */
