@@ -2,13 +2,17 @@
 /*
  * clone_time: time ioctl(FICLONE) of one file into a new file.
  *
- *   clone_time [-n reps] SRC DIR
+ *   clone_time [-n reps] [-e extents] SRC DIR
  *
  * Each repetition creates DIR/clone_time.tmp, times the FICLONE ioctl
  * (CLOCK_MONOTONIC), checks that the clone has the source's size, then
  * times the removal of the clone: unlink and syncfs, so that a filesystem
  * that defers the freeing to writeback pays for it too.  Every repetition
  * starts from the same state.
+ *
+ * With -e, the source has that many extents: after each clone (and a
+ * syncfs) the space the filesystem took for it, which is all metadata as
+ * the data is shared, is printed per extent as "meta_bytes_per_extent".
  *
  * Output: one "clone_ns <ns>" and one "unclone_ns <ns>" line per
  * repetition, then "median_ns <ns>" (of the clones).
@@ -23,6 +27,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -43,21 +48,37 @@ static int cmp_ll(const void *a, const void *b)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: clone_time [-n reps] SRC DIR\n");
+	fprintf(stderr, "usage: clone_time [-n reps] [-e extents] SRC DIR\n");
 	exit(2);
+}
+
+/* Bytes in use on the filesystem of @fd, once everything is on media. */
+static long long used_bytes(int fd)
+{
+	struct statvfs sv;
+
+	if (syncfs(fd) || fstatvfs(fd, &sv)) {
+		perror("syncfs/statvfs");
+		exit(1);
+	}
+	return (long long)(sv.f_blocks - sv.f_bfree) * (long long)sv.f_frsize;
 }
 
 int main(int argc, char **argv)
 {
 	char dst[4096];
 	struct stat st_src, st_dst;
-	long long *ns, t0, t1, t2;
+	long long *ns, t0, t1, t2, used = 0;
 	int reps = 5, opt, src, fd, i;
+	long extents = 0;
 
-	while ((opt = getopt(argc, argv, "n:")) != -1) {
+	while ((opt = getopt(argc, argv, "n:e:")) != -1) {
 		switch (opt) {
 		case 'n':
 			reps = atoi(optarg);
+			break;
+		case 'e':
+			extents = atol(optarg);
 			break;
 		default:
 			usage();
@@ -83,6 +104,8 @@ int main(int argc, char **argv)
 			perror(dst);
 			return 1;
 		}
+		if (extents > 0)
+			used = used_bytes(fd);
 		t0 = now_ns();
 		if (ioctl(fd, FICLONE, src) < 0) {
 			fprintf(stderr, "FICLONE %s -> %s: %s\n", argv[optind],
@@ -97,6 +120,9 @@ int main(int argc, char **argv)
 				(long long)st_src.st_size);
 			return 1;
 		}
+		if (extents > 0)
+			printf("meta_bytes_per_extent %.1f\n",
+			       (double)(used_bytes(fd) - used) / extents);
 		close(fd);
 		t1 = now_ns();
 		if (unlink(dst)) {

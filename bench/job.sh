@@ -10,6 +10,8 @@
 #   ROUNDS                 rounds over the filesystems
 #   FSLIST                 filesystems ("refdax xfs ext4")
 #   CLONE_MIB CLONE_REPS   FICLONE source size, clones per round
+#   CLONE_BIG_MIB          a bigger source, cloned once per round (scaling)
+#   FRAG_EXTENTS           extents of the fragmented source (one block each)
 #   FIO_MIB FIO_IOS        mmap randwrite file size, 4 KiB writes per run
 #   PSYNC_MIB PSYNC_SEC    psync file size, seconds per psync run
 #   FC_KIB FC_REPS FC_NS   fault_cost file size, passes, sharing degrees
@@ -139,6 +141,44 @@ bench_clone() {
 	sync
 }
 
+# ---- 1b. clone cost against size: a CLONE_BIG_MIB file -----------------------------
+bench_clonebig() {
+	local log=$LOGS/clonebig-$fs-$round.log
+	[ "$fs" = ext4 ] && return 0
+	[ "${CLONE_BIG_MIB:-0}" -gt 0 ] || return 0
+	make_file "$MNT/big" "$CLONE_BIG_MIB" || return 1
+	sync
+	if run clonebig_ns 600 "$log" "$BIN/clone_time" -n 1 "$MNT/big" "$MNT"; then
+		awk '$1 == "clone_ns" { print $2 }' "$log" | while read -r v; do sample clonebig_ns "$v"; done
+	fi
+	rm -f "$MNT/big" "$MNT/clone_time.tmp"
+	sync
+}
+
+# ---- 1c. clone of a file of FRAG_EXTENTS one-block extents -------------------------
+# Every other block of a 2 * FRAG_EXTENTS-block file is punched out, so each
+# extent is its own physical run: the clone shares FRAG_EXTENTS extents, and
+# the space it takes is metadata only (refcount records, extent maps).
+bench_clonefrag() {
+	local log=$LOGS/clonefrag-$fs-$round.log b cmds=()
+	[ "$fs" = ext4 ] && return 0
+	[ "${FRAG_EXTENTS:-0}" -gt 0 ] || return 0
+	make_file "$MNT/frag" $((FRAG_EXTENTS * 2 * 4096 / 1048576 + 1)) || return 1
+	for b in $(seq 1 2 $((FRAG_EXTENTS * 2 - 1))); do
+		cmds+=(-c "fpunch $((b * 4096)) 4096")
+	done
+	xfs_io -c "truncate $((FRAG_EXTENTS * 2 * 4096))" "${cmds[@]}" -c fsync "$MNT/frag" ||
+		{ err clonefrag_ns "cannot punch $MNT/frag"; return 1; }
+	if run clonefrag_ns 600 "$log" "$BIN/clone_time" -n "$CLONE_REPS" -e "$FRAG_EXTENTS" \
+		"$MNT/frag" "$MNT"; then
+		awk '$1 == "clone_ns" { print $2 }' "$log" | while read -r v; do sample clonefrag_ns "$v"; done
+		awk '$1 == "meta_bytes_per_extent" { print $2 }' "$log" |
+			while read -r v; do sample meta_per_extent "$v"; done
+	fi
+	rm -f "$MNT/frag" "$MNT/clone_time.tmp"
+	sync
+}
+
 # ---- 2. mmap randwrite: copy-on-write faults on a fresh clone; unshared ---------
 fio_mmap() { # metric file
 	local m=$1 f=$2 log=$LOGS/$1-$fs-$round.json before after
@@ -246,7 +286,7 @@ for round in $(seq 1 "$ROUNDS"); do
 			err mount "mkfs/mount failed: $(tail -n 3 "$LOGS/mount-$fs-$round.log" | tr '\n' ' ')"
 			continue
 		fi
-		for step in clone mmap faults psync; do
+		for step in clone clonebig clonefrag mmap faults psync; do
 			say "  $fs $step"
 			"bench_$step" || err "$step" "step failed (exit $?)"
 		done

@@ -73,6 +73,9 @@ END {
 	printf "%s\n", "-----------------------------------+---------+------------+------------+------------+------------+------------"
 	row("FICLONE 1 GiB file (lower=better)", "ms", "clone_ns", 1e-6, "%.3f")
 	row("rm of that clone + syncfs (lower=better)", "ms", "unclone_ns", 1e-6, "%.3f")
+	row("FICLONE 4 GiB file (lower=better)", "ms", "clonebig_ns", 1e-6, "%.3f")
+	row("FICLONE 10k one-block extents", "ms", "clonefrag_ns", 1e-6, "%.3f")
+	row("  metadata per shared extent", "bytes", "meta_per_extent", 1, "%.1f")
 	row("mmap randwrite 4k, fresh clone (CoW)", "IOPS", "cow_iops", 1, "%.0f")
 	row("  page faults per write (CoW run)", "ratio", "cow_fltperio", 1, "%.3f")
 	row("mmap randwrite 4k, unshared file", "IOPS", "unshared_iops", 1, "%.0f")
@@ -104,6 +107,19 @@ END {
 		printf "  clone removal <= 1x XFS time  : %.2fx  %s%s\n", r, verdict(r <= 1), rounds("unclone_ns")
 	} else
 		printf "  clone removal <= 1x XFS time  : no data\n"
+	if (has("refdax", "clonebig_ns") && has("refdax", "clone_ns") && med["refdax", "clone_ns"] > 0) {
+		r = med["refdax", "clonebig_ns"] / med["refdax", "clone_ns"]
+		xr = "n/a"
+		if (has("xfs", "clonebig_ns") && has("xfs", "clone_ns") && med["xfs", "clone_ns"] > 0)
+			xr = sprintf("%.2f", med["xfs", "clonebig_ns"] / med["xfs", "clone_ns"])
+		printf "  clone 4 GiB <= 2x clone 1 GiB : %.2fx (xfs %s)  %s\n", r, xr, verdict(r <= 2)
+	} else
+		printf "  clone 4 GiB <= 2x clone 1 GiB : no data\n"
+	if (has("refdax", "clonefrag_ns") && has("xfs", "clonefrag_ns")) {
+		r = med["refdax", "clonefrag_ns"] / med["xfs", "clonefrag_ns"]
+		printf "  10k-extent clone <= 0.25x XFS : %.2fx  %s%s\n", r, verdict(r <= 0.25), rounds("clonefrag_ns")
+	} else
+		printf "  10k-extent clone <= 0.25x XFS : no data\n"
 	for (t = 1; t <= 2; t++) {
 		kind = t == 1 ? "cold" : "warm"
 		ok = 1; lo = -1; hi = -1

@@ -12,7 +12,7 @@
 #   --all          every kernel that has headers and a /boot/vmlinuz
 #   --rounds N     rounds over refdax, xfs, ext4 (default 3)
 #   --quick        small sizes and 1 round (a smoke test, not a measurement)
-#   --pmem-gib N   size of /dev/pmem0 in GiB (default 2)
+#   --pmem-gib N   size of /dev/pmem0 in GiB (default 6: the 4 GiB clone source fits)
 #   --timeout SEC  hard limit per guest (default 1200)
 #   --accel A      QEMU accelerator (default tcg)
 #
@@ -25,7 +25,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
-kvers=() rounds=3 quick=0 pmem_gib=2 tmo=1200 accel=tcg report=""
+kvers=() rounds=3 quick=0 pmem_gib=6 tmo=2400 accel=tcg report=""
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--kver) kvers+=("$2"); shift 2 ;;
@@ -52,10 +52,10 @@ fi
 case "$rounds" in [1-9] | [1-9][0-9]) ;; *) echo "bench: bad --rounds" >&2; exit 2 ;; esac
 
 # Workload sizes (see docs/bench.md).
-CLONE_MIB=1024 CLONE_REPS=3 FIO_MIB=256 FIO_IOS=4096 PSYNC_MIB=256 PSYNC_SEC=5
+CLONE_MIB=1024 CLONE_REPS=3 CLONE_BIG_MIB=4096 FRAG_EXTENTS=10000 FIO_MIB=256 FIO_IOS=4096 PSYNC_MIB=256 PSYNC_SEC=5
 FC_KIB=2048 FC_REPS=4 FC_NS="1 4 16 64" SF_FILES=2000
 if [ "$quick" = 1 ]; then
-	rounds=1 CLONE_MIB=64 CLONE_REPS=2 FIO_MIB=32 FIO_IOS=1024 PSYNC_MIB=32
+	rounds=1 CLONE_MIB=64 CLONE_REPS=2 CLONE_BIG_MIB=256 FRAG_EXTENTS=500 FIO_MIB=32 FIO_IOS=1024 PSYNC_MIB=32
 	PSYNC_SEC=1 FC_KIB=256 FC_REPS=3 FC_NS="1 4 16 64" SF_FILES=200
 fi
 
@@ -90,6 +90,7 @@ for kv in "${kvers[@]}"; do
 			"$root" "$bin" "$kv" "$rounds" "refdax xfs ext4"
 		printf 'export CLONE_MIB=%q CLONE_REPS=%q FIO_MIB=%q FIO_IOS=%q\n' \
 			"$CLONE_MIB" "$CLONE_REPS" "$FIO_MIB" "$FIO_IOS"
+		printf 'export CLONE_BIG_MIB=%q FRAG_EXTENTS=%q\n' "$CLONE_BIG_MIB" "$FRAG_EXTENTS"
 		printf 'export PSYNC_MIB=%q PSYNC_SEC=%q FC_KIB=%q FC_REPS=%q FC_NS=%q SF_FILES=%q\n' \
 			"$PSYNC_MIB" "$PSYNC_SEC" "$FC_KIB" "$FC_REPS" "$FC_NS" "$SF_FILES"
 		printf 'exec bash %q/bench/job.sh\n' "$root"
