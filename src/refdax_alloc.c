@@ -274,22 +274,29 @@ static void release_block(struct refdax_sb_info *sbi, u64 blk)
 }
 
 /* A committed transaction's free: blocks not pinned are reusable now. */
+/* Blocks released per hold of alloc_lock: a 1 GiB free is one item. */
+#define RDX_FREE_BATCH	1024U
+
 static void free_finish(struct refdax_sb_info *sbi, u64 first, u64 len)
 {
-	u64 blk;
+	u64 blk, end = first + len;
 	bool held = false;
 
-	spin_lock(&sbi->alloc_lock);
-	for (blk = first; blk < first + len; blk++) {
-		if (block_pinned(sbi, blk) &&
-		    !xa_is_err(xa_store(&sbi->busy_blocks, blk,
-					xa_mk_value(1), GFP_ATOMIC))) {
-			held = true;
-			continue;
+	for (blk = first; blk < end; cond_resched()) {
+		u64 stop = min_t(u64, end, blk + RDX_FREE_BATCH);
+
+		spin_lock(&sbi->alloc_lock);
+		for (; blk < stop; blk++) {
+			if (block_pinned(sbi, blk) &&
+			    !xa_is_err(xa_store(&sbi->busy_blocks, blk,
+						xa_mk_value(1), GFP_ATOMIC))) {
+				held = true;
+				continue;
+			}
+			release_block(sbi, blk);
 		}
-		release_block(sbi, blk);
+		spin_unlock(&sbi->alloc_lock);
 	}
-	spin_unlock(&sbi->alloc_lock);
 	if (held)
 		schedule_delayed_work(&sbi->busy_work, HZ / 10);
 }
