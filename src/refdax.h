@@ -268,7 +268,8 @@ bool refdax_resv_room_for_run(struct refdax_trans *tp, u64 reserve);
 u64 refdax_resv_small(void);
 u64 refdax_resv_data(void);
 /* Blocks one transaction moves at most, for latency, whatever the room. */
-#define RDX_STEP_REMAP		262144U
+/* Remap costs per record, not per block: bounded by the journal room only. */
+#define RDX_STEP_REMAP		REFDAX_EXT_MAX_LEN
 #define RDX_STEP_COW		4096U
 #define RDX_STEP_ALLOC		65536U
 #define RDX_STEP_REMOVE		65536U
