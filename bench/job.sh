@@ -141,14 +141,14 @@ bench_clone() {
 	sync
 }
 
-# ---- 1b. clone cost against size: a CLONE_BIG_MIB file -----------------------------
+# ---- 1b. clone cost against size: a CLONE_BIG_MIB file, CLONE_REPS clones ----------
 bench_clonebig() {
 	local log=$LOGS/clonebig-$fs-$round.log
 	[ "$fs" = ext4 ] && return 0
 	[ "${CLONE_BIG_MIB:-0}" -gt 0 ] || return 0
 	make_file "$MNT/big" "$CLONE_BIG_MIB" || return 1
 	sync
-	if run clonebig_ns 600 "$log" "$BIN/clone_time" -n 1 "$MNT/big" "$MNT"; then
+	if run clonebig_ns 600 "$log" "$BIN/clone_time" -n "$CLONE_REPS" "$MNT/big" "$MNT"; then
 		awk '$1 == "clone_ns" { print $2 }' "$log" | while read -r v; do sample clonebig_ns "$v"; done
 	fi
 	rm -f "$MNT/big" "$MNT/clone_time.tmp"
