@@ -6,7 +6,10 @@
 # record, count 3), one block of each clone is copied on write (the record
 # splits into three, then into two around a private block), a clone goes
 # (counts drop to 2), and cloning the base's middle block back over the
-# other clone's private copy makes the three records one again.  After
+# other clone's private copy makes the three records one again; CoW of the
+# record's first and last blocks shrinks it, a clone of its middle and a
+# dedupe onto an already shared range split it (3, then 5 records), and
+# removing those files merges it back into one.  After
 # each step: the records and shared blocks the kernel reports (sysfs), the
 # fiemap shared flags, the data, and fsck -n on the unmounted device, which
 # rebuilds the records from every extent map and compares, with its count
@@ -65,6 +68,36 @@ check 1 "$NB" "block $MID shared again (merged)"
 "$PAT" check "$MNT/c1" 0 $((MID * 4096)) 7 || fail "c1 data before $MID"
 "$PAT" check "$MNT/c1" $((MID * 4096)) $(((NB - MID) * 4096)) 7 ||
 	fail "c1 data from $MID (base's block again)"
+
+# CoW at the first and the last block of the record: it shrinks at both ends.
+"$PAT" write "$MNT/c1" 0 4096 13 || fail "write c1 block 0"
+"$PAT" write "$MNT/c1" $(((NB - 1) * 4096)) 4096 13 || fail "write c1 last block"
+check 1 $((NB - 2)) "c1 copied its first and last blocks"
+
+# A clone of the middle of the shared range: [100, 200) goes to 3 and
+# splits the record into three.
+xfs_io -f -c "reflink $MNT/base $((100 * 4096)) 0 $((100 * 4096))" "$MNT/c3" >/dev/null ||
+	fail "reflink the middle of base into c3"
+check 3 $((NB - 2)) "clone of the middle of a shared range"
+
+# Dedupe onto an already shared range: d is a private copy of base's
+# [300, 400); deduping base's blocks into it frees d's and takes base's
+# [300, 400) to 3, a record of its own between two of count 2.
+dd if="$MNT/base" of="$MNT/d" bs=4096 skip=300 count=100 conv=fsync status=none ||
+	fail "copy base [300, 400) into d"
+out=$(xfs_io -c "dedupe $MNT/base $((300 * 4096)) 0 $((100 * 4096))" "$MNT/d") ||
+	fail "dedupe base into d"
+grep -q "differ" <<<"$out" && fail "dedupe: ranges differ: $out"
+[ "$(phys "$MNT/d" 0)" = "$(phys "$MNT/base" 300)" ] || fail "d does not share base's block 300"
+check 5 $((NB - 2)) "dedupe onto an already shared range"
+cmp <(dd if="$MNT/base" bs=4096 skip=100 count=100 status=none) "$MNT/c3" ||
+	fail "c3 data"
+cmp <(dd if="$MNT/base" bs=4096 skip=300 count=100 status=none) "$MNT/d" ||
+	fail "d data"
+
+# Their removal takes both runs back to 2: the records merge into one.
+rm "$MNT/c3" "$MNT/d"
+check 1 $((NB - 2)) "c3 and d removed (merged again)"
 
 rm "$MNT/c1"
 check 0 0 "c1 removed"
