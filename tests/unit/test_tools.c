@@ -1461,6 +1461,18 @@ static int journal_on_image(struct img *im, struct refdax_pmem *pm,
 	return EXPECT(refdax_jnl_open(j, pm, &im->g, &why) == 0) ? 0 : -1;
 }
 
+/*
+ * Begin a transaction that logs inode 2 and changes its link count to 7,
+ * and leave it uncommitted: what a crash in the middle of it leaves.
+ */
+static void interrupted_nlink_change(struct img *im, struct refdax_journal *j)
+{
+	refdax_jnl_begin(j);
+	EXPECT(refdax_jnl_log(j, inode(im, 2), REFDAX_INODE_SIZE) == 0);
+	inode(im, 2)->i_nlink = cpu_to_le32(7);
+	refdax_inode_set_csum(inode(im, 2));
+}
+
 /* A crash in the middle of a transaction: fsck checks the undone state. */
 static void journal_recovery(void)
 {
@@ -1471,10 +1483,7 @@ static void journal_recovery(void)
 
 	if (journal_on_image(&im, &pm, j))
 		goto out;
-	refdax_jnl_begin(j);
-	EXPECT(refdax_jnl_log(j, inode(&im, 2), REFDAX_INODE_SIZE) == 0);
-	inode(&im, 2)->i_nlink = cpu_to_le32(7);
-	refdax_inode_set_csum(inode(&im, 2));
+	interrupted_nlink_change(&im, j);
 	EXPECT(refdax_jnl_log(j, im.sb, sizeof(*im.sb)) == 0);
 	root_rec(&im, 0)->rc_count = cpu_to_le32(9);
 	refdax_super_set_csum(im.sb);
@@ -1501,10 +1510,7 @@ static void journal_recovery_repair(void)
 
 	if (journal_on_image(&im, &pm, j))
 		goto out;
-	refdax_jnl_begin(j);
-	EXPECT(refdax_jnl_log(j, inode(&im, 2), REFDAX_INODE_SIZE) == 0);
-	inode(&im, 2)->i_nlink = cpu_to_le32(7);
-	refdax_inode_set_csum(inode(&im, 2));
+	interrupted_nlink_change(&im, j);
 	img_close(&im);
 
 	EXPECT_RUN(1, "%s/fsck.refdax -y %s", bindir, img);
@@ -1566,10 +1572,7 @@ static void journal_recovery_super_still_bad(void)
 
 	if (journal_on_image(&im, &pm, j))
 		goto out;
-	refdax_jnl_begin(j);
-	EXPECT(refdax_jnl_log(j, inode(&im, 2), REFDAX_INODE_SIZE) == 0);
-	inode(&im, 2)->i_nlink = cpu_to_le32(7);
-	refdax_inode_set_csum(inode(&im, 2));
+	interrupted_nlink_change(&im, j);
 	im.sb->s_label[0] = 'X';	/* not logged: recovery cannot help */
 	img_close(&im);
 
