@@ -6,6 +6,7 @@
 #
 #   scripts/bench.sh [--kver KVER]... [--all] [--rounds N] [--quick]
 #                    [--pmem-gib N] [--timeout SEC] [--accel tcg|kvm]
+#                    [--steps "STEP..."] [--no-raw]
 #   scripts/bench.sh --report DIR      re-print the table of an earlier run
 #
 #   --kver KVER    kernel to run (repeatable; default 6.1.0-56-amd64)
@@ -15,6 +16,10 @@
 #   --pmem-gib N   size of /dev/pmem0 in GiB (default 6: the 4 GiB clone source fits)
 #   --timeout SEC  hard limit per guest (default 1200)
 #   --accel A      QEMU accelerator (default tcg)
+#   --steps LIST   only these steps (for development; default all): clone
+#                  clonebig clonefrag mmap faults psync fiomap pmdshare msync
+#                  firststore
+#   --no-raw       skip the raw device (devdax) pass of the fio mmap rows
 #
 # Environment: RDX_SKIP_DEPS=1 is accepted for symmetry with check.sh (no
 # dependencies are installed here).  Results: build/bench/<kver>/raw.txt
@@ -25,7 +30,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
-kvers=() rounds=3 quick=0 pmem_gib=6 tmo=2400 accel=tcg report=""
+kvers=() rounds=3 quick=0 pmem_gib=6 tmo=2400 accel=tcg report="" steps="" raw_dax=1
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--kver) kvers+=("$2"); shift 2 ;;
@@ -41,7 +46,9 @@ while [ $# -gt 0 ]; do
 	--timeout) tmo=$2; shift 2 ;;
 	--accel) accel=$2; shift 2 ;;
 	--report) report=$2; shift 2 ;;
-	-h | --help) sed -n '2,24p' "$0"; exit 0 ;;
+	--steps) steps=$2; shift 2 ;;
+	--no-raw) raw_dax=0; shift ;;
+	-h | --help) sed -n '2,29p' "$0"; exit 0 ;;
 	*) echo "bench: unknown option $1" >&2; exit 2 ;;
 	esac
 done
@@ -54,9 +61,11 @@ case "$rounds" in [1-9] | [1-9][0-9]) ;; *) echo "bench: bad --rounds" >&2; exit
 # Workload sizes (see docs/bench.md).
 CLONE_MIB=1024 CLONE_REPS=3 CLONE_BIG_MIB=4096 FRAG_EXTENTS=10000 FIO_MIB=256 FIO_IOS=4096 PSYNC_MIB=256 PSYNC_SEC=5
 FC_KIB=2048 FC_REPS=4 FC_NS="1 4 16 64" SF_FILES=2000
+FIOMAP_MIB=1024 FIOMAP_SEC=3 PMD_MIB=1024 MSYNC_MIB=1024 MSYNC_REPS=9 FSTORE_MIB=256 FSTORE_N=4096
 if [ "$quick" = 1 ]; then
 	rounds=1 CLONE_MIB=64 CLONE_REPS=2 CLONE_BIG_MIB=256 FRAG_EXTENTS=500 FIO_MIB=32 FIO_IOS=1024 PSYNC_MIB=32
 	PSYNC_SEC=1 FC_KIB=256 FC_REPS=3 FC_NS="1 4 16 64" SF_FILES=200
+	FIOMAP_MIB=64 FIOMAP_SEC=1 PMD_MIB=64 MSYNC_MIB=64 MSYNC_REPS=5 FSTORE_MIB=32
 fi
 
 # The guest mounts tmpfs over these: a tree there is invisible inside it.
@@ -93,6 +102,10 @@ for kv in "${kvers[@]}"; do
 		printf 'export CLONE_BIG_MIB=%q FRAG_EXTENTS=%q\n' "$CLONE_BIG_MIB" "$FRAG_EXTENTS"
 		printf 'export PSYNC_MIB=%q PSYNC_SEC=%q FC_KIB=%q FC_REPS=%q FC_NS=%q SF_FILES=%q\n' \
 			"$PSYNC_MIB" "$PSYNC_SEC" "$FC_KIB" "$FC_REPS" "$FC_NS" "$SF_FILES"
+		printf 'export FIOMAP_MIB=%q FIOMAP_SEC=%q PMD_MIB=%q MSYNC_MIB=%q MSYNC_REPS=%q\n' \
+			"$FIOMAP_MIB" "$FIOMAP_SEC" "$PMD_MIB" "$MSYNC_MIB" "$MSYNC_REPS"
+		printf 'export FSTORE_MIB=%q FSTORE_N=%q RAW_DAX=%q STEPS=%q\n' \
+			"$FSTORE_MIB" "$FSTORE_N" "$raw_dax" "$steps"
 		printf 'exec bash %q/bench/job.sh\n' "$root"
 	} >"$out/job.sh"
 
