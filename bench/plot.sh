@@ -57,8 +57,19 @@ fioplot() { # column column
 	fi
 }
 
+faultplot() {
+	if awk '{ for (i = 2; i <= 5; i++) if ($i != "NaN") x = 1 } END { exit !x }' "$tmp/faults"; then
+		echo "plot \"$tmp/faults\" using 1:2 with linespoints lw 2 title \"refdax cold\"," \
+			"\"\" using 1:3 with linespoints lw 2 title \"refdax warm\"," \
+			"\"\" using 1:4 with linespoints dt 2 title \"xfs cold\"," \
+			"\"\" using 1:5 with linespoints dt 2 title \"xfs warm\""
+	else
+		echo 'set label 1 "no data" at graph 0.5, 0.5 center; plot [1:64] [0:1] NaN notitle; unset label 1'
+	fi
+}
+
 kv=$(awk '$1 == "I" && $2 == "kernel" { print $3 }' "$raw")
-gnuplot >"$tmp/gnuplot.log" 2>&1 <<EOF || { cat "$tmp/gnuplot.log" >&2; exit 1; }
+gnuplot >"$tmp/gnuplot.log" 2>&1 <<EOF || { cat "$tmp/gnuplot.log" >&2; rm -f "$out"; exit 1; }
 set terminal pngcairo size 1500,500 font ",10"
 set output "$out"
 set multiplot layout 1,3 title "refdax benchmark, kernel $kv (medians)"
@@ -70,10 +81,7 @@ set ylabel "ns per fault"
 set logscale x 2
 set xrange [0.7:90]
 set yrange [0:*]
-plot "$tmp/faults" using 1:2 with linespoints lw 2 title "refdax cold", \
-     "" using 1:3 with linespoints lw 2 title "refdax warm", \
-     "" using 1:4 with linespoints dt 2 title "xfs cold", \
-     "" using 1:5 with linespoints dt 2 title "xfs warm"
+$(faultplot)
 unset logscale x
 unset xrange
 unset xlabel
