@@ -16,6 +16,12 @@
 #   PSYNC_MIB PSYNC_SEC    psync file size, seconds per psync run
 #   FC_KIB FC_REPS FC_NS   fault_cost file size, passes, sharing degrees
 #   SF_FILES               small files per create/unlink run
+#   FIOMAP_MIB FIOMAP_SEC  fio mmap file size, seconds per fio mmap job
+#   PMD_MIB                pmd_share file size (a multiple of 2 MiB)
+#   MSYNC_MIB MSYNC_REPS   msync_cost file size, timed msyncs
+#   FSTORE_MIB FSTORE_N    first-store file size, stores
+#   RAW_DAX                1: also the raw device (namespace as devdax), fio mmap rows
+#   STEPS                  only these steps (empty: all), e.g. "fiomap msync"
 #
 # Output: $RDX_OUT/raw.txt, lines
 #   R <round> <fs> <metric> <value>     one sample
@@ -66,6 +72,9 @@ dmesg_check() { # where
 	fi
 }
 
+# want_step step: is this step selected (STEPS empty = every step)?
+want_step() { [ -z "${STEPS:-}" ] || [[ " $STEPS " == *" $1 "* ]]; }
+
 # ---- setup --------------------------------------------------------------------
 modprobe nd_e820
 modprobe nd_pmem
@@ -79,6 +88,8 @@ rec "I pmem_bytes $(blockdev --getsize64 "$DEV")"
 rec "I cpus $(nproc)"
 rec "I mem_kib $(awk '/MemTotal/ { print $2 }' /proc/meminfo)"
 rec "I fio $(fio --version)"
+rec "I mmap_sizes fio ${FIOMAP_MIB:-?} MiB ${FIOMAP_SEC:-?} s/job, pmd_share ${PMD_MIB:-?} MiB," \
+	"msync ${MSYNC_MIB:-?} MiB x ${MSYNC_REPS:-?} reps, first stores ${FSTORE_N:-?} in ${FSTORE_MIB:-?} MiB"
 dmesg_lines=$(dmesg | wc -l)
 
 SYS=""
@@ -278,6 +289,200 @@ bench_psync() {
 	sync
 }
 
+# ---- 5. mmap rows (issue 8): fio mmap throughput, PMD share, msync, first stores ----
+# Run in a pass of their own per filesystem and round (mmap_round, after the
+# passes above), on a fresh filesystem made for 2 MiB alignment, plus the raw
+# device: the same pmem namespace switched to devdax (fio mmap rows only).
+
+# mkfs_mount_aligned fs: the peers made for 2 MiB (PMD) alignment.
+mkfs_mount_aligned() {
+	umount "$MNT" 2>/dev/null || true
+	case "$1" in
+	refdax)
+		mkfs_mount refdax || return 1
+		;;
+	xfs)
+		mkfs.xfs -f -m reflink=1 -d su=2m,sw=1 "$DEV" >"$LOGS/mkfs-$1-aligned.log" 2>&1 || return 1
+		mount -t xfs -o dax=always "$DEV" "$MNT" || return 1
+		# A 2 MiB extent size hint on the root, inherited by every new
+		# file: allocations start on 2 MiB boundaries (su= alone does not
+		# align xfs_io's 1 MiB writes).
+		xfs_io -c "extsize 2m" "$MNT" || return 1
+		;;
+	ext4)
+		mkfs.ext4 -F -q -E stride=512,stripe_width=512 "$DEV" >"$LOGS/mkfs-$1-aligned.log" 2>&1 ||
+			return 1
+		mount -t ext4 -o dax "$DEV" "$MNT" || return 1
+		;;
+	esac
+	if [ "$1" != refdax ] && ! grep -q "^$DEV $MNT .*dax" /proc/mounts; then
+		err mount "not mounted with dax: $(grep " $MNT " /proc/mounts)"
+		return 1
+	fi
+}
+
+# fiomap_run metric file MiB rw bs: one time-based fio mmap job; MiB/s and IOPS.
+fiomap_run() {
+	local m=$1 f=$2 mib=$3 rw=$4 bs=$5 log dir=read
+	log=$LOGS/$m-$fs-$round.json
+	case "$rw" in *write) dir="write" ;; esac
+	run "$m" $((FIOMAP_SEC + 300)) "$log" fio --name="$m" --filename="$f" --size="${mib}M" \
+		--ioengine=mmap --rw="$rw" --bs="$bs" --numjobs=1 --time_based \
+		--runtime="$FIOMAP_SEC" --invalidate=0 --fadvise_hint=0 --norandommap \
+		--randrepeat=1 --output-format=json || return 0
+	sample "${m}_mibs" "$(jq ".jobs[0].$dir.bw / 1024" "$log")"
+	sample "${m}_iops" "$(jq ".jobs[0].$dir.iops" "$log")"
+}
+
+# fiomap_all file MiB: the four fio mmap rows on one file or device.
+fiomap_all() {
+	fiomap_run fiomap_seqread "$1" "$2" read 2m
+	fiomap_run fiomap_seqwrite "$1" "$2" write 2m
+	fiomap_run fiomap_randread "$1" "$2" randread 4k
+	fiomap_run fiomap_randwrite "$1" "$2" randwrite 4k
+}
+
+bench_fiomap() {
+	make_file "$MNT/fm" "$FIOMAP_MIB" || return 1
+	sync
+	fiomap_all "$MNT/fm" "$FIOMAP_MIB"
+	rm -f "$MNT/fm"
+	sync
+}
+
+# PMD share: chunks of a PMD_MIB file served by one huge mapping, private
+# file and (refdax, xfs) a reflinked copy of it (bench/pmd_share.c).
+pmd_run() { # metric file
+	local log=$LOGS/$1-$fs-$round.log
+	run "$1" 600 "$log" "$BIN/pmd_share" -x 0xcd "$2" || return 0
+	sample "$1_pct" "$(awk '$1 == "pmd_share_pct" { print $2 }' "$log")"
+	sample "$1_fpc" "$(awk '$1 == "faults_per_chunk" { print $2 }' "$log")"
+}
+
+bench_pmdshare() {
+	make_file "$MNT/pmd" "$PMD_MIB" || return 1
+	sync
+	pmd_run pmd_private "$MNT/pmd"
+	if [ "$fs" != ext4 ]; then
+		if cp --reflink=always "$MNT/pmd" "$MNT/pmd.clone"; then
+			sync
+			pmd_run pmd_clone "$MNT/pmd.clone"
+		else
+			err pmd_clone "cp --reflink=always failed"
+		fi
+	fi
+	rm -f "$MNT/pmd" "$MNT/pmd.clone"
+	sync
+}
+
+# msync(MS_SYNC) after 100 random 8-byte stores into a written MSYNC_MIB file.
+bench_msync() {
+	local log=$LOGS/msync-$fs-$round.log
+	make_file "$MNT/ms" "$MSYNC_MIB" || return 1
+	sync
+	if run msync 600 "$log" "$BIN/store_cost" -m msync -s 100 -r "$MSYNC_REPS" "$MNT/ms"; then
+		sample msync_us "$(awk '$1 == "msync_us_median" { print $2 }' "$log")"
+	fi
+	rm -f "$MNT/ms"
+	sync
+}
+
+# FSTORE_N first stores into distinct random pages of a written FSTORE_MIB file.
+bench_firststore() {
+	local log=$LOGS/firststore-$fs-$round.log
+	make_file "$MNT/fst" "$FSTORE_MIB" || return 1
+	sync
+	if run firststore 600 "$log" "$BIN/store_cost" -m first -s "$FSTORE_N" "$MNT/fst"; then
+		sample fstore_fps "$(awk '$1 == "faults_per_store" { print $2 }' "$log")"
+		sample fstore_ns "$(awk '$1 == "ns_per_store" { print $2 }' "$log")"
+	fi
+	rm -f "$MNT/fst"
+	sync
+}
+
+# The namespace of $DEV, as ndctl names it (namespace0.0).
+pmem_namespace() {
+	ndctl list -N 2>/dev/null |
+		jq -r --arg b "$(basename "$DEV")" '[.] | flatten | map(select(.blockdev == $b)) | .[0].dev // empty'
+}
+
+# raw_restore ns: the namespace back to raw mode (/dev/pmem0) for the next round.
+raw_restore() {
+	timeout 300 ndctl create-namespace -f -e "$1" -m raw >>"$LOGS/devdax-$round.log" 2>&1 || true
+	for _ in $(seq 1 50); do [ -b "$DEV" ] && return 0; sleep 0.2; done
+	err devdax "cannot give $DEV back (ndctl -m raw failed; logs/devdax-$round.log)"
+	return 1
+}
+
+# The raw device: fio mmap rows on /dev/daxX.Y, the physical limit in the guest.
+raw_pass() {
+	local fs=raw ns dax mib
+	say "round $round/$ROUNDS: raw (devdax)"
+	umount "$MNT" 2>/dev/null || true
+	modprobe dax_pmem 2>/dev/null || true
+	modprobe device_dax 2>/dev/null || true
+	ns=$(pmem_namespace)
+	if [ -z "$ns" ]; then
+		err devdax "ndctl finds no namespace for $DEV: $(ndctl list -N 2>&1 | tr -d '\n\t ')"
+		return 0
+	fi
+	[ "$round" = 1 ] && rec "I pmem_namespace $(ndctl list -N -n "$ns" | jq -c .)"
+	if ! timeout 300 ndctl create-namespace -f -e "$ns" -m devdax >"$LOGS/devdax-$round.log" 2>&1; then
+		err devdax "ndctl create-namespace -m devdax failed: $(tail -n 2 "$LOGS/devdax-$round.log" | tr '\n' ' ')"
+		raw_restore "$ns"
+		return
+	fi
+	dax=""
+	for _ in $(seq 1 50); do
+		dax=$(find /dev -maxdepth 1 -name 'dax*' -type c | sort | head -n 1)
+		[ -n "$dax" ] && break
+		sleep 0.2
+	done
+	if [ -z "$dax" ]; then
+		err devdax "no /dev/dax* after ndctl -m devdax (logs/devdax-$round.log)"
+	else
+		# Device-dax maps whole 2 MiB units: keep the size a multiple.
+		mib=$(($(cat "/sys/bus/dax/devices/$(basename "$dax")/size") >> 20))
+		[ "$mib" -gt "$FIOMAP_MIB" ] && mib=$FIOMAP_MIB
+		mib=$((mib / 2 * 2))
+		[ "$round" = 1 ] && rec "I raw_device $dax $mib MiB"
+		fiomap_all "$dax" "$mib"
+	fi
+	raw_restore "$ns"
+	dmesg_check "raw-$round"
+}
+
+# mmap_round: the pass of section 5 for every filesystem, then the raw device.
+mmap_round() {
+	local step any=0
+	for step in fiomap pmdshare msync firststore; do want_step "$step" && any=1; done
+	[ "$any" = 1 ] || return 0
+	for fs in $FSLIST; do
+		say "round $round/$ROUNDS: $fs (mmap rows, aligned mkfs)"
+		SYS=""
+		if ! mkfs_mount_aligned "$fs" >"$LOGS/mount-aligned-$fs-$round.log" 2>&1; then
+			err mount "aligned mkfs/mount failed: $(tail -n 3 "$LOGS/mount-aligned-$fs-$round.log" | tr '\n' ' ')"
+			continue
+		fi
+		for step in fiomap pmdshare msync firststore; do
+			want_step "$step" || continue
+			say "  $fs $step"
+			"bench_$step" || err "$step" "step failed (exit $?)"
+		done
+		dmesg_check "$fs-aligned-$round"
+		if ! timeout 120 umount "$MNT"; then
+			err umount "umount failed"
+			return 1
+		fi
+		if [ "$fs" = refdax ] && ! timeout 300 fsck.refdax -n "$DEV" >"$LOGS/fsck-aligned-$round.log" 2>&1; then
+			err fsck "fsck.refdax -n found problems (logs/fsck-aligned-$round.log)"
+		fi
+	done
+	if [ "${RAW_DAX:-0}" = 1 ] && want_step fiomap; then
+		raw_pass
+	fi
+}
+
 for round in $(seq 1 "$ROUNDS"); do
 	for fs in $FSLIST; do
 		say "round $round/$ROUNDS: $fs"
@@ -287,6 +492,7 @@ for round in $(seq 1 "$ROUNDS"); do
 			continue
 		fi
 		for step in clone clonebig clonefrag mmap faults psync; do
+			want_step "$step" || continue
 			say "  $fs $step"
 			"bench_$step" || err "$step" "step failed (exit $?)"
 		done
@@ -301,6 +507,7 @@ for round in $(seq 1 "$ROUNDS"); do
 			fi
 		fi
 	done
+	mmap_round || break
 done
 say "done"
 echo DONE >>"$RAW"

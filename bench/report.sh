@@ -39,6 +39,7 @@ rmedians=$(awk '$1 == "R" && $5 ~ /^-?[0-9.]+(e[+-]?[0-9]+)?$/ { print $3, $4 "@
 	END { flush() }')
 
 awk -v kv="$(awk '$1 == "I" && $2 == "kernel" { print $3 }' "$raw")" \
+	-v sizes="$(awk '$1 == "I" && $2 == "mmap_sizes" { $1 = $2 = ""; print substr($0, 3) }' "$raw")" \
 	-v done="$(grep -cx DONE "$raw" || true)" '
 FNR == NR { med[$1, $2] = $3; cnt[$1, $2] = $4; next }
 function has(fs, m) { return ((fs, m) in med) }
@@ -55,6 +56,41 @@ function row(label, unit, m, scale, fmt) {
 		val("refdax", m, scale, fmt), val("xfs", m, scale, fmt),
 		val("ext4", m, scale, fmt), ratio("refdax", "xfs", m),
 		ratio("refdax", "ext4", m)
+}
+# Section 5 (issue 8): the mmap rows.  Those measured on the raw device too
+# (fio mmap) get a table of their own: refdax against the best peer and
+# against the raw devdax namespace, the physical limit in the guest.
+function best(m,   b) {
+	b = ""
+	if (has("xfs", m)) b = "xfs"
+	if (has("ext4", m) && (b == "" || med["ext4", m] > med["xfs", m])) b = "ext4"
+	return b
+}
+function row4(label, unit, m, scale, fmt,   b, rb) {
+	b = best(m)
+	rb = b == "" ? "n/a" : ratio("refdax", b, m) " " b
+	printf "%-34s | %-7s | %10s | %10s | %10s | %10s | %14s | %10s\n", label, unit,
+		val("refdax", m, scale, fmt), val("xfs", m, scale, fmt), val("ext4", m, scale, fmt),
+		val("raw", m, scale, fmt), rb, ratio("refdax", "raw", m)
+}
+function mmap_rows() {
+	row("PMD share, private file (higher=better)", "%", "pmd_private_pct", 1, "%.1f")
+	row("  faults per 2 MiB chunk (private)", "ratio", "pmd_private_fpc", 1, "%.2f")
+	row("PMD share, reflinked copy", "%", "pmd_clone_pct", 1, "%.1f")
+	row("  faults per 2 MiB chunk (copy)", "ratio", "pmd_clone_fpc", 1, "%.2f")
+	row("msync after 100 stores (lower=better)", "us", "msync_us", 1, "%.1f")
+	row("first stores: faults per store", "ratio", "fstore_fps", 1, "%.3f")
+	row("  time per first store", "ns", "fstore_ns", 1, "%.0f")
+	if (!has("refdax", "fiomap_seqread_mibs") && !has("xfs", "fiomap_seqread_mibs") && !has("raw", "fiomap_seqread_mibs"))
+		return
+	printf "\nfio ioengine=mmap (raw = the same namespace as devdax, /dev/daxX.Y; higher=better)\n\n"
+	printf "%-34s | %-7s | %10s | %10s | %10s | %10s | %14s | %10s\n", "metric", "unit",
+		"refdax", "xfs", "ext4", "raw", "refdax/best", "refdax/raw"
+	printf "%s\n", "-----------------------------------+---------+------------+------------+------------+------------+----------------+-----------"
+	row4("mmap seq read 2M", "MiB/s", "fiomap_seqread_mibs", 1, "%.0f")
+	row4("mmap seq write 2M", "MiB/s", "fiomap_seqwrite_mibs", 1, "%.0f")
+	row4("mmap rand read 4k", "IOPS", "fiomap_randread_iops", 1, "%.0f")
+	row4("mmap rand write 4k", "IOPS", "fiomap_randwrite_iops", 1, "%.0f")
 }
 function verdict(ok) { return ok ? "MET" : "NOT MET" }
 function rounds(m,   r, out) {
@@ -90,6 +126,7 @@ END {
 	row("psync randread 4k", "IOPS", "psync_randread_iops", 1, "%.0f")
 	row("small files: create+4k write", "files/s", "create_per_s", 1, "%.0f")
 	row("small files: unlink", "files/s", "unlink_per_s", 1, "%.0f")
+	mmap_rows()
 
 	printf "\nGoals (issue):\n"
 	if (has("refdax", "cow_iops") && has("xfs", "cow_iops")) {
@@ -171,6 +208,8 @@ END {
 	if (has("refdax", "cow_cowfaults"))
 		printf "  refdax cow_faults counter per CoW fio run: %d (fio writes per run: %d)\n",
 			med["refdax", "cow_cowfaults"], med["refdax", "cow_ios"]
+	if (sizes != "")
+		printf "\nmmap rows sizes: %s\n", sizes
 	if (!done)
 		printf "\nWARNING: the guest job did not complete (no DONE line)\n"
 }' <(printf '%s\n%s\n' "$medians" "$rmedians") "$raw"
