@@ -270,7 +270,7 @@ bench_psync() {
 			sample psync_randread_iops "$(jq '.jobs[0].read.iops' "$log")"
 			# IOPS is 1 / mean latency, and under TCG on a shared
 			# host the mean is set by the ~0.3% of reads that stall
-			# for milliseconds (the vCPU descheduled): the median
+			# for milliseconds (most likely the host): the median
 			# is the filesystem's own cost per read.
 			sample psync_randread_p50_ns \
 				"$(jq '.jobs[0].read.clat_ns.percentile["50.000000"]' "$log")"
