@@ -124,6 +124,8 @@ END {
 	row("  faults per page touched (N=64)", "ratio", "fault_faults_per_page_64", 1, "%.3f")
 	row("psync randwrite 4k", "IOPS", "psync_randwrite_iops", 1, "%.0f")
 	row("psync randread 4k", "IOPS", "psync_randread_iops", 1, "%.0f")
+	row("  median read latency (lower=better)", "ns", "psync_randread_p50_ns", 1, "%.0f")
+	row("pread loop 4k random (no fio)", "IOPS", "pread_loop_iops", 1, "%.0f")
 	row("small files: create+4k write", "files/s", "create_per_s", 1, "%.0f")
 	row("small files: unlink", "files/s", "unlink_per_s", 1, "%.0f")
 	mmap_rows()
