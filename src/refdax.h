@@ -386,7 +386,6 @@ struct refdax_master *refdax_master_get(struct refdax_sb_info *sbi, u64 pblk,
 void refdax_master_put(struct refdax_sb_info *sbi, struct refdax_master *m);
 void refdax_master_lock(struct refdax_master *m);
 void refdax_master_unlock(struct refdax_master *m);
-unsigned int refdax_master_shadows(struct refdax_master *m);
 int refdax_shadow_add(struct inode *inode, pgoff_t pgoff,
 		      struct refdax_master *m);
 void refdax_shadow_drop(struct inode *inode, pgoff_t pgoff, bool huge);

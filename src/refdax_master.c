@@ -26,23 +26,25 @@
 
 /*
  * Entries are sized for the fault path's memory budget: 64 bytes per
- * master, 32 per shadow, from caches of their own.  Masters are freed
- * SLAB_TYPESAFE_BY_RCU rather than with an rcu_head: a lockless lookup
- * may find an entry that was freed and reused meanwhile, so it checks,
- * once it holds a reference, that the entry is still the table's entry for
- * its key.  Shadows hang off their master on a singly linked list: taking
+ * master (56 and the free pointer the slab keeps beside objects that may
+ * be read after freeing), 32 per shadow, from caches of their own.
+ * Masters are freed SLAB_TYPESAFE_BY_RCU rather than with an rcu_head: a
+ * lockless lookup may find an entry that was freed and reused meanwhile,
+ * so it checks, once it holds a reference, that the entry is still the
+ * table's entry for its key.  Shadows hang off their master on a singly linked list: taking
  * one off walks the list, which holds one shadow per file and offset
  * mapping the block (the sharing degree), to save a pointer per shadow.
  */
 struct refdax_master {
-	u64 pblk;			/* block, or first block of a chunk */
+	u64 id;				/* block, or MASTER_HUGE | chunk's first */
 	refcount_t users;		/* shadows + callers holding it */
-	spinlock_t slock;		/* protects shadows, nr_shadows */
+	spinlock_t slock;		/* protects shadows */
 	struct mutex lock;		/* serialises CoW of this block */
 	struct refdax_shadow *shadows;
-	unsigned int nr_shadows;
-	bool huge;			/* a 2 MiB chunk mapped by PMDs */
 };
+
+/* A 2 MiB chunk mapped by PMDs; block numbers never reach this bit. */
+#define MASTER_HUGE	BIT_ULL(63)
 
 /* A run of blocks that stopped being shared, waiting for the worker. */
 struct refdax_unshared {
@@ -53,7 +55,7 @@ struct refdax_unshared {
 struct refdax_shadow {
 	struct refdax_master *m;
 	struct inode *inode;
-	pgoff_t pgoff;			/* first page of a PMD when m->huge */
+	pgoff_t pgoff;			/* a PMD's first page if m is huge */
 	struct refdax_shadow *next;	/* on m->shadows */
 };
 
@@ -125,6 +127,22 @@ static unsigned long master_key(u64 pblk, bool huge)
 	return huge ? pblk / REFDAX_HUGE_BLOCKS : pblk;
 }
 
+static bool master_huge(const struct refdax_master *m)
+{
+	return m->id & MASTER_HUGE;
+}
+
+/* The entry's block, or the first block of its chunk. */
+static u64 master_pblk(const struct refdax_master *m)
+{
+	return m->id & ~MASTER_HUGE;
+}
+
+static u64 master_id(u64 pblk, bool huge)
+{
+	return huge ? pblk | MASTER_HUGE : pblk;
+}
+
 /* The live entry of @pblk with a reference taken, or NULL. */
 static struct refdax_master *master_find(struct refdax_sb_info *sbi,
 					 u64 pblk, bool huge)
@@ -140,7 +158,7 @@ static struct refdax_master *master_find(struct refdax_sb_info *sbi,
 			break;
 		/* Pairs with the smp_wmb() before an entry's users is set. */
 		smp_rmb();
-		if (m->pblk == pblk && m->huge == huge && xa_load(xa, key) == m)
+		if (m->id == master_id(pblk, huge) && xa_load(xa, key) == m)
 			break;
 		/* Freed and reused meanwhile: not ours. */
 		rcu_read_unlock();
@@ -169,10 +187,8 @@ struct refdax_master *refdax_master_get(struct refdax_sb_info *sbi, u64 pblk,
 		m = kmem_cache_alloc(master_cache, GFP_KERNEL);
 		if (!m)
 			return ERR_PTR(-ENOMEM);
-		m->pblk = pblk;
-		m->huge = huge;
+		m->id = master_id(pblk, huge);
 		m->shadows = NULL;
-		m->nr_shadows = 0;
 		/* A stale lookup may see this object: key first, then users. */
 		smp_wmb();
 		refcount_set(&m->users, 1);
@@ -195,8 +211,9 @@ void refdax_master_put(struct refdax_sb_info *sbi, struct refdax_master *m)
 {
 	if (!refcount_dec_and_test(&m->users))
 		return;
-	if (xa_cmpxchg(master_table(sbi, m->huge), master_key(m->pblk, m->huge),
-		       m, NULL, 0) == m)
+	if (xa_cmpxchg(master_table(sbi, master_huge(m)),
+		       master_key(master_pblk(m), master_huge(m)), m, NULL,
+		       0) == m)
 		atomic64_dec(&sbi->stat_masters);
 	kmem_cache_free(master_cache, m);
 }
@@ -209,11 +226,6 @@ void refdax_master_lock(struct refdax_master *m)
 void refdax_master_unlock(struct refdax_master *m)
 {
 	mutex_unlock(&m->lock);
-}
-
-unsigned int refdax_master_shadows(struct refdax_master *m)
-{
-	return READ_ONCE(m->nr_shadows);
 }
 
 static struct xarray *shadow_table(struct inode *inode, bool huge)
@@ -231,14 +243,14 @@ int refdax_shadow_add(struct inode *inode, pgoff_t pgoff,
 		      struct refdax_master *m)
 {
 	struct refdax_sb_info *sbi = RDX_SB(inode->i_sb);
-	struct xarray *xa = shadow_table(inode, m->huge);
+	struct xarray *xa = shadow_table(inode, master_huge(m));
 	struct refdax_shadow *s, *old;
 
 	s = xa_load(xa, pgoff);
 	if (s && s->m == m)
 		return 0;
 	if (s)
-		refdax_shadow_drop(inode, pgoff, m->huge);
+		refdax_shadow_drop(inode, pgoff, master_huge(m));
 	s = kmem_cache_alloc(shadow_cache, GFP_KERNEL);
 	if (!s)
 		return -ENOMEM;
@@ -254,7 +266,6 @@ int refdax_shadow_add(struct inode *inode, pgoff_t pgoff,
 	spin_lock(&m->slock);
 	s->next = m->shadows;
 	m->shadows = s;
-	m->nr_shadows++;
 	spin_unlock(&m->slock);
 	atomic64_inc(&sbi->stat_shadows);
 	return 0;
@@ -267,10 +278,8 @@ static void shadow_unlink(struct refdax_master *m, struct refdax_shadow *s)
 
 	while (*pp && *pp != s)
 		pp = &(*pp)->next;
-	if (*pp) {
+	if (*pp)
 		*pp = s->next;
-		m->nr_shadows--;
-	}
 }
 
 static void shadow_free(struct refdax_sb_info *sbi, struct refdax_shadow *s)
@@ -333,8 +342,20 @@ static unsigned int snapshot_shadows(struct refdax_master *m, u64 pblk,
 	for (s = m->shadows; s && n < max; s = s->next) {
 		inodes[n] = igrab(s->inode);
 		if (inodes[n])
-			offs[n++] = s->pgoff + (pblk - m->pblk);
+			offs[n++] = s->pgoff + (pblk - master_pblk(m));
 	}
+	spin_unlock(&m->slock);
+	return n;
+}
+
+static unsigned int count_shadows(struct refdax_master *m)
+{
+	struct refdax_shadow *s;
+	unsigned int n = 0;
+
+	spin_lock(&m->slock);
+	for (s = m->shadows; s; s = s->next)
+		n++;
 	spin_unlock(&m->slock);
 	return n;
 }
@@ -352,8 +373,9 @@ static unsigned int unmap_entry(struct refdax_sb_info *sbi, u64 pblk,
 			pblk, huge);
 	if (!m)
 		return 0;
+	/* Shadows are only added under the lock: the list can only shrink. */
 	refdax_master_lock(m);
-	max = m->nr_shadows;
+	max = count_shadows(m);
 	inodes = kcalloc(max, sizeof(*inodes), GFP_NOFS);
 	offs = kcalloc(max, sizeof(*offs), GFP_NOFS);
 	if (inodes && offs)
@@ -396,10 +418,10 @@ static struct refdax_shadow *retire_shadows(struct refdax_sb_info *sbi,
 	for (s = m->shadows; s; s = next) {
 		next = s->next;
 		/* Whoever erases the xarray slot frees the shadow. */
-		if (xa_cmpxchg(shadow_table(s->inode, m->huge), s->pgoff, s,
-			       NULL, 0) != s)
+		if (xa_cmpxchg(shadow_table(s->inode, master_huge(m)), s->pgoff,
+			       s, NULL, 0) != s)
 			continue;
-		refdax_owner_set_atomic(sbi, m->pblk, s->inode->i_ino,
+		refdax_owner_set_atomic(sbi, master_pblk(m), s->inode->i_ino,
 					s->pgoff);
 		shadow_unlink(m, s);
 		s->next = gone;
@@ -506,9 +528,11 @@ static const struct refdax_defer_ops unshared_defer_ops = {
 	.finish = unshared_finish,
 };
 
+/* Per entry as the slab lays it out: the free pointer sits beside it. */
 size_t refdax_master_entry_bytes(void)
 {
-	return sizeof(struct refdax_master);
+	return ALIGN(sizeof(struct refdax_master) + sizeof(void *),
+		     sizeof(void *));
 }
 
 size_t refdax_shadow_entry_bytes(void)

@@ -70,6 +70,8 @@ assert_eq "$(ctr shadows)" 4 "shadows after mapping b"
 map_run 4 16 read a >/dev/null
 assert_eq "$(ctr master_entries)" 4 "master entries after mapping a too"
 assert_eq "$(ctr shadows)" 8 "shadows after mapping a too"
+# 64 bytes per master entry and 32 per shadow (the memory budget)
+assert_eq "$(ctr master_bytes)" $((4 * 64 + 8 * 32)) "master_bytes"
 
 note "a store into a shared PMD copies 4 KiB for that file only"
 c0=$(ctr cow_faults)
