@@ -154,8 +154,12 @@ static struct refdax_master *master_find(struct refdax_sb_info *sbi,
 	rcu_read_lock();
 	for (;;) {
 		m = xa_load(xa, key);
-		if (!m || !refcount_inc_not_zero(&m->users))
+		if (!m)
 			break;
+		if (!refcount_inc_not_zero(&m->users)) {
+			m = NULL;	/* dying: its put clears the slot */
+			break;
+		}
 		/* Pairs with the smp_wmb() before an entry's users is set. */
 		smp_rmb();
 		if (m->id == master_id(pblk, huge) && xa_load(xa, key) == m)
