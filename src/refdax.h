@@ -135,7 +135,8 @@ struct refdax_sb_info {
 	struct mutex orphan_lock;
 
 	/* master-page table: shared blocks mapped by at least one file */
-	struct xarray masters;
+	struct xarray masters;		/* block -> 4 KiB master entry */
+	struct xarray huge_masters;	/* 2 MiB chunk -> PMD master entry */
 	spinlock_t unshared_lock;	/* protects unshared */
 	struct list_head unshared;	/* runs whose masters may retire */
 	struct work_struct retire_work;
@@ -156,6 +157,7 @@ struct refdax_sb_info {
 	struct completion kobj_done;
 	atomic64_t stat_txns;
 	atomic64_t stat_faults;
+	atomic64_t stat_pmd_faults;	/* PMDs mapped */
 
 	/* store tracer (refdax_trace.c); NULL unless this mount is traced */
 	struct refdax_tracer *tracer;
@@ -171,9 +173,10 @@ struct refdax_inode_info {
 	struct refdax_dir_index *dir;	/* NULL until first use */
 	u32 flags;			/* REFDAX_IFL_* */
 	struct xarray shadows;		/* pgoff -> refdax_shadow */
+	struct xarray huge_shadows;	/* PMD's first pgoff -> shadow */
 	/* pages written through shared mappings since the last fsync */
-	spinlock_t dirty_lock;
-	pgoff_t dirty_lo, dirty_hi;	/* empty when lo > hi */
+	struct xarray dirty;		/* pgoff / 32 -> bitmap (refdax_dirty.c) */
+	unsigned long dirty_flags;	/* REFDAX_DIRTY_ALL */
 };
 
 static inline struct refdax_sb_info *RDX_SB(struct super_block *sb)
@@ -212,8 +215,8 @@ int refdax_sync_super(struct refdax_sb_info *sbi);
  * between files loops), and work that must run above a layer at the end of
  * a transaction goes through the defer ops each layer registers.  From the
  * bottom up: journal and trace; trans; resv; owner; alloc; refcount;
- * master; bmap; inode; dir; iomap; reflink; then mf, fault, file, iops and
- * namei; then sysfs and super.
+ * master; bmap; inode; dir; iomap; reflink; dirty; then mf, fault, file,
+ * iops and namei; then sysfs and super.
  */
 
 /* refdax_journal.c: the undo journal on pmem, one transaction at a time. */
@@ -374,16 +377,18 @@ int refdax_refcount_dec(struct refdax_trans *tp, u64 first, u64 len);
 
 /* refdax_master.c: master-page table and per-file shadows */
 struct refdax_master;
+int refdax_master_cache_init(void);
+void refdax_master_cache_exit(void);
 void refdax_master_init(struct refdax_sb_info *sbi);
 void refdax_master_exit(struct refdax_sb_info *sbi);
-struct refdax_master *refdax_master_get(struct refdax_sb_info *sbi, u64 pblk);
+struct refdax_master *refdax_master_get(struct refdax_sb_info *sbi, u64 pblk,
+					bool huge);
 void refdax_master_put(struct refdax_sb_info *sbi, struct refdax_master *m);
 void refdax_master_lock(struct refdax_master *m);
 void refdax_master_unlock(struct refdax_master *m);
-unsigned int refdax_master_shadows(struct refdax_master *m);
 int refdax_shadow_add(struct inode *inode, pgoff_t pgoff,
 		      struct refdax_master *m);
-void refdax_shadow_drop(struct inode *inode, pgoff_t pgoff);
+void refdax_shadow_drop(struct inode *inode, pgoff_t pgoff, bool huge);
 void refdax_shadow_drop_range(struct inode *inode, pgoff_t first,
 			      pgoff_t last);
 unsigned int refdax_master_unmap_shadows(struct refdax_sb_info *sbi,
@@ -471,6 +476,8 @@ int refdax_unshare_for_write(struct inode *inode, loff_t pos, size_t count);
 int refdax_zero_tail(struct inode *inode, loff_t pos);
 int refdax_cow_fault(struct inode *inode, pgoff_t pgoff, u64 old);
 vm_fault_t refdax_map_shared(struct vm_fault *vmf, u64 pblk);
+vm_fault_t refdax_map_shared_huge(struct vm_fault *vmf, pgoff_t pgoff,
+				  u64 pblk);
 loff_t refdax_remap_file_range(struct file *file_in, loff_t pos_in,
 			       struct file *file_out, loff_t pos_out,
 			       loff_t len, unsigned int flags);
@@ -500,9 +507,14 @@ extern const struct inode_operations refdax_dir_inode_ops;
 /* refdax_file.c */
 extern const struct file_operations refdax_file_ops;
 
-/* refdax_fault.c */
-void refdax_mark_mmap_dirty(struct inode *inode, pgoff_t pgoff);
+/* refdax_dirty.c: pages stored to through shared mappings */
+#define REFDAX_DIRTY_ALL	0	/* bit: the set overflowed */
+void refdax_mark_mmap_dirty(struct inode *inode, pgoff_t pgoff,
+			    unsigned long nr);
 int refdax_flush_mmap_dirty(struct inode *inode);
+void refdax_dirty_forget(struct inode *inode);
+
+/* refdax_fault.c */
 int refdax_file_mmap(struct file *file, struct vm_area_struct *vma);
 extern const struct vm_operations_struct refdax_vm_ops;
 

@@ -15,6 +15,7 @@
 #include <linux/dax.h>
 #include <linux/pfn_t.h>
 #include <linux/mman.h>
+#include <linux/pgtable.h>
 
 /* 6.3 replaced the user_namespace argument of inode ops by mnt_idmap. */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
@@ -57,16 +58,56 @@
 #endif
 
 /*
- * Installing a writable DAX pte.  6.1 exports vmf_insert_mixed_mkwrite();
- * from 6.12 it is not exported, so the fault inserts read-only and the core
- * upgrades the pte through ->pfn_mkwrite on the retried write.
+ * Installing a writable DAX pte in one fault.  6.1 exports
+ * vmf_insert_mixed_mkwrite(); later kernels declare it but do not export
+ * it, and their vm_page_prot of a write-notify mapping is read-only, so a
+ * plain insert makes the store fault a second time (into ->pfn_mkwrite).
+ * There the pte is inserted read-only and then upgraded in place, under
+ * its page-table lock, exactly as the core's insert_pfn(mkwrite) does for
+ * the unexported call: same pfn, young, writable, dirty.  A pte that
+ * changed meanwhile is left alone; the store then faults again.
  */
 #if LINUX_VERSION_CODE < KERNEL_VERSION(6, 6, 0)
 #define rdx_insert_pfn_write(vma, addr, pfn) \
 	vmf_insert_mixed_mkwrite(vma, addr, pfn)
 #else
-#define rdx_insert_pfn_write(vma, addr, pfn) \
-	vmf_insert_mixed(vma, addr, pfn)
+struct rdx_pte_upgrade {
+	struct mm_struct *mm;
+	unsigned long pfn;
+};
+
+static inline int rdx_pte_mkwrite(pte_t *ptep, unsigned long addr,
+				  void *data)
+{
+	struct rdx_pte_upgrade *up = data;
+	pte_t pte = ptep_get(ptep);
+
+	if (pte_present(pte) && pte_pfn(pte) == up->pfn && !pte_write(pte))
+		set_pte_at(up->mm, addr, ptep,
+			   pte_mkdirty(pte_mkwrite_novma(pte_mkyoung(pte))));
+	return 0;
+}
+
+static inline vm_fault_t rdx_insert_pfn_write(struct vm_area_struct *vma,
+					      unsigned long addr, pfn_t pfn)
+{
+	struct rdx_pte_upgrade up = { vma->vm_mm, pfn_t_to_pfn(pfn) };
+	vm_fault_t ret = vmf_insert_mixed(vma, addr, pfn);
+
+	if (ret == VM_FAULT_NOPAGE && (vma->vm_flags & VM_WRITE))
+		apply_to_existing_page_range(vma->vm_mm, addr & PAGE_MASK,
+					     PAGE_SIZE, rdx_pte_mkwrite, &up);
+	return ret;
+}
+#endif
+
+/* 6.6 passes ->huge_fault the mapping's order instead of an entry size. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0)
+#define rdx_huge_fault_size	unsigned int
+#define RDX_HUGE_FAULT_PMD	PMD_ORDER
+#else
+#define rdx_huge_fault_size	enum page_entry_size
+#define RDX_HUGE_FAULT_PMD	PE_SIZE_PMD
 #endif
 
 /* 6.5 replaced generic_file_splice_read by copy_splice_read. */

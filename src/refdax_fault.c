@@ -11,71 +11,26 @@
  * block first, and allocation removes zero-page ptes before the block is
  * visible (see refdax_get_block), so a zero-page pte is never made writable.
  *
+ * Files of 2 MiB and more map with PMDs where they can (huge_fault): a
+ * 2 MiB-aligned page range within EOF whose blocks form one 2 MiB-aligned
+ * physical run maps as one PMD, read and write, when none of its blocks is
+ * shared; read-only from the chunk's master entry when all of them are.
+ * A store into a shared PMD, and any range that does not fit, falls back
+ * to 4 KiB pages: copy-on-write is per 4 KiB page, so a store into a
+ * shared 2 MiB extent copies 4 KiB, not 2 MiB (a random-store workload on
+ * a fresh clone would otherwise copy 512 times what it writes).
+ *
  * Metadata reaching a block is committed before the block is mapped
- * writable, which is what MAP_SYNC asks for.  Stores through shared mappings
- * stay in CPU caches: the written range is tracked per inode and written
- * back by fsync/msync.
+ * writable, which is what MAP_SYNC asks for: a PMD is only mapped over
+ * blocks that are already allocated, whose metadata is durable.  Stores
+ * through shared mappings stay in CPU caches: the pages mapped writable
+ * are remembered (refdax_dirty.c) and written back by fsync/msync.
  */
 #include <linux/mm.h>
 #include <linux/mman.h>
 #include <linux/pagemap.h>
+#include <linux/huge_mm.h>
 #include "refdax.h"
-
-void refdax_mark_mmap_dirty(struct inode *inode, pgoff_t pgoff)
-{
-	struct refdax_inode_info *ri = RDX_I(inode);
-
-	spin_lock(&ri->dirty_lock);
-	if (ri->dirty_lo > ri->dirty_hi) {
-		ri->dirty_lo = pgoff;
-		ri->dirty_hi = pgoff;
-	} else {
-		ri->dirty_lo = min(ri->dirty_lo, pgoff);
-		ri->dirty_hi = max(ri->dirty_hi, pgoff);
-	}
-	spin_unlock(&ri->dirty_lock);
-}
-
-/*
- * Write back the CPU cache lines of every page stored to through a shared
- * mapping.  The ptes are zapped first, under invalidate_lock, so any later
- * store faults again and is tracked again; stores before the zap are in
- * the caches we flush afterwards.
- */
-int refdax_flush_mmap_dirty(struct inode *inode)
-{
-	struct refdax_inode_info *ri = RDX_I(inode);
-	struct refdax_sb_info *sbi = RDX_SB(inode->i_sb);
-	pgoff_t lo, hi;
-	int ret = 0;
-
-	if (READ_ONCE(ri->dirty_lo) > READ_ONCE(ri->dirty_hi))
-		return 0;
-	filemap_invalidate_lock(inode->i_mapping);
-	spin_lock(&ri->dirty_lock);
-	lo = ri->dirty_lo;
-	hi = ri->dirty_hi;
-	ri->dirty_lo = 1;
-	ri->dirty_hi = 0;
-	spin_unlock(&ri->dirty_lock);
-	if (lo <= hi)
-		unmap_mapping_pages(inode->i_mapping, lo, hi - lo + 1, false);
-	while (lo <= hi) {
-		u64 pblk, len;
-
-		ret = refdax_get_block(inode, lo, 0, &pblk, &len);
-		if (ret < 0)
-			break;
-		len = min_t(u64, len, hi - lo + 1);
-		if (ret == 0)
-			refdax_persist(sbi, rdx_block(sbi, pblk),
-				       len << REFDAX_BLOCK_SHIFT);
-		ret = 0;
-		lo += len;
-	}
-	filemap_invalidate_unlock(inode->i_mapping);
-	return ret;
-}
 
 static pfn_t block_pfn(struct refdax_sb_info *sbi, u64 pblk)
 {
@@ -120,7 +75,7 @@ static vm_fault_t refdax_fault_locked(struct vm_fault *vmf, bool write)
 	}
 	refdax_owner_set(sbi, pblk, inode->i_ino, vmf->pgoff);
 	if (write) {
-		refdax_mark_mmap_dirty(inode, vmf->pgoff);
+		refdax_mark_mmap_dirty(inode, vmf->pgoff, 1);
 		return rdx_insert_pfn_write(vma, vmf->address,
 					    block_pfn(sbi, pblk));
 	}
@@ -145,6 +100,95 @@ static vm_fault_t refdax_fault(struct vm_fault *vmf)
 	}
 	filemap_invalidate_lock_shared(inode->i_mapping);
 	ret = refdax_fault_locked(vmf, write);
+	filemap_invalidate_unlock_shared(inode->i_mapping);
+	if (write)
+		sb_end_pagefault(inode->i_sb);
+	return ret;
+}
+
+/*
+ * The first page of the file range a PMD at the fault address would map,
+ * if a PMD fits there: the VMA covers the whole 2 MiB, the file offset is
+ * 2 MiB-aligned too, and EOF is not inside it.
+ */
+static bool pmd_range(struct vm_fault *vmf, struct inode *inode,
+		      pgoff_t *first)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	unsigned long addr = vmf->address & PMD_MASK;
+	pgoff_t pgoff;
+
+	if (addr < vma->vm_start || addr + PMD_SIZE > vma->vm_end)
+		return false;
+	pgoff = linear_page_index(vma, addr);
+	if (pgoff % REFDAX_HUGE_BLOCKS ||
+	    pgoff + REFDAX_HUGE_BLOCKS >
+	    DIV_ROUND_UP(i_size_read(inode), PAGE_SIZE))
+		return false;
+	*first = pgoff;
+	return true;
+}
+
+/* Whether [pblk, pblk + 512) is one chunk a PMD can map. */
+static bool pmd_chunk(struct refdax_sb_info *sbi, u64 pblk, u64 len)
+{
+	return len >= REFDAX_HUGE_BLOCKS &&
+	       IS_ALIGNED(sbi->pfn0 + pblk, REFDAX_HUGE_BLOCKS) &&
+	       !refdax_block_bad(sbi, pblk, REFDAX_HUGE_BLOCKS);
+}
+
+static vm_fault_t refdax_pmd_fault_locked(struct vm_fault *vmf, bool write)
+{
+	struct inode *inode = file_inode(vmf->vma->vm_file);
+	struct refdax_sb_info *sbi = RDX_SB(inode->i_sb);
+	pgoff_t pgoff;
+	u64 pblk, len;
+
+	if (!pmd_range(vmf, inode, &pgoff) ||
+	    refdax_get_block(inode, pgoff, 0, &pblk, &len) != 0 ||
+	    !pmd_chunk(sbi, pblk, len))
+		return VM_FAULT_FALLBACK;
+	if (refdax_refcount_run(sbi, pblk, REFDAX_HUGE_BLOCKS, false) ==
+	    REFDAX_HUGE_BLOCKS) {
+		/* Private: its metadata is durable, map it as it is asked. */
+		atomic64_inc(&sbi->stat_pmd_faults);
+		refdax_owner_set(sbi, pblk, inode->i_ino, pgoff);
+		if (write)
+			refdax_mark_mmap_dirty(inode, pgoff,
+					       REFDAX_HUGE_BLOCKS);
+		return vmf_insert_pfn_pmd(vmf, block_pfn(sbi, pblk), write);
+	}
+	/* A store copies 4 KiB (see the top); partly shared: 4 KiB too. */
+	if (write || refdax_refcount_run(sbi, pblk, REFDAX_HUGE_BLOCKS,
+					 true) != REFDAX_HUGE_BLOCKS)
+		return VM_FAULT_FALLBACK;
+	atomic64_inc(&sbi->stat_pmd_faults);
+	return refdax_map_shared_huge(vmf, pgoff, pblk);
+}
+
+/* Only PMDs are ever tried: anything else falls back to 4 KiB pages. */
+static vm_fault_t refdax_huge_fault(struct vm_fault *vmf,
+				    rdx_huge_fault_size size)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct inode *inode = file_inode(vma->vm_file);
+	bool write = vmf->flags & FAULT_FLAG_WRITE;
+	vm_fault_t ret;
+
+	if (size != RDX_HUGE_FAULT_PMD)
+		return VM_FAULT_FALLBACK;
+	/*
+	 * A store to a private mapping copies into anonymous memory: let the
+	 * core split the PMD and copy 4 KiB (6.1 asks us first).
+	 */
+	if (write && !(vma->vm_flags & VM_SHARED))
+		return VM_FAULT_FALLBACK;
+	if (write) {
+		sb_start_pagefault(inode->i_sb);
+		file_update_time(vma->vm_file);
+	}
+	filemap_invalidate_lock_shared(inode->i_mapping);
+	ret = refdax_pmd_fault_locked(vmf, write);
 	filemap_invalidate_unlock_shared(inode->i_mapping);
 	if (write)
 		sb_end_pagefault(inode->i_sb);
@@ -180,14 +224,14 @@ static vm_fault_t refdax_pfn_mkwrite(struct vm_fault *vmf)
 		err = refdax_cow_fault(inode, vmf->pgoff, pblk) ?: 1;
 	} else if (err == 0) {
 		/* The last owner keeps the page: it is no shadow any more. */
-		refdax_shadow_drop(inode, vmf->pgoff);
+		refdax_shadow_drop(inode, vmf->pgoff, false);
 	}
 	if (err < 0)
 		ret = err == -ENOMEM ? VM_FAULT_OOM : VM_FAULT_SIGBUS;
 	else if (err == 1)
 		ret = VM_FAULT_NOPAGE;
 	else
-		refdax_mark_mmap_dirty(inode, vmf->pgoff);
+		refdax_mark_mmap_dirty(inode, vmf->pgoff, 1);
 out:
 	filemap_invalidate_unlock_shared(inode->i_mapping);
 	sb_end_pagefault(inode->i_sb);
@@ -196,6 +240,7 @@ out:
 
 const struct vm_operations_struct refdax_vm_ops = {
 	.fault		= refdax_fault,
+	.huge_fault	= refdax_huge_fault,
 	.pfn_mkwrite	= refdax_pfn_mkwrite,
 };
 
@@ -207,5 +252,6 @@ int refdax_file_mmap(struct file *file, struct vm_area_struct *vma)
 		return -EOPNOTSUPP;
 	file_accessed(file);
 	vma->vm_ops = &refdax_vm_ops;
+	rdx_vm_flags_set(vma, VM_HUGEPAGE);
 	return 0;
 }

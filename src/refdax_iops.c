@@ -130,6 +130,7 @@ void refdax_evict_inode(struct inode *inode)
 				inode->i_ino, ret);
 	}
 	refdax_shadow_drop_range(inode, 0, ULONG_MAX);
+	refdax_dirty_forget(inode);
 	refdax_dir_index_free(ri);
 	clear_inode(inode);
 }

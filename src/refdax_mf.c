@@ -14,26 +14,47 @@
 #include <linux/xarray.h>
 #include "refdax.h"
 
-/* The private owner, if the owner map still describes the block. */
-static void kill_private(struct refdax_sb_info *sbi, u64 pblk,
-			 unsigned int *owners)
+/*
+ * Zap the page of @ino at @pgoff if it still maps @pblk; the owner map
+ * may be stale.  Returns whether it did.
+ */
+static bool kill_owner(struct refdax_sb_info *sbi, u64 pblk, u64 ino,
+		       pgoff_t pgoff)
 {
-	struct inode *inode;
-	pgoff_t pgoff;
-	u64 ino, cur, len;
+	struct inode *inode = ilookup(sbi->sb, ino);
+	bool hit = false;
+	u64 cur, len;
 
-	if (!refdax_owner_get(sbi, pblk, &ino, &pgoff))
-		return;
-	inode = ilookup(sbi->sb, ino);
 	if (!inode)
-		return;		/* not in memory: nothing maps it */
-	/* An old entry may be stale: trust it only if it still holds. */
+		return false;	/* not in memory: nothing maps it */
 	if (refdax_get_block(inode, pgoff, 0, &cur, &len) == 0 &&
 	    cur == pblk) {
 		unmap_mapping_pages(inode->i_mapping, pgoff, 1, true);
-		(*owners)++;
+		hit = true;
 	}
 	iput(inode);
+	return hit;
+}
+
+/*
+ * The private owner, if the owner map still describes the block.  A PMD
+ * fault records the owner of its chunk's first block only, so a block
+ * with no entry of its own is looked up through its chunk's.
+ */
+static void kill_private(struct refdax_sb_info *sbi, u64 pblk,
+			 unsigned int *owners)
+{
+	u64 head = round_down(pblk, REFDAX_HUGE_BLOCKS), ino;
+	pgoff_t pgoff;
+
+	if (refdax_owner_get(sbi, pblk, &ino, &pgoff)) {
+		if (kill_owner(sbi, pblk, ino, pgoff))
+			(*owners)++;
+		return;
+	}
+	if (head != pblk && refdax_owner_get(sbi, head, &ino, &pgoff) &&
+	    kill_owner(sbi, pblk, ino, pgoff + (pblk - head)))
+		(*owners)++;
 }
 
 static int fail_block(struct refdax_sb_info *sbi, u64 pblk)

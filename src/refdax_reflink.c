@@ -195,7 +195,7 @@ int refdax_cow_fault(struct inode *inode, pgoff_t pgoff, u64 old)
 	u64 pblk, len, done;
 	int ret;
 
-	m = refdax_master_get(sbi, old);
+	m = refdax_master_get(sbi, old, false);
 	if (IS_ERR(m))
 		return PTR_ERR(m);
 	refdax_master_lock(m);
@@ -213,7 +213,7 @@ int refdax_cow_fault(struct inode *inode, pgoff_t pgoff, u64 old)
 	up_write(&ri->bmap_sem);
 	if (!ret) {
 		unmap_mapping_pages(inode->i_mapping, pgoff, 1, false);
-		refdax_shadow_drop(inode, pgoff);
+		refdax_shadow_drop(inode, pgoff, false);
 	}
 	refdax_master_unlock(m);
 	refdax_master_put(sbi, m);
@@ -234,7 +234,7 @@ vm_fault_t refdax_map_shared(struct vm_fault *vmf, u64 pblk)
 	vm_fault_t ret;
 	int err;
 
-	m = refdax_master_get(sbi, pblk);
+	m = refdax_master_get(sbi, pblk, false);
 	if (IS_ERR(m))
 		return VM_FAULT_OOM;
 	refdax_master_lock(m);
@@ -251,6 +251,45 @@ vm_fault_t refdax_map_shared(struct vm_fault *vmf, u64 pblk)
 	ret = vmf_insert_mixed(vmf->vma, vmf->address,
 			       rdx_pfn_t(sbi->pfn0 + pblk, sbi->pfn_flags));
 out:
+	refdax_master_unlock(m);
+	refdax_master_put(sbi, m);
+	return ret;
+}
+
+/*
+ * Fault path: map the shared 2 MiB chunk starting at block @pblk read-only
+ * as one PMD at @pgoff, from the chunk's master entry.  bmap_sem is held
+ * across the check and the insert: a copy-on-write fault on one page of
+ * the chunk (serialised on that block's own entry, not this one) changes
+ * the extent tree under bmap_sem and zaps the page afterwards, so either
+ * this sees the change and falls back, or the zap removes this PMD.
+ */
+vm_fault_t refdax_map_shared_huge(struct vm_fault *vmf, pgoff_t pgoff,
+				  u64 pblk)
+{
+	struct inode *inode = file_inode(vmf->vma->vm_file);
+	struct refdax_sb_info *sbi = RDX_SB(inode->i_sb);
+	struct refdax_inode_info *ri = RDX_I(inode);
+	struct refdax_master *m;
+	vm_fault_t ret = VM_FAULT_FALLBACK;
+	u64 cur, len;
+
+	m = refdax_master_get(sbi, pblk, true);
+	if (IS_ERR(m))
+		return VM_FAULT_OOM;
+	refdax_master_lock(m);
+	down_read(&ri->bmap_sem);
+	if (refdax_bmap_lookup(inode, pgoff, &cur, &len) == 0 && cur == pblk &&
+	    len >= REFDAX_HUGE_BLOCKS) {
+		if (refdax_shadow_add(inode, pgoff, m))
+			ret = VM_FAULT_OOM;
+		else
+			ret = vmf_insert_pfn_pmd(vmf,
+						 rdx_pfn_t(sbi->pfn0 + pblk,
+							   sbi->pfn_flags),
+						 false);
+	}
+	up_read(&ri->bmap_sem);
 	refdax_master_unlock(m);
 	refdax_master_put(sbi, m);
 	return ret;

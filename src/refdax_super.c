@@ -94,8 +94,7 @@ static struct inode *refdax_alloc_inode(struct super_block *sb)
 		return NULL;
 	ri->dir = NULL;
 	ri->flags = 0;
-	ri->dirty_lo = 1;
-	ri->dirty_hi = 0;
+	ri->dirty_flags = 0;
 	return &ri->vfs_inode;
 }
 
@@ -112,8 +111,9 @@ static void refdax_inode_init_once(void *p)
 
 	init_rwsem(&ri->bmap_sem);
 	xa_init(&ri->shadows);
+	xa_init(&ri->huge_shadows);
 	mutex_init(&ri->dir_lock);
-	spin_lock_init(&ri->dirty_lock);
+	xa_init(&ri->dirty);
 	inode_init_once(&ri->vfs_inode);
 }
 
@@ -500,9 +500,12 @@ static int __init refdax_init(void)
 					       refdax_inode_init_once);
 	if (!refdax_inode_cache)
 		return -ENOMEM;
-	ret = refdax_sysfs_init();
+	ret = refdax_master_cache_init();
 	if (ret)
 		goto fail_cache;
+	ret = refdax_sysfs_init();
+	if (ret)
+		goto fail_master;
 	ret = register_filesystem(&refdax_fs_type);
 	if (ret)
 		goto fail_sysfs;
@@ -510,6 +513,8 @@ static int __init refdax_init(void)
 	return 0;
 fail_sysfs:
 	refdax_sysfs_exit();
+fail_master:
+	refdax_master_cache_exit();
 fail_cache:
 	kmem_cache_destroy(refdax_inode_cache);
 	return ret;
@@ -521,6 +526,7 @@ static void __exit refdax_exit(void)
 	refdax_trace_exit();
 	refdax_sysfs_exit();
 	rcu_barrier();
+	refdax_master_cache_exit();
 	kmem_cache_destroy(refdax_inode_cache);
 }
 

@@ -32,6 +32,7 @@ RDX_COUNTER(cow_copies, atomic64_read(&sbi->stat_cow_ops));
 RDX_COUNTER(cow_bytes, atomic64_read(&sbi->stat_cow_bytes));
 RDX_COUNTER(transactions, atomic64_read(&sbi->stat_txns));
 RDX_COUNTER(faults, atomic64_read(&sbi->stat_faults));
+RDX_COUNTER(pmd_faults, atomic64_read(&sbi->stat_pmd_faults));
 RDX_COUNTER(free_blocks, READ_ONCE(sbi->free_blocks));
 RDX_COUNTER(memory_failures, atomic64_read(&sbi->stat_mem_failures));
 RDX_COUNTER(master_bytes, atomic64_read(&sbi->stat_masters) *
@@ -74,6 +75,7 @@ static struct attribute *refdax_attrs[] = {
 	&master_bytes_attr.attr,
 	&transactions_attr.attr,
 	&faults_attr.attr,
+	&pmd_faults_attr.attr,
 	&free_blocks_attr.attr,
 	&memory_failures_attr.attr,
 	NULL,

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # refdax-test: timeout=600
 # fio with verification: mmap and psync engines, random and sequential
-# writes, crc32c verify; any verify error or non-zero exit fails.
+# writes, crc32c verify, 2 MiB blocks on mmap (PMDs on refdax); any verify
+# error or non-zero exit fails.
 set -euo pipefail
 # shellcheck source=tests/guest/testlib.sh
 . "$TESTLIB"
@@ -21,6 +22,10 @@ run_fio() { # name args...
 }
 run_fio mmap-randwrite --ioengine=mmap --rw=randwrite
 run_fio mmap-write --ioengine=mmap --rw=write --bs=64k
+# 2 MiB blocks through the mmap engine: on refdax these map with PMDs.
+[ "$FSTYPE" = refdax ] && p0=$(ctr pmd_faults)
+run_fio mmap-2m --ioengine=mmap --rw=randwrite --bs=2m --fallocate=native
+[ "$FSTYPE" = refdax ] && assert_ge $(($(ctr pmd_faults) - p0)) 1 "PMD faults of fio --bs=2m"
 run_fio psync-randwrite --ioengine=psync --rw=randwrite
 run_fio psync-rw --ioengine=psync --rw=randrw --numjobs=2 --size=32M
 run_fio psync-direct --ioengine=psync --rw=randwrite --direct=1 --bs=8k
