@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# refdax-test: timeout=600
+# Huge-page friendly allocation on an aged filesystem (issue 8).  A seeded
+# churn of creates, interleaved append-grown files, small appends and
+# deletes (files of 4 KiB to 64 MiB, peaks at 80% used, 2x the device
+# written in all) leaves the free space fragmented; then a big file is
+# appended 1 MiB per write.  At least 90% of it must lie in 2 MiB pieces
+# aligned both in the file and on the device and contiguous, which is what
+# a PMD mapping needs.  The filesystem must check clean afterwards.
+set -euo pipefail
+# shellcheck source=tests/guest/testlib.sh
+. "$TESTLIB"
+AGE=$(prog agefs)
+SEED=${AGE_SEED:-49}
+MIN_PCT=90
+
+mkdir "$MNT/age"
+out=$("$AGE" age "$MNT/age" "$SEED" 80 40 2) || fail "aging: $out"
+note "aged (seed $SEED): $out"
+
+# The biggest file that fits, up to 1 GiB, in whole 2 MiB pieces.
+mib=$(($(free_kb) / 1024 - 16))
+[ "$mib" -gt 1024 ] && mib=1024
+mib=$((mib / 2 * 2))
+assert_ge "$mib" 256 "MiB free after aging"
+"$AGE" write "$MNT/big" "$mib" || fail "writing the $mib MiB file"
+assert_eq "$(fsize "$MNT/big")" $((mib << 20)) "size of the big file"
+
+res=$("$AGE" aligned "$MNT/big") || fail "fiemap of the big file"
+note "big file, $mib MiB: $res"
+note "filefrag: $(filefrag "$MNT/big" 2>&1)"
+pct=$(awk '{ printf "%d", $2 * 10 }' <<<"$res")	# tenths of a percent
+[ "$pct" -ge $((MIN_PCT * 10)) ] ||
+	{ filefrag -v "$MNT/big" | head -n 60; fail "only $res; want >= $MIN_PCT% in aligned 2 MiB pieces"; }
+
+# The churn left a consistent filesystem (the runner checks again at the end).
+cd /
+umount "$MNT"
+o=$(fs_fsck 2>&1) || { echo "$o"; fail "fsck -n after aging"; }
+fs_mount || fail "mount after fsck"
