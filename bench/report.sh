@@ -90,6 +90,7 @@ END {
 	row("psync randread 4k", "IOPS", "psync_randread_iops", 1, "%.0f")
 	row("small files: create+4k write", "files/s", "create_per_s", 1, "%.0f")
 	row("small files: unlink", "files/s", "unlink_per_s", 1, "%.0f")
+	row("aged fs: big file in aligned 2 MiB", "%", "aged_aligned_pct", 1, "%.1f")
 
 	printf "\nGoals (issue):\n"
 	if (has("refdax", "cow_iops") && has("xfs", "cow_iops")) {
