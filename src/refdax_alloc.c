@@ -117,8 +117,9 @@ void refdax_alloc_exit(struct refdax_sb_info *sbi)
  *   RDX_SMALL_SCAN free chunks is followed by a partly used one with room
  *   (or none exists) does a small allocation open the first free chunk seen.
  * - A file's 2 MiB boundary (lblk % 512 == 0) in a file of 2 MiB or more, or
- *   a request of 2 MiB or more, starts a whole free chunk, next-fit from the
- *   large hint.
+ *   a file's first run if it is 1 MiB or more (written by a copy with big
+ *   buffers: likely a big file, and it stays one run as it grows), starts a
+ *   whole free chunk, next-fit from the large hint.
  * - Goal first, as ext4 and XFS do: the caller passes the block that would
  *   continue the file's previous extent.  If it is free and at the file's
  *   offset in the chunk, the run continues there (an append extends the
@@ -137,6 +138,8 @@ void refdax_alloc_exit(struct refdax_sb_info *sbi)
 /* Whole free chunks a small allocation passes over looking for a partial one. */
 #define RDX_SMALL_SCAN	1024U
 #define RDX_NO_LBLK	U64_MAX
+/* A file's first run of this many blocks or more starts a whole chunk. */
+#define RDX_STREAM	(RDX_CHUNK / 2)
 
 static bool chunk_free(struct refdax_sb_info *sbi, u64 c)
 {
@@ -238,7 +241,7 @@ static u64 place(struct refdax_sb_info *sbi, u64 want, u64 lblk, u64 goal,
 
 	if (lblk != RDX_NO_LBLK) {
 		off = lblk % RDX_CHUNK;
-		large = !off && (lblk >= RDX_CHUNK || want >= RDX_CHUNK);
+		large = !off && (lblk >= RDX_CHUNK || want >= RDX_STREAM);
 	}
 	if (lblk != RDX_NO_LBLK && goal < n && !test_bit(goal, sbi->used_map)) {
 		bool in_chunk = goal % RDX_CHUNK;

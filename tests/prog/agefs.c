@@ -13,8 +13,12 @@
  *	least FREE_PCT of the filesystem is free.
  *   agefs write FILE MIB
  *	Append MIB MiB to FILE, 1 MiB per write(2), then fsync.
- *   agefs aligned FILE
- *	From FIEMAP: the share of FILE's bytes that lie in 2 MiB pieces
+ *   agefs chunks DIR DEV
+ *	How the free space lies: the share of it in whole free 2 MiB chunks,
+ *	from the FIEMAP of every file under DIR (tree nodes count as free,
+ *	the metadata area before the data is left out: an estimate).
+ *   agefs aligned FILE [MIB]
+ *	From FIEMAP: the share of FILE's bytes (of its first MIB MiB) that lie in 2 MiB pieces
  *	aligned both in the file and on the device and contiguous (what a
  *	PMD mapping needs), as "aligned_pct P", with the counts.
  */
@@ -31,6 +35,7 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <ftw.h>
 #include <unistd.h>
 
 #define MIB		(1ULL << 20)
@@ -228,13 +233,16 @@ static int write_big(int argc, char **argv)
 static int aligned(int argc, char **argv)
 {
 	uint64_t pos = 0, bytes = 0, good = 0, next = 0, pl = 0, pp = 0, len = 0;
+	uint64_t limit = ~0ULL;
 	unsigned int nfrags = 0, nmerged = 0, i;
 	struct fiemap *fm;
 	bool last = false;
 	int fd;
 
-	if (argc != 3)
+	if (argc != 3 && argc != 4)
 		return 2;
+	if (argc == 4)
+		limit = strtoull(argv[3], NULL, 0) * MIB;
 	fd = open(argv[2], O_RDONLY);
 	if (fd < 0)
 		die(argv[2]);
@@ -252,9 +260,16 @@ static int aligned(int argc, char **argv)
 			die("FS_IOC_FIEMAP");
 		if (!fm->fm_mapped_extents)
 			break;
-		for (i = 0; i < fm->fm_mapped_extents; i++) {
+		for (i = 0; i < fm->fm_mapped_extents && !last; i++) {
 			struct fiemap_extent *e = &fm->fm_extents[i];
 
+			/* only the first @limit bytes of the file */
+			if (e->fe_logical >= limit)
+				break;
+			if (e->fe_logical + e->fe_length >= limit) {
+				e->fe_length = limit - e->fe_logical;
+				e->fe_flags |= FIEMAP_EXTENT_LAST;
+			}
 			nfrags++;
 			bytes += e->fe_length;
 			if (len && pl + len == e->fe_logical &&
@@ -277,6 +292,8 @@ static int aligned(int argc, char **argv)
 			if (e->fe_flags & FIEMAP_EXTENT_LAST)
 				last = true;
 		}
+		if (i < fm->fm_mapped_extents && !last)
+			break;		/* past the limit */
 		pos = next;
 	}
 	if (len) {
@@ -295,6 +312,97 @@ static int aligned(int argc, char **argv)
 	return 0;
 }
 
+static uint8_t *chunk_used;	/* blocks with file data, per chunk */
+static uint16_t *chunk_nused;
+static uint64_t dev_blocks;
+
+static int mark(const char *path, const struct stat *st, int type,
+		struct FTW *ftw)
+{
+	struct fiemap *fm;
+	uint64_t pos = 0, b;
+	unsigned int i;
+	bool last = false;
+	int fd;
+
+	(void)ftw;
+	if (type != FTW_F || !S_ISREG(st->st_mode))
+		return 0;
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		die(path);
+	fm = calloc(1, sizeof(*fm) + 512 * sizeof(struct fiemap_extent));
+	if (!fm)
+		die("calloc");
+	while (!last) {
+		memset(fm, 0, sizeof(*fm));
+		fm->fm_start = pos;
+		fm->fm_length = ~0ULL - pos;
+		fm->fm_extent_count = 512;
+		if (ioctl(fd, FS_IOC_FIEMAP, fm))
+			die("FS_IOC_FIEMAP");
+		if (!fm->fm_mapped_extents)
+			break;
+		for (i = 0; i < fm->fm_mapped_extents; i++) {
+			struct fiemap_extent *e = &fm->fm_extents[i];
+
+			for (b = e->fe_physical / 4096;
+			     b < (e->fe_physical + e->fe_length) / 4096 &&
+			     b < dev_blocks; b++)
+				if (!(chunk_used[b / 8] & (1 << (b % 8)))) {
+					chunk_used[b / 8] |= 1 << (b % 8);
+					chunk_nused[b / 512]++;
+				}
+			pos = e->fe_logical + e->fe_length;
+			if (e->fe_flags & FIEMAP_EXTENT_LAST)
+				last = true;
+		}
+	}
+	free(fm);
+	close(fd);
+	return 0;
+}
+
+static int chunks(int argc, char **argv)
+{
+	uint64_t bytes, first, c, whole = 0, partial = 0, pfree = 0, full = 0;
+	struct statvfs s;
+	int fd;
+
+	if (argc != 4)
+		return 2;
+	fd = open(argv[3], O_RDONLY);
+	if (fd < 0 || ioctl(fd, BLKGETSIZE64, &bytes))
+		die(argv[3]);
+	close(fd);
+	if (statvfs(argv[2], &s))
+		die("statvfs");
+	dev_blocks = bytes / 4096;
+	chunk_used = calloc(dev_blocks / 8 + 1, 1);
+	chunk_nused = calloc(dev_blocks / 512 + 1, sizeof(*chunk_nused));
+	if (!chunk_used || !chunk_nused)
+		die("calloc");
+	if (nftw(argv[2], mark, 64, FTW_PHYS))
+		die("nftw");
+	/* the metadata area: what the filesystem does not count as blocks */
+	first = (dev_blocks - s.f_blocks * s.f_frsize / 4096 + 511) / 512;
+	for (c = first; c < dev_blocks / 512; c++) {
+		if (!chunk_nused[c])
+			whole++;
+		else if (chunk_nused[c] == 512)
+			full++;
+		else {
+			partial++;
+			pfree += 512 - chunk_nused[c];
+		}
+	}
+	printf("free_whole_chunks %llu partial_chunks %llu full_chunks %llu free_in_partial_mib %llu free_mib %llu\n",
+	       (unsigned long long)whole, (unsigned long long)partial,
+	       (unsigned long long)full, (unsigned long long)(pfree / 256),
+	       (unsigned long long)(s.f_bfree * s.f_frsize / MIB));
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int ret = 2;
@@ -303,12 +411,15 @@ int main(int argc, char **argv)
 		ret = age(argc, argv);
 	else if (argc >= 2 && !strcmp(argv[1], "write"))
 		ret = write_big(argc, argv);
+	else if (argc >= 2 && !strcmp(argv[1], "chunks"))
+		ret = chunks(argc, argv);
 	else if (argc >= 2 && !strcmp(argv[1], "aligned"))
 		ret = aligned(argc, argv);
 	if (ret == 2)
 		fprintf(stderr,
 			"usage: agefs age DIR SEED PEAK_PCT FREE_PCT PASSES\n"
 			"       agefs write FILE MIB\n"
-			"       agefs aligned FILE\n");
+			"       agefs chunks DIR DEV\n"
+			"       agefs aligned FILE [MIB]\n");
 	return ret;
 }
