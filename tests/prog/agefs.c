@@ -187,6 +187,7 @@ static int age(int argc, char **argv)
 			f->id = next_id++;
 			f->size = 0;
 			f->target = pick_size();
+			append(f, 0, MIB);	/* create it */
 		} else if (op < 90 && growing) {
 			/* an append step of one of the growing files */
 			unsigned int k = rnd() % growing;
