@@ -128,6 +128,7 @@ struct refdax_sb_info {
 	u64 large_hint;		/* next-fit for whole free chunks */
 	u64 small_hint;		/* next-fit in partly used chunks */
 	u64 keep_from;		/* small allocations leave this chunk's rest */
+	bool no_free_chunk;	/* the last search found none; nothing freed since */
 	struct xarray busy_blocks;	/* freed but still pinned by GUP */
 	struct delayed_work busy_work;
 	u64 free_inodes;

@@ -262,8 +262,10 @@ static u64 place(struct refdax_sb_info *sbi, u64 want, u64 lblk, u64 goal,
 			return goal;
 		}
 	}
-	if (large) {
+	if (large && !sbi->no_free_chunk) {
 		idx = find_free_chunk(sbi, sbi->large_hint);
+		/* no need to look again before something is freed */
+		sbi->no_free_chunk = idx == U64_MAX;
 		if (idx != U64_MAX) {
 			*got = run_at(sbi, idx, want, true);
 			sbi->large_hint = idx + *got;
@@ -291,6 +293,7 @@ static void alloc_cancel(struct refdax_sb_info *sbi, u64 first, u64 len)
 
 	spin_lock(&sbi->alloc_lock);
 	bitmap_clear(sbi->used_map, idx, len);
+	sbi->no_free_chunk = false;
 	/* a node this transaction made is gone with it */
 	bitmap_clear(sbi->node_ok, idx, len);
 	sbi->free_blocks += len;
@@ -430,8 +433,10 @@ static void release_block(struct refdax_sb_info *sbi, u64 blk)
 	refdax_owner_clear(sbi, blk);
 	/* whatever the block holds next is verified afresh */
 	clear_bit(blk - sbi->geom.data_start, sbi->node_ok);
-	if (__test_and_clear_bit(blk - sbi->geom.data_start, sbi->used_map))
+	if (__test_and_clear_bit(blk - sbi->geom.data_start, sbi->used_map)) {
 		sbi->free_blocks++;
+		sbi->no_free_chunk = false;
+	}
 }
 
 /* A committed transaction's free: blocks not pinned are reusable now. */
