@@ -108,14 +108,14 @@ void refdax_alloc_exit(struct refdax_sb_info *sbi)
  * node and append step land in whatever chunk comes next: after some churn
  * almost no chunk is whole and big files cannot get huge pages (WineFS, SOSP
  * 2021, measured the same on ext4-DAX and NOVA).  So, under alloc_lock and
- * in one pass over the bitmap at most:
+ * in a few passes over the bitmap at most (O(bitmap words), as before):
  *
  * - Small allocations (metadata, and file pieces that are not the start of
  *   a 2 MiB piece of a file of at least 2 MiB) fill chunks that are already
  *   partly used, next-fit from their own hint, stopping at the chunk's end.
- *   Whole free chunks are skipped; only when none of the next
- *   RDX_SMALL_SCAN free chunks is followed by a partly used one with room
- *   (or none exists) does a small allocation open the first free chunk seen.
+ *   Whole free chunks are passed over; a small allocation opens the first
+ *   one it passed only when no partly used chunk has room, or after passing
+ *   RDX_SMALL_SCAN of them (which bounds the scan on a big, empty device).
  * - A file's 2 MiB boundary (lblk % 512 == 0) in a file of 2 MiB or more, or
  *   a file's first run if it is 1 MiB or more (written by a copy with big
  *   buffers: likely a big file, and it stays one run as it grows), starts a
@@ -161,7 +161,7 @@ static u64 run_at(struct refdax_sb_info *sbi, u64 start, u64 want, bool whole)
 	return end - start;
 }
 
-/* Whether @pos is in the space kept for the last large allocation's file. */
+/* Whether @pos is in the space kept for the file last placed in a chunk. */
 static bool kept(struct refdax_sb_info *sbi, u64 pos)
 {
 	u64 k = sbi->keep_from;
