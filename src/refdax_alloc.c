@@ -112,10 +112,12 @@ void refdax_alloc_exit(struct refdax_sb_info *sbi)
  *
  * - Small allocations (metadata, and file pieces that are not the start of
  *   a 2 MiB piece of a file of at least 2 MiB) fill chunks that are already
- *   partly used, next-fit from their own hint, stopping at the chunk's end.
- *   Whole free chunks are passed over; a small allocation opens the first
- *   one it passed only when no partly used chunk has room, or after passing
- *   RDX_SMALL_SCAN of them (which bounds the scan on a big, empty device).
+ *   partly used, next-fit from their own hint, stopping at the chunk's end:
+ *   holes first, then chunks whose free space is one run to the chunk's end
+ *   (the tails big files are appended into).  Whole free chunks are passed
+ *   over; a small allocation opens the first one it passed only when no
+ *   partly used chunk has room, or after passing RDX_SMALL_SCAN chunks
+ *   (which bounds the scan on a big device).
  * - A file's 2 MiB boundary (lblk % 512 == 0) in a file of 2 MiB or more, or
  *   a file's first run if it is 1 MiB or more (written by a copy with big
  *   buffers: likely a big file, and it stays one run as it grows), starts a
@@ -191,16 +193,26 @@ static u64 find_free_chunk(struct refdax_sb_info *sbi, u64 from)
 	return U64_MAX;
 }
 
-/* Free blocks in a partly used chunk, next-fit from small_hint. */
+/*
+ * Free blocks in a partly used chunk, next-fit from small_hint.  Moving to
+ * another chunk, holes come first: a chunk whose free space is one run up
+ * to its end looks like the tail of a file being appended (its next piece
+ * continues there), so it is taken only if no hole is found.
+ */
 static u64 find_small(struct refdax_sb_info *sbi, u64 want, u64 *got)
 {
-	u64 n = sbi->data_blocks, pos, c, fresh = U64_MAX;
+	u64 n = sbi->data_blocks, pos, c, fresh = U64_MAX, tail = U64_MAX;
+	/* the chunk the last small allocation ended in is filled first */
+	u64 cur = sbi->small_hint ? round_down(sbi->small_hint - 1, RDX_CHUNK) :
+		  U64_MAX;
 	unsigned int skipped = 0;
 	int pass;
 
 	for (pass = 0; pass < 2; pass++) {
 		pos = pass ? 0 : sbi->small_hint;
 		while (pos < n) {
+			u64 len;
+
 			pos = find_next_zero_bit(sbi->used_map, n, pos);
 			if (pos >= n)
 				break;
@@ -217,12 +229,24 @@ static u64 find_small(struct refdax_sb_info *sbi, u64 want, u64 *got)
 				pos = c + RDX_CHUNK;
 				continue;
 			}
-			*got = run_at(sbi, pos, min(want, c + RDX_CHUNK - pos),
-				      false);
+			len = run_at(sbi, pos, c + RDX_CHUNK - pos, false);
+			if (pos + len == c + RDX_CHUNK && pos != c && c != cur) {
+				if (tail == U64_MAX)
+					tail = pos;
+				if (++skipped > RDX_SMALL_SCAN)
+					goto open;
+				pos = c + RDX_CHUNK;
+				continue;
+			}
+			*got = min(want, len);
 			return pos;
 		}
 	}
 open:
+	if (tail != U64_MAX) {
+		*got = min(want, round_up(tail, RDX_CHUNK) - tail);
+		return tail;
+	}
 	if (fresh == U64_MAX)
 		return U64_MAX;
 	*got = run_at(sbi, fresh, min_t(u64, want, RDX_CHUNK), false);
