@@ -496,6 +496,34 @@ mmap_round() {
 	fi
 }
 
+# ---- 6. aged filesystem: a big file's share in aligned 2 MiB pieces ----------------
+# Round 1 only (it is slow and deterministic): reformat with 2 MiB stripe hints
+# for the peers, age with tests/prog/agefs (seeded churn up to 80% used, the
+# device written AGE_PASSES times, then 40% freed), append a file of up to
+# 1 GiB 1 MiB per write, and record the share of it in 2 MiB pieces aligned
+# in file and device and contiguous (huge-page mappable).  Leaves the aged
+# filesystem mounted for the checks that follow.
+bench_aged() {
+	local log=$LOGS/aged-$fs.log mib
+	[ "$round" = 1 ] || return 0
+	umount "$MNT"
+	case "$fs" in
+	refdax) mkfs.refdax -f -q "$DEV" && mount -t refdax "$DEV" "$MNT" ;;
+	xfs) mkfs.xfs -f -m reflink=1 -d su=2m,sw=1 "$DEV" >/dev/null &&
+		mount -t xfs -o dax=always "$DEV" "$MNT" ;;
+	ext4) mkfs.ext4 -F -q -E stride=512,stripe_width=512 "$DEV" &&
+		mount -t ext4 -o dax "$DEV" "$MNT" ;;
+	esac >"$log" 2>&1 || { err aged_aligned_pct "mkfs/mount: $(tail -n 2 "$log" | tr '\n' ' ')"; return 1; }
+	mkdir "$MNT/age"
+	run aged_aligned_pct 1800 "$log" "$BIN/agefs" age "$MNT/age" 1 80 40 "${AGE_PASSES:-2}" || return 1
+	mib=$(($(df -Pk "$MNT" | awk 'NR == 2 { print $4 }') / 1024 - 16))
+	[ "$mib" -gt 1024 ] && mib=1024
+	run aged_aligned_pct 600 "$log.write" "$BIN/agefs" write "$MNT/big" "$((mib / 2 * 2))" || return 1
+	run aged_aligned_pct 120 "$log.fiemap" "$BIN/agefs" aligned "$MNT/big" || return 1
+	sample aged_aligned_pct "$(awk '{ print $2 }' "$log.fiemap")"
+	sample aged_big_mib "$((mib / 2 * 2))"
+}
+
 for round in $(seq 1 "$ROUNDS"); do
 	for fs in $FSLIST; do
 		say "round $round/$ROUNDS: $fs"
@@ -509,6 +537,7 @@ for round in $(seq 1 "$ROUNDS"); do
 			say "  $fs $step"
 			"bench_$step" || err "$step" "step failed (exit $?)"
 		done
+		bench_aged || err aged "step failed (exit $?)"
 		dmesg_check "$fs-$round"
 		if ! timeout 120 umount "$MNT"; then
 			err umount "umount failed"

@@ -129,6 +129,7 @@ END {
 	row("small files: create+4k write", "files/s", "create_per_s", 1, "%.0f")
 	row("small files: unlink", "files/s", "unlink_per_s", 1, "%.0f")
 	mmap_rows()
+	row("aged fs: big file in aligned 2 MiB", "%", "aged_aligned_pct", 1, "%.1f")
 
 	printf "\nGoals (issue):\n"
 	if (has("refdax", "cow_iops") && has("xfs", "cow_iops")) {

@@ -125,7 +125,10 @@ struct refdax_sb_info {
 	unsigned long *node_ok;
 	u64 data_blocks;
 	u64 free_blocks;
-	u64 alloc_hint;
+	u64 large_hint;		/* next-fit for whole free chunks */
+	u64 small_hint;		/* next-fit in partly used chunks */
+	u64 keep_from;		/* small allocations leave this chunk's rest */
+	bool no_free_chunk;	/* the last search found none; nothing freed since */
 	struct xarray busy_blocks;	/* freed but still pinned by GUP */
 	struct delayed_work busy_work;
 	u64 free_inodes;
@@ -332,11 +335,18 @@ bool refdax_block_bad(struct refdax_sb_info *sbi, u64 pblk, u64 len);
 int refdax_alloc_init(struct refdax_sb_info *sbi);
 void refdax_alloc_exit(struct refdax_sb_info *sbi);
 /* Allocate up to @want blocks (at least 1) as one run, one reference each.
- * @align: 1, or REFDAX_HUGE_BLOCKS to prefer a 2 MiB aligned run.
+ * @align: 1 (metadata: packed into partly used 2 MiB chunks), or
+ * REFDAX_HUGE_BLOCKS to start a whole free 2 MiB chunk if @want fills one.
  * Returns the first block and the length in *@got, or -ENOSPC.
  */
 int refdax_alloc_blocks(struct refdax_trans *tp, u64 want, u64 align,
 			u64 *first, u64 *got);
+/* The same for file data at file block @lblk: placed so 2 MiB pieces of the
+ * file can be mapped with huge pages; @goal is the block that would continue
+ * the file's previous extent in place, or 0.
+ */
+int refdax_alloc_data(struct refdax_trans *tp, u64 lblk, u64 want, u64 goal,
+		      u64 *first, u64 *got);
 /* Free [first, first+len) on media; memory releases it when @tp commits. */
 int refdax_free_blocks(struct refdax_trans *tp, u64 first, u64 len);
 /* Whether every block of the run is in use in the free-space bitmap. */

@@ -174,7 +174,13 @@ static int ext_check(struct inode *inode, const struct refdax_extent *e)
 	return 0;
 }
 
-int refdax_bmap_lookup(struct inode *inode, u64 lblk, u64 *pblk, u64 *len)
+/*
+ * Lookup; for a hole, *@goal (if asked) is where the extent before it would
+ * continue in place: its last block's successor, offset by the gap as ext4's
+ * goal is, or 0 if that extent is a chunk or more away or not in this leaf.
+ */
+static int bmap_lookup(struct inode *inode, u64 lblk, u64 *pblk, u64 *len,
+		       u64 *goal)
 {
 	struct rdx_bmap_tree bt;
 	struct refdax_bt_path p;
@@ -188,6 +194,8 @@ int refdax_bmap_lookup(struct inode *inode, u64 lblk, u64 *pblk, u64 *len)
 		return ret;
 	leaf = &p.n[p.depth];
 	i = p.pos[p.depth];
+	if (goal)
+		*goal = 0;
 	if (i >= 0) {
 		struct refdax_extent *e = n_ext(leaf, i);
 		u64 start = le32_to_cpu(e->e_lblk);
@@ -201,6 +209,8 @@ int refdax_bmap_lookup(struct inode *inode, u64 lblk, u64 *pblk, u64 *len)
 			*len = start + elen - lblk;
 			return 0;
 		}
+		if (goal && lblk - (start + elen) < REFDAX_HUGE_BLOCKS)
+			*goal = le64_to_cpu(e->e_pblk) + (lblk - start);
 	}
 	next = p.bound;
 	if (i + 1 < (int)refdax_bt_nr(leaf))
@@ -209,6 +219,11 @@ int refdax_bmap_lookup(struct inode *inode, u64 lblk, u64 *pblk, u64 *len)
 		next = REFDAX_MAX_LBLK + 1;
 	*len = next > lblk ? next - lblk : 1;
 	return 1;
+}
+
+int refdax_bmap_lookup(struct inode *inode, u64 lblk, u64 *pblk, u64 *len)
+{
+	return bmap_lookup(inode, lblk, pblk, len, NULL);
 }
 
 /*
@@ -403,9 +418,9 @@ int refdax_bmap_alloc_range(struct refdax_trans *tp, struct inode *inode,
 	int ret;
 
 	while (lblk < end) {
-		u64 pblk, run, got, first, align, reserve;
+		u64 pblk, run, got, first, goal, reserve;
 
-		ret = refdax_bmap_lookup(inode, lblk, &pblk, &run);
+		ret = bmap_lookup(inode, lblk, &pblk, &run, &goal);
 		if (ret < 0)
 			return ret;
 		run = min(run, end - lblk);
@@ -418,10 +433,11 @@ int refdax_bmap_alloc_range(struct refdax_trans *tp, struct inode *inode,
 			break;
 		run = min3(run, (u64)RDX_STEP_ALLOC,
 			   refdax_resv_fit_blocks(tp, reserve, 1));
-		/* 2 MiB-aligned logical runs get 2 MiB-aligned blocks. */
-		align = (lblk % REFDAX_HUGE_BLOCKS == 0 &&
-			 run >= REFDAX_HUGE_BLOCKS) ? REFDAX_HUGE_BLOCKS : 1;
-		ret = refdax_alloc_blocks(tp, run, align, &first, &got);
+		/*
+		 * Placed so the file's 2 MiB pieces can be huge pages, after
+		 * the previous extent if it can go on (refdax_alloc.c).
+		 */
+		ret = refdax_alloc_data(tp, lblk, run, goal, &first, &got);
 		if (ret)
 			return ret;
 		refdax_zero_blocks(sbi, first, got);

@@ -52,7 +52,8 @@ static int cow_run(struct inode *inode, u64 lblk, u64 old, u64 len,
 	len = min(len, refdax_resv_fit_blocks(tp, reserve +
 					      refdax_refcount_reserve(sbi), 1));
 	len = min(len, refdax_refcount_fit(tp, old, len, reserve));
-	ret = refdax_alloc_blocks(tp, len, 1, &new, &got);
+	/* the private copy is file data: placed for huge pages too */
+	ret = refdax_alloc_data(tp, lblk, len, 0, &new, &got);
 	if (ret)
 		goto cancel;
 	for (i = 0; i < got; i++)

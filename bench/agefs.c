@@ -1,0 +1,1 @@
+../tests/prog/agefs.c
