@@ -14,7 +14,7 @@
 #   --rounds N     rounds over refdax, xfs, ext4 (default 3)
 #   --quick        small sizes and 1 round (a smoke test, not a measurement)
 #   --pmem-gib N   size of /dev/pmem0 in GiB (default 6: the 4 GiB clone source fits)
-#   --timeout SEC  hard limit per guest (default 1200)
+#   --timeout SEC  hard limit per guest (default 3600)
 #   --accel A      QEMU accelerator (default tcg)
 #   --steps LIST   only these steps (for development; default all): clone
 #                  clonebig clonefrag mmap faults psync fiomap pmdshare msync
@@ -30,7 +30,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
-kvers=() rounds=3 quick=0 pmem_gib=6 tmo=2400 accel=tcg report="" steps="" raw_dax=1
+kvers=() rounds=3 quick=0 pmem_gib=6 tmo=3600 accel=tcg report="" steps="" raw_dax=1
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--kver) kvers+=("$2"); shift 2 ;;
