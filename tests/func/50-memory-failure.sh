@@ -10,22 +10,7 @@ set -euo pipefail
 . "$TESTLIB"
 MT=$(prog mtouch)
 SYS=/sys/fs/refdax/$(basename "$DEV")
-modprobe hwpoison_inject 2>/dev/null || skip "no hwpoison_inject module"
-mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
-INJ=/sys/kernel/debug/hwpoison/corrupt-pfn
-[ -w "$INJ" ] || skip "no $INJ"
-
-# Physical base of the pmem range behind $DEV, from /proc/iomem.
-base=$(grep -i "Persistent Memory" /proc/iomem | head -n 1 | sed 's/^ *\([0-9a-f]*\)-.*/\1/')
-[ -n "$base" ] || skip "no Persistent Memory range in /proc/iomem"
-# pfn of the first block of FILE: fiemap reports 512-byte units from the
-# start of the device.
-pfn_of() {
-	local sect
-	sect=$(xfs_io -c "fiemap" "$1" | awk 'NR == 2 { split($3, a, "[.:]"); print a[1]; exit }')
-	[ -n "$sect" ] || fail "no extent for $1"
-	echo $((0x$base / 4096 + sect / 8))
-}
+hwpoison_setup
 
 # Map each file in an mtouch process (it reports "ready"), inject poison at
 # PFN, let every process touch its page again: each must die of SIGBUS with

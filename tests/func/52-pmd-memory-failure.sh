@@ -14,14 +14,7 @@ set -euo pipefail
 . "$TESTLIB"
 PAT=$(prog pattern)
 PM=$(prog pmdmap)
-modprobe hwpoison_inject 2>/dev/null || skip "no hwpoison_inject module"
-mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
-INJ=/sys/kernel/debug/hwpoison/corrupt-pfn
-[ -w "$INJ" ] || skip "no $INJ"
-base=$(grep -i "Persistent Memory" /proc/iomem | head -n 1 | sed 's/^ *\([0-9a-f]*\)-.*/\1/')
-[ -n "$base" ] || skip "no Persistent Memory range in /proc/iomem"
-# pfn of 4 KiB block BLK of FILE (fiemap sectors from the device start).
-pfn_of() { echo $((0x$base / 4096 + $(phys "$1" "$2") / 8)); }
+hwpoison_setup
 
 WK=$(mktemp -d)
 declare -a PIDS=() CTL=()

@@ -93,6 +93,26 @@ fragment() {
 	xfs_io "${punch[@]}" "$1" || fail "punch every other block of $1"
 }
 
+# Memory-failure tests: load the poison injector and find the pmem range,
+# or skip.  Sets INJ (write a pfn to poison it) and PMEM_BASE (hex address).
+hwpoison_setup() {
+	modprobe hwpoison_inject 2>/dev/null || skip "no hwpoison_inject module"
+	mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
+	INJ=/sys/kernel/debug/hwpoison/corrupt-pfn
+	[ -w "$INJ" ] || skip "no $INJ"
+	PMEM_BASE=$(grep -i "Persistent Memory" /proc/iomem | head -n 1 |
+		sed 's/^ *\([0-9a-f]*\)-.*/\1/')
+	[ -n "$PMEM_BASE" ] || skip "no Persistent Memory range in /proc/iomem"
+}
+# pfn_of FILE [BLOCK]: page frame of 4 KiB block BLOCK (default 0) of FILE
+# (fiemap reports 512-byte units from the start of the device).
+pfn_of() {
+	local sect
+	sect=$(phys "$1" "${2:-0}")
+	[ -n "$sect" ] || fail "no extent for block ${2:-0} of $1"
+	echo $((0x$PMEM_BASE / 4096 + sect / 8))
+}
+
 # Evict clean inodes, so the next access sets up mappings from scratch.
 drop_inodes() { sync; echo 2 >/proc/sys/vm/drop_caches; }
 
