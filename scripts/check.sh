@@ -159,9 +159,9 @@ kvers=()
 if [ -n "${RDX_KVERS:-}" ]; then
 	read -r -a kvers <<<"$RDX_KVERS"
 else
-	for d in /lib/modules/*/build; do
-		[ -d "$d" ] && kvers+=("$(basename "$(dirname "$d")")")
-	done
+	# shellcheck source=scripts/buildroot.sh
+	. ./scripts/buildroot.sh
+	mapfile -t kvers < <(rdx_kernels)
 fi
 declare -A mod_ok=()
 while read -r verdict name kv rest; do

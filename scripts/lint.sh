@@ -50,14 +50,16 @@ else
 	rc=1
 fi
 
-for build in /lib/modules/*/build; do
-	kver=$(basename "$(dirname "$build")")
+# shellcheck source=scripts/buildroot.sh
+. scripts/buildroot.sh
+for kver in $(rdx_kernels); do
+	build=$(rdx_kernel_headers "$kver")
 	dir=$work/sparse-$kver
 	rm -rf "$dir"
 	mkdir -p "$dir"
 	cp -a Kbuild src include common "$dir/"
 	log=$dir/sparse.log
-	make -C "$build" M="$dir" C=1 W=1 modules >"$log" 2>&1 || true
+	rdx_kbuild "$kver" -C "$build" M="$dir" C=1 W=1 modules >"$log" 2>&1 || true
 	findings=$(grep -E '(warning|error):' "$log" | grep -v 'Skipping BTF' || true)
 	if [ -n "$findings" ] || ! [ -f "$dir/refdax.ko" ]; then
 		echo "$findings"
