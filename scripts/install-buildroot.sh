@@ -51,7 +51,7 @@ case "$kver" in
 esac
 echo "install-buildroot: kernel $kver"
 in_root apt-get install -y -qq --no-install-recommends -t "$suite-backports" \
-	make binutils dwarves sparse "linux-headers-$kver" >/dev/null
+	make binutils dwarves "linux-headers-$kver" >/dev/null
 
 # The kernel and its modules, for the guest.
 if [ ! -f "/boot/vmlinuz-$kver" ] || [ ! -f "/lib/modules/$kver/modules.dep" ]; then

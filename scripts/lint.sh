@@ -61,7 +61,12 @@ for kver in $(rdx_kernels); do
 	log=$dir/sparse.log
 	rdx_kbuild "$kver" -C "$build" M="$dir" C=1 W=1 modules >"$log" 2>&1 || true
 	findings=$(grep -E '(warning|error):' "$log" | grep -v 'Skipping BTF' || true)
-	if [ -n "$findings" ] || ! [ -f "$dir/refdax.ko" ]; then
+	if grep -q 'sparse is not available or not up to date' "$log" && [ -z "$findings" ]; then
+		# 7.x headers use __typeof_unqual__, which Debian's sparse 0.6.4
+		# does not parse, and Debian's 7.x headers package lacks the
+		# scripts/checker-valid.sh that kbuild asks: kbuild skips sparse.
+		echo "SKIP sparse [$kver]: kbuild finds no usable sparse for these headers"
+	elif [ -n "$findings" ] || ! [ -f "$dir/refdax.ko" ]; then
 		echo "$findings"
 		echo "FAIL sparse [$kver]: see $log"
 		rc=1
