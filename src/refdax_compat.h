@@ -68,6 +68,13 @@
 		 struct dentry *dentry, umode_t mode, bool excl)
 #endif
 
+/* 7.x renamed system_unbound_wq (it warns on the old name) to system_dfl_wq. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(7, 0, 0)
+#define rdx_unbound_wq		system_dfl_wq
+#else
+#define rdx_unbound_wq		system_unbound_wq
+#endif
+
 /* 7.x hides inode->i_state behind accessors. */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(7, 0, 0)
 #define rdx_inode_state(i)	inode_state_read_once(i)
@@ -99,8 +106,12 @@
  * 7.x removed pfn_t and devmap.  A GUP-able 4 KiB pte must be a normal,
  * refcounted page mapping (vmf_insert_page_mkwrite); fsdax pages idle at
  * refcount 0, so a reference is held across the insert, as fs/dax.c does.
- * A PMD stays a special entry in a VM_MIXEDMAP VMA: a module cannot build
- * the compound folio a refcounted PMD needs.  @flags is unused there.
+ * A PMD could only be a special entry in a VM_MIXEDMAP VMA (a module
+ * cannot build the compound folio a refcounted PMD needs), and 7.x splits
+ * a PMD of a DAX VMA (a partial munmap or mprotect, or a store refdax
+ * answers with 4 KiB pages) as if it held such a folio: it drops a page
+ * reference and 512 pages of RSS nobody took ("Bad rss-counter state").
+ * So 7.x maps 4 KiB pages only (RDX_PMD_MAPPINGS).  @flags is unused there.
  */
 #ifdef RDX_HAVE_PFN_T
 static inline vm_fault_t rdx_insert_pfn_pmd(struct vm_fault *vmf,
@@ -125,6 +136,8 @@ static inline vm_fault_t rdx_insert_page_ro(struct vm_fault *vmf,
 
 /* Extra VMA flags of a refdax mapping. */
 #define RDX_VM_FLAGS		VM_HUGEPAGE
+/* Whether huge_fault maps PMDs at all. */
+#define RDX_PMD_MAPPINGS	1
 /* A freed block's page is idle when nobody but its pgmap holds it. */
 #define RDX_PAGE_IDLE_REFS	1
 #else
@@ -159,7 +172,8 @@ static inline vm_fault_t rdx_insert_page_ro(struct vm_fault *vmf,
 	return rdx_insert_page(vmf, pfn, false);
 }
 
-#define RDX_VM_FLAGS		(VM_HUGEPAGE | VM_MIXEDMAP)
+#define RDX_VM_FLAGS		0
+#define RDX_PMD_MAPPINGS	0
 #define RDX_PAGE_IDLE_REFS	0
 #endif
 

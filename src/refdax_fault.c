@@ -170,7 +170,7 @@ static vm_fault_t refdax_huge_fault(struct vm_fault *vmf,
 	bool write = vmf->flags & FAULT_FLAG_WRITE;
 	vm_fault_t ret;
 
-	if (size != RDX_HUGE_FAULT_PMD)
+	if (size != RDX_HUGE_FAULT_PMD || !RDX_PMD_MAPPINGS)
 		return VM_FAULT_FALLBACK;
 	/*
 	 * A store to a private mapping copies into anonymous memory: let the
