@@ -13,6 +13,9 @@
 #   RDX_KVERS="k1 k2"      kernels to test (default: all with headers)
 #   RDX_TESTS="05-* 07-rename"  only these functional tests
 #   RDX_NO_CRASH=1         skip the two-boot crash tests
+#   RDX_NO_ANYPATH=1       skip "make demo" from a copy of the checkout under
+#                          /tmp (tests/anypath/run.sh; one guest, on the
+#                          6.1 kernel if it is tested; 20-40 s)
 #   RDX_GUEST_TIMEOUT=SEC  limit for one suite guest (default 1500)
 #   RDX_SKIP_DEPS=1        do not run scripts/install-deps.sh
 #   RDX_CHECK_DIR=DIR      output directory (default build/check)
@@ -303,6 +306,19 @@ for kv in "${kvers[@]}"; do
 		rm -f "$img"
 	done
 done
+
+# ---- 4b. a checkout anywhere ------------------------------------------------------
+# make demo from a copy under /tmp, which the guest hides under a tmpfs unless
+# /init keeps the checkout.  One kernel: 6.1 (boots fastest) if tested.
+if [ "${RDX_NO_ANYPATH:-0}" != 1 ] && [ "${#kvers[@]}" -gt 0 ]; then
+	akv=${kvers[0]}
+	for kv in "${kvers[@]}"; do
+		case "$kv" in 6.1.*) akv=$kv; break ;; esac
+	done
+	section "make demo from a checkout under /tmp on $akv"
+	suite anypath-demo "$akv" "$out_base/anypath.log" anypath \
+		tests/anypath/run.sh --kver "$akv" --out "$out_base/anypath"
+fi
 
 # ---- 5. robustness: crash soak, store trace, corrupt images, fuzzing --------
 robust=" ${RDX_ROBUSTNESS-crash-trace crash-soak corrupt fuzz} "
