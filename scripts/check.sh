@@ -141,10 +141,24 @@ if [ -f tests/crash/Makefile ]; then
 	grep -h "^crash-enum:" "$out_base/crash-enum.log" | sed 's/^/    /' || true
 fi
 
-# Kernel coding style (checkpatch --strict, sparse per kernel) and DKMS.
-section "lint and dkms"
+# The kernels under test: the package check and the guest suites.
+kvers=()
+if [ -n "${RDX_KVERS:-}" ]; then
+	read -r -a kvers <<<"$RDX_KVERS"
+else
+	for d in /lib/modules/*/build; do
+		[ -d "$d" ] && kvers+=("$(basename "$(dirname "$d")")")
+	done
+fi
+
+# Kernel coding style (checkpatch --strict, sparse per kernel), then the
+# Debian packages: built, installed (DKMS builds the module for each kernel),
+# used in one guest per kernel (modprobe, mkfs -t, fsck -t) and purged again,
+# before the guest suites, which load build/<kver>/refdax.ko themselves.
+section "lint and packages"
 step lint "$out_base/lint.log" ./scripts/lint.sh || true
-step dkms-build "$out_base/dkms.log" ./scripts/dkms-check.sh || true
+suite packages host "$out_base/packages.log" packages \
+	./scripts/pkg-check.sh --out "$out_base/pkg" "${kvers[@]}"
 
 # ---- 3. test programs and kernel modules ---------------------------------------
 section "test programs and modules"
@@ -158,14 +172,6 @@ for p in tests/prog/*.c; do
 		gcc -O2 -g -Wall -Wextra -Werror -o "build/tests/$pn" "$p" || rm -f "build/tests/$pn"
 done
 
-kvers=()
-if [ -n "${RDX_KVERS:-}" ]; then
-	read -r -a kvers <<<"$RDX_KVERS"
-else
-	for d in /lib/modules/*/build; do
-		[ -d "$d" ] && kvers+=("$(basename "$(dirname "$d")")")
-	done
-fi
 declare -A mod_ok=()
 while read -r verdict name kv rest; do
 	kv=${kv#[}
