@@ -47,11 +47,11 @@ TOOLS_SRC := tools/refdax_tools.c
 
 $(BUILD)/mkfs.refdax: mkfs/*.c $(TOOLS_SRC) $(COMMON_SRC) include/*.h tools/*.h
 	@mkdir -p $(BUILD)
-	$(CC) $(UCFLAGS) -o $@ mkfs/*.c $(TOOLS_SRC) $(COMMON_SRC)
+	$(CC) $(UCFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ mkfs/*.c $(TOOLS_SRC) $(COMMON_SRC)
 
 $(BUILD)/fsck.refdax: fsck/*.c fsck/*.h $(TOOLS_SRC) $(COMMON_SRC) include/*.h tools/*.h
 	@mkdir -p $(BUILD)
-	$(CC) $(UCFLAGS) -o $@ fsck/*.c $(TOOLS_SRC) $(COMMON_SRC)
+	$(CC) $(UCFLAGS) $(CPPFLAGS) $(LDFLAGS) -o $@ fsck/*.c $(TOOLS_SRC) $(COMMON_SRC)
 
 unit:
 	$(MAKE) -C tests/unit
@@ -103,6 +103,8 @@ install: module tools
 	depmod -a $(KVER) || true
 	install -D -m 0755 $(BUILD)/mkfs.refdax $(DESTDIR)$(PREFIX)/sbin/mkfs.refdax
 	install -D -m 0755 $(BUILD)/fsck.refdax $(DESTDIR)$(PREFIX)/sbin/fsck.refdax
+	install -D -m 0644 man/mkfs.refdax.8 $(DESTDIR)$(PREFIX)/share/man/man8/mkfs.refdax.8
+	install -D -m 0644 man/fsck.refdax.8 $(DESTDIR)$(PREFIX)/share/man/man8/fsck.refdax.8
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Boot one benchmark guest: like scripts/guest/run-guest.sh (same initramfs,
-# same /init, host root shared read-only over 9p, output directory shared
-# writable at the same path), but with a configurable amount of emulated
-# pmem.  run-guest.sh has a fixed 1 GiB memmap region, too small for the
-# 1 GiB clone benchmark plus filesystem metadata.
+# same /init, host root shared read-only over 9p, the checkout kept visible
+# wherever it is, output directory shared writable at the same path), but
+# with a configurable amount of emulated pmem.  run-guest.sh has a fixed
+# 1 GiB memmap region, too small for the 1 GiB clone benchmark plus
+# filesystem metadata.
 #
 #   bench/guest.sh --kver KVER --out DIR --job FILE [--pmem-gib N]
 #                  [--timeout SEC] [--smp N] [--accel tcg|kvm]
@@ -44,6 +45,8 @@ kvm) cpu=host ;;
 esac
 
 root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/guest/paths.sh
+. "$root/scripts/guest/paths.sh"
 kernel=/boot/vmlinuz-$kver
 [ -r "$kernel" ] || { echo "bench/guest.sh: no readable $kernel" >&2; exit 2; }
 initrd=$root/build/guest/$kver/initramfs.cpio.gz
@@ -55,8 +58,10 @@ console=$out/console.log
 
 # The pc machine puts 3 GiB of a >= 3.5 GiB guest below 4 GiB and the rest
 # at 4 GiB, exactly where memmap= carves the pmem region from.
-append="console=ttyS0 loglevel=5 panic=-1 oops=panic rdxout=$out"
-append+=" rdxjob=$(realpath "$job") memmap=${pmem_gib}G!4G"
+params=$(rdx_path_params "$root" "$out" "$job") || exit 2
+append="console=ttyS0 loglevel=5 panic=-1 oops=panic $params"
+append+=" memmap=${pmem_gib}G!4G"
+rdx_check_cmdline bench/guest.sh "$append" || exit 2
 qemu=(qemu-system-x86_64 -accel "$accel" -cpu "$cpu" -smp "$smp" -nographic -no-reboot
 	-nic none -machine pc -m "$((3 + pmem_gib))G"
 	-kernel "$kernel" -initrd "$initrd"

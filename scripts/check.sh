@@ -13,6 +13,9 @@
 #   RDX_KVERS="k1 k2"      kernels to test (default: all with headers)
 #   RDX_TESTS="05-* 07-rename"  only these functional tests
 #   RDX_NO_CRASH=1         skip the two-boot crash tests
+#   RDX_NO_ANYPATH=1       skip "make demo" from a copy of the checkout under
+#                          /tmp (tests/anypath/run.sh; one guest, on the
+#                          6.1 kernel if it is tested; 20-40 s)
 #   RDX_GUEST_TIMEOUT=SEC  limit for one suite guest (default 1500)
 #   RDX_SKIP_DEPS=1        do not run scripts/install-deps.sh
 #   RDX_CHECK_DIR=DIR      output directory (default build/check)
@@ -138,10 +141,24 @@ if [ -f tests/crash/Makefile ]; then
 	grep -h "^crash-enum:" "$out_base/crash-enum.log" | sed 's/^/    /' || true
 fi
 
-# Kernel coding style (checkpatch --strict, sparse per kernel) and DKMS.
-section "lint and dkms"
+# The kernels under test: the package check and the guest suites.
+kvers=()
+if [ -n "${RDX_KVERS:-}" ]; then
+	read -r -a kvers <<<"$RDX_KVERS"
+else
+	# shellcheck source=scripts/buildroot.sh
+	. ./scripts/buildroot.sh
+	mapfile -t kvers < <(rdx_kernels)
+fi
+
+# Kernel coding style (checkpatch --strict, sparse per kernel), then the
+# Debian packages: built, installed (DKMS builds the module for each kernel),
+# used in one guest per kernel (modprobe, mkfs -t, fsck -t) and purged again,
+# before the guest suites, which load build/<kver>/refdax.ko themselves.
+section "lint and packages"
 step lint "$out_base/lint.log" ./scripts/lint.sh || true
-step dkms-build "$out_base/dkms.log" ./scripts/dkms-check.sh || true
+suite packages host "$out_base/packages.log" packages \
+	./scripts/pkg-check.sh --out "$out_base/pkg" "${kvers[@]}"
 
 # ---- 3. test programs and kernel modules ---------------------------------------
 section "test programs and modules"
@@ -155,14 +172,6 @@ for p in tests/prog/*.c; do
 		gcc -O2 -g -Wall -Wextra -Werror -o "build/tests/$pn" "$p" || rm -f "build/tests/$pn"
 done
 
-kvers=()
-if [ -n "${RDX_KVERS:-}" ]; then
-	read -r -a kvers <<<"$RDX_KVERS"
-else
-	# shellcheck source=scripts/buildroot.sh
-	. ./scripts/buildroot.sh
-	mapfile -t kvers < <(rdx_kernels)
-fi
 declare -A mod_ok=()
 while read -r verdict name kv rest; do
 	kv=${kv#[}
@@ -303,6 +312,19 @@ for kv in "${kvers[@]}"; do
 		rm -f "$img"
 	done
 done
+
+# ---- 4b. a checkout anywhere ------------------------------------------------------
+# make demo from a copy under /tmp, which the guest hides under a tmpfs unless
+# /init keeps the checkout.  One kernel: 6.1 (boots fastest) if tested.
+if [ "${RDX_NO_ANYPATH:-0}" != 1 ] && [ "${#kvers[@]}" -gt 0 ]; then
+	akv=${kvers[0]}
+	for kv in "${kvers[@]}"; do
+		case "$kv" in 6.1.*) akv=$kv; break ;; esac
+	done
+	section "make demo from a checkout under /tmp on $akv"
+	suite anypath-demo "$akv" "$out_base/anypath.log" anypath \
+		tests/anypath/run.sh --kver "$akv" --out "$out_base/anypath"
+fi
 
 # ---- 5. robustness: crash soak, store trace, corrupt images, fuzzing --------
 robust=" ${RDX_ROBUSTNESS-crash-trace crash-soak corrupt fuzz} "

@@ -2,8 +2,9 @@
 # Install everything refdax needs on a fresh Debian 12 machine: build tools,
 # the 6.1 (bookworm) and 6.12 (bookworm-backports) kernels with headers,
 # the 7.x kernel (trixie-backports) with a trixie build root for its headers
-# (scripts/install-buildroot.sh), QEMU for the TCG test guest, and the real
-# clients the tests drive.  RDX_NO_7X=1 leaves 7.x out.
+# (scripts/install-buildroot.sh), QEMU for the TCG test guest, the real
+# clients the tests drive, and what building and checking the Debian
+# packages needs (debian/, pkg-check.sh).  RDX_NO_7X=1 leaves 7.x out.
 #
 # Registry host names are never written here: the backports URI is derived
 # from the machine's existing apt sources.
@@ -13,7 +14,7 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
 stamp=/var/lib/refdax-deps.stamp
-want_rev=8
+want_rev=9
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want_rev" ] && [ "${1:-}" != "--force" ]; then
 	exit 0
 fi
@@ -54,6 +55,7 @@ apt-get install -y -qq --no-install-recommends \
 	busybox-static qemu-system-x86 sparse dkms perl python3 \
 	fio xfsprogs e2fsprogs stress-ng ndctl coreutils util-linux duperemove gnuplot-nox \
 	linux-source-6.1 clang libclang-rt-14-dev \
+	debhelper dh-dkms dpkg-dev fakeroot lintian \
 	"linux-headers-$k61" "linux-image-$k61-unsigned" >/dev/null
 apt-get install -y -qq --no-install-recommends -t bookworm-backports \
 	"linux-headers-$k612" "linux-image-$k612-unsigned" >/dev/null

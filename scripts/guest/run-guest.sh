@@ -27,6 +27,9 @@
 #                     patching ("Oops: int3" in a static-key site).  Each
 #                     failed boot's console is kept as console.bootfail-K.log.
 #
+# The checkout and the job file are visible in the guest wherever they are,
+# also under /tmp or /root, which the guest covers with tmpfs (paths.sh).
+#
 # Exit status: QEMU's (0 when the guest powered off), 124 on timeout.
 set -euo pipefail
 
@@ -52,6 +55,8 @@ fi
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
+# shellcheck source=scripts/guest/paths.sh
+. "$here/paths.sh"
 kernel=/boot/vmlinuz-$kver
 [ -r "$kernel" ] || { echo "run-guest: no readable $kernel" >&2; exit 2; }
 initrd=$root/build/guest/$kver/initramfs.cpio.gz
@@ -61,8 +66,8 @@ mkdir -p "$out"
 out=$(cd "$out" && pwd)
 [ -n "$console" ] || console=$out/console.log
 
-append="console=ttyS0 loglevel=5 panic=-1 oops=panic rdxout=$out"
-[ -n "$job" ] && append+=" rdxjob=$(realpath "$job")"
+params=$(rdx_path_params "$root" "$out" "$job") || exit 2
+append="console=ttyS0 loglevel=5 panic=-1 oops=panic $params"
 [ "$shell" = 1 ] && append+=" rdxshell=1"
 
 qemu=(qemu-system-x86_64 -accel tcg -cpu max -smp "$smp" -nographic -no-reboot -nic none
@@ -86,6 +91,7 @@ nvdimm:*)
 	;;
 *) echo "run-guest: bad --pmem $pmem" >&2; exit 2 ;;
 esac
+rdx_check_cmdline run-guest "$append" || exit 2
 qemu+=(-append "$append")
 
 # Did this boot die before /init said the kernel is up?  (Only then is a
