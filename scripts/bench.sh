@@ -35,9 +35,10 @@ while [ $# -gt 0 ]; do
 	case "$1" in
 	--kver) kvers+=("$2"); shift 2 ;;
 	--all)
-		for d in /lib/modules/*/build; do
-			kv=$(basename "$(dirname "$d")")
-			[ -d "$d" ] && [ -r "/boot/vmlinuz-$kv" ] && kvers+=("$kv")
+		# shellcheck source=scripts/buildroot.sh
+		. "$root/scripts/buildroot.sh"
+		for kv in $(rdx_kernels); do
+			[ -r "/boot/vmlinuz-$kv" ] && kvers+=("$kv")
 		done
 		shift ;;
 	--rounds) rounds=$2; shift 2 ;;

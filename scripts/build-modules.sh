@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# Build refdax.ko for every kernel that has headers in /lib/modules/*/build.
+# Build refdax.ko for every kernel that has headers in /lib/modules/*/build,
+# and for every kernel whose headers live in a build root made by
+# scripts/install-deps.sh (7.x: trixie's compiler and C library, see
+# scripts/buildroot.sh), built there with the tree bind-mounted.
 #
 # Out-of-tree kbuild writes objects next to the sources, so each kernel gets
 # its own copy of Kbuild, src/, include/ and common/ under build/<kver>/
@@ -22,11 +25,11 @@ mkdir -p build
 exec 8>build/.build-modules.lock
 flock 8
 
+# shellcheck source=scripts/buildroot.sh
+. "$root/scripts/buildroot.sh"
 kvers=("$@")
 if [ ${#kvers[@]} -eq 0 ]; then
-	for d in /lib/modules/*/build; do
-		[ -d "$d" ] && kvers+=("$(basename "$(dirname "$d")")")
-	done
+	mapfile -t kvers < <(rdx_kernels)
 fi
 if [ ${#kvers[@]} -eq 0 ]; then
 	echo "FAIL build-module [none]: no kernel headers in /lib/modules/*/build"
@@ -53,11 +56,11 @@ sync_tree() { # $1 = destination; copy changed files only, drop removed ones
 
 failed=0
 for kver in "${kvers[@]}"; do
-	kdir=/lib/modules/$kver/build
+	kdir=$(rdx_kernel_headers "$kver")
 	dst=$root/build/$kver
 	log=$dst/build.log
 	mkdir -p "$dst"
-	if [ ! -d "$kdir" ]; then
+	if ! rdx_in_buildroot "$kver" && [ ! -d "$kdir" ]; then
 		echo "FAIL build-module [$kver]: no headers at $kdir"
 		failed=1
 		continue
@@ -73,7 +76,7 @@ for kver in "${kvers[@]}"; do
 	fi
 	sync_tree "$dst"
 	rc=0
-	make -C "$kdir" M="$dst" modules >"$log" 2>&1 || rc=$?
+	rdx_kbuild "$kver" -C "$kdir" M="$dst" modules >"$log" 2>&1 || rc=$?
 	if [ "$rc" -ne 0 ]; then
 		echo "FAIL build-module [$kver]: make exited $rc (log: ${log#"$root"/})"
 		grep -E 'error:|\*\*\*' "$log" | head -n 10 | sed 's/^/    /'

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Install everything refdax needs on a fresh Debian 12 machine: build tools,
 # the 6.1 (bookworm) and 6.12 (bookworm-backports) kernels with headers,
-# QEMU for the TCG test guest, the real clients the tests drive, and what
-# building and checking the Debian packages needs (debian/, pkg-check.sh).
+# the 7.x kernel (trixie-backports) with a trixie build root for its headers
+# (scripts/install-buildroot.sh), QEMU for the TCG test guest, the real
+# clients the tests drive, and what building and checking the Debian
+# packages needs (debian/, pkg-check.sh).  RDX_NO_7X=1 leaves 7.x out.
 #
 # Registry host names are never written here: the backports URI is derived
 # from the machine's existing apt sources.
@@ -12,7 +14,7 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
 stamp=/var/lib/refdax-deps.stamp
-want_rev=8
+want_rev=9
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want_rev" ] && [ "${1:-}" != "--force" ]; then
 	exit 0
 fi
@@ -57,6 +59,10 @@ apt-get install -y -qq --no-install-recommends \
 	"linux-headers-$k61" "linux-image-$k61-unsigned" >/dev/null
 apt-get install -y -qq --no-install-recommends -t bookworm-backports \
 	"linux-headers-$k612" "linux-image-$k612-unsigned" >/dev/null
+
+if [ "${RDX_NO_7X:-0}" != 1 ]; then
+	"$(dirname "$0")/install-buildroot.sh" "$(debian_uri)"
+fi
 
 echo "$want_rev" >"$stamp"
 echo "install-deps: done"

@@ -50,16 +50,23 @@ else
 	rc=1
 fi
 
-for build in /lib/modules/*/build; do
-	kver=$(basename "$(dirname "$build")")
+# shellcheck source=scripts/buildroot.sh
+. scripts/buildroot.sh
+for kver in $(rdx_kernels); do
+	build=$(rdx_kernel_headers "$kver")
 	dir=$work/sparse-$kver
 	rm -rf "$dir"
 	mkdir -p "$dir"
 	cp -a Kbuild src include common "$dir/"
 	log=$dir/sparse.log
-	make -C "$build" M="$dir" C=1 W=1 modules >"$log" 2>&1 || true
+	rdx_kbuild "$kver" -C "$build" M="$dir" C=1 W=1 modules >"$log" 2>&1 || true
 	findings=$(grep -E '(warning|error):' "$log" | grep -v 'Skipping BTF' || true)
-	if [ -n "$findings" ] || ! [ -f "$dir/refdax.ko" ]; then
+	if grep -q 'sparse is not available or not up to date' "$log" && [ -z "$findings" ]; then
+		# 7.x headers use __typeof_unqual__, which Debian's sparse 0.6.4
+		# does not parse, and Debian's 7.x headers package lacks the
+		# scripts/checker-valid.sh that kbuild asks: kbuild skips sparse.
+		echo "SKIP sparse [$kver]: kbuild finds no usable sparse for these headers"
+	elif [ -n "$findings" ] || ! [ -f "$dir/refdax.ko" ]; then
 		echo "$findings"
 		echo "FAIL sparse [$kver]: see $log"
 		rc=1

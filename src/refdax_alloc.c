@@ -445,11 +445,13 @@ int refdax_free_blocks(struct refdax_trans *tp, u64 first, u64 len)
  * A freed block whose page is still pinned by get_user_pages (O_DIRECT or
  * RDMA from a mapping that was zapped meanwhile) must not be handed out
  * again until the pin is dropped: the device would write into another
- * file's data.  fsdax pages are idle at refcount 1 on 6.1 and 6.12.
+ * file's data.  fsdax pages are idle at refcount 1 on 6.1 and 6.12, at 0
+ * on 7.x.
  */
 static bool block_pinned(struct refdax_sb_info *sbi, u64 blk)
 {
-	return page_ref_count(pfn_to_page(sbi->pfn0 + blk)) > 1;
+	return page_ref_count(pfn_to_page(sbi->pfn0 + blk)) >
+	       RDX_PAGE_IDLE_REFS;
 }
 
 static void release_block(struct refdax_sb_info *sbi, u64 blk)

@@ -84,8 +84,8 @@ static int bmap_read_node(struct refdax_btree *t, u64 blk, unsigned int depth,
 	if (!refdax_read_tree_node(RDX_SB(inode->i_sb), blk, REFDAX_BMAP_MAGIC,
 				   depth, refdax_check_bmap_node, n, &why))
 		return 0;
-	refdax_error(inode->i_sb, "inode %lu: extent tree node %llu: %s",
-		     inode->i_ino, blk, why);
+	refdax_error(inode->i_sb, "inode %llu: extent tree node %llu: %s",
+		     (u64)inode->i_ino, blk, why);
 	return -EUCLEAN;
 }
 
@@ -155,8 +155,8 @@ static int walk(struct rdx_bmap_tree *bt, u64 lblk, struct refdax_bt_path *p)
 	int ret = refdax_bt_walk(&bt->t, lblk, p);
 
 	if (ret && bt->t.why)
-		refdax_error(bt->inode->i_sb, "inode %lu: %s",
-			     bt->inode->i_ino, bt->t.why);
+		refdax_error(bt->inode->i_sb, "inode %llu: %s",
+			     (u64)bt->inode->i_ino, bt->t.why);
 	return ret;
 }
 
@@ -167,8 +167,8 @@ static int ext_check(struct inode *inode, const struct refdax_extent *e)
 
 	if (!len || len > REFDAX_EXT_MAX_LEN ||
 	    !refdax_data_block_ok(&sbi->geom, le64_to_cpu(e->e_pblk), len)) {
-		refdax_error(inode->i_sb, "inode %lu: bad extent at %u",
-			     inode->i_ino, le32_to_cpu(e->e_lblk));
+		refdax_error(inode->i_sb, "inode %llu: bad extent at %u",
+			     (u64)inode->i_ino, le32_to_cpu(e->e_lblk));
 		return -EUCLEAN;
 	}
 	return 0;

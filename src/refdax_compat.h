@@ -4,7 +4,8 @@
  * rest of the module is written once.  Feature tests are preferred over
  * version numbers where a header tells us directly.
  *
- * Supported: Debian 12's 6.1 and bookworm-backports' 6.12.
+ * Supported: Debian 12's 6.1, bookworm-backports' 6.12 and trixie-backports'
+ * 7.3 (7.x: no pfn_t, no devmap ptes, fsdax pages refcounted from 0).
  */
 #ifndef REFDAX_COMPAT_H
 #define REFDAX_COMPAT_H
@@ -13,7 +14,11 @@
 #include <linux/fs.h>
 #include <linux/mm.h>
 #include <linux/dax.h>
+/* 7.x removed pfn_t (and devmap ptes with it). */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(7, 0, 0)
 #include <linux/pfn_t.h>
+#define RDX_HAVE_PFN_T		1
+#endif
 #include <linux/mman.h>
 #include <linux/pgtable.h>
 
@@ -43,6 +48,40 @@
 #define rdx_set_mtime(i, ts)	((i)->i_mtime = (ts))
 #endif
 
+/* 6.15 made ->mkdir return the dentry it made (NULL: the one passed in). */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 15, 0)
+#define rdx_mkdir_result	struct dentry *
+#define rdx_mkdir_return(err)	ERR_PTR(err)
+#else
+#define rdx_mkdir_result	int
+#define rdx_mkdir_return(err)	(err)
+#endif
+
+/* 7.x dropped ->create's O_EXCL flag, which refdax never needed. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(7, 0, 0)
+#define RDX_CREATE_OP(name) \
+	int name(struct rdx_idmap *idmap, struct inode *dir, \
+		 struct dentry *dentry, umode_t mode)
+#else
+#define RDX_CREATE_OP(name) \
+	int name(struct rdx_idmap *idmap, struct inode *dir, \
+		 struct dentry *dentry, umode_t mode, bool excl)
+#endif
+
+/* 7.x renamed system_unbound_wq (it warns on the old name) to system_dfl_wq. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(7, 0, 0)
+#define rdx_unbound_wq		system_dfl_wq
+#else
+#define rdx_unbound_wq		system_unbound_wq
+#endif
+
+/* 7.x hides inode->i_state behind accessors. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(7, 0, 0)
+#define rdx_inode_state(i)	inode_state_read_once(i)
+#else
+#define rdx_inode_state(i)	READ_ONCE((i)->i_state)
+#endif
+
 /* 6.3 made vma->vm_flags read-only behind vm_flags_set(). */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
 #define rdx_vm_flags_set(vma, f)	vm_flags_set(vma, f)
@@ -58,18 +97,110 @@
 #endif
 
 /*
+ * How a pmem page reaches a user page table.
+ *
+ * 6.1 and 6.12 map the pfn_t dax_direct_access() gave at mount, whose
+ * PFN_DEV|PFN_MAP flags make devmap ptes and PMDs: get_user_pages works on
+ * them and the pages' refcounts are not touched.  @flags are those flags.
+ *
+ * 7.x removed pfn_t and devmap.  A GUP-able 4 KiB pte must be a normal,
+ * refcounted page mapping (vmf_insert_page_mkwrite); fsdax pages idle at
+ * refcount 0, so a reference is held across the insert, as fs/dax.c does.
+ * A PMD could only be a special entry in a VM_MIXEDMAP VMA (a module
+ * cannot build the compound folio a refcounted PMD needs), and 7.x splits
+ * a PMD of a DAX VMA (a partial munmap or mprotect, or a store refdax
+ * answers with 4 KiB pages) as if it held such a folio: it drops a page
+ * reference and 512 pages of RSS nobody took ("Bad rss-counter state").
+ * So 7.x maps 4 KiB pages only (RDX_PMD_MAPPINGS).  @flags is unused there.
+ */
+#ifdef RDX_HAVE_PFN_T
+static inline vm_fault_t rdx_insert_pfn_pmd(struct vm_fault *vmf,
+					    unsigned long pfn, u64 flags,
+					    bool write)
+{
+	return vmf_insert_pfn_pmd(vmf, __pfn_to_pfn_t(pfn, flags), write);
+}
+
+static inline vm_fault_t rdx_insert_zero_page(struct vm_fault *vmf)
+{
+	return vmf_insert_mixed(vmf->vma, vmf->address,
+				pfn_to_pfn_t(my_zero_pfn(vmf->address)));
+}
+
+static inline vm_fault_t rdx_insert_page_ro(struct vm_fault *vmf,
+					    unsigned long pfn, u64 flags)
+{
+	return vmf_insert_mixed(vmf->vma, vmf->address,
+				__pfn_to_pfn_t(pfn, flags));
+}
+
+/* Extra VMA flags of a refdax mapping. */
+#define RDX_VM_FLAGS		VM_HUGEPAGE
+/* Whether huge_fault maps PMDs at all. */
+#define RDX_PMD_MAPPINGS	1
+/* A freed block's page is idle when nobody but its pgmap holds it. */
+#define RDX_PAGE_IDLE_REFS	1
+#else
+static inline vm_fault_t rdx_insert_pfn_pmd(struct vm_fault *vmf,
+					    unsigned long pfn, u64 flags,
+					    bool write)
+{
+	return vmf_insert_pfn_pmd(vmf, pfn, write);
+}
+
+static inline vm_fault_t rdx_insert_zero_page(struct vm_fault *vmf)
+{
+	return vmf_insert_mixed(vmf->vma, vmf->address,
+				zero_pfn(vmf->address));
+}
+
+static inline vm_fault_t rdx_insert_page(struct vm_fault *vmf,
+					 unsigned long pfn, bool write)
+{
+	struct folio *folio = pfn_folio(pfn);
+	vm_fault_t ret;
+
+	folio_ref_inc(folio);
+	ret = vmf_insert_page_mkwrite(vmf, pfn_to_page(pfn), write);
+	folio_put(folio);
+	return ret;
+}
+
+static inline vm_fault_t rdx_insert_page_ro(struct vm_fault *vmf,
+					    unsigned long pfn, u64 flags)
+{
+	return rdx_insert_page(vmf, pfn, false);
+}
+
+#define RDX_VM_FLAGS		0
+#define RDX_PMD_MAPPINGS	0
+#define RDX_PAGE_IDLE_REFS	0
+#endif
+
+/*
  * Installing a writable DAX pte in one fault.  6.1 exports
- * vmf_insert_mixed_mkwrite(); later kernels declare it but do not export
- * it, and their vm_page_prot of a write-notify mapping is read-only, so a
+ * vmf_insert_mixed_mkwrite(); 6.6 to 6.x declare it but do not export it,
+ * and their vm_page_prot of a write-notify mapping is read-only, so a
  * plain insert makes the store fault a second time (into ->pfn_mkwrite).
  * There the pte is inserted read-only and then upgraded in place, under
  * its page-table lock, exactly as the core's insert_pfn(mkwrite) does for
  * the unexported call: same pfn, young, writable, dirty.  A pte that
- * changed meanwhile is left alone; the store then faults again.
+ * changed meanwhile is left alone; the store then faults again.  7.x
+ * exports vmf_insert_page_mkwrite(), which does it in one step.
  */
-#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 6, 0)
-#define rdx_insert_pfn_write(vma, addr, pfn) \
-	vmf_insert_mixed_mkwrite(vma, addr, pfn)
+#if !defined(RDX_HAVE_PFN_T)
+static inline vm_fault_t rdx_insert_page_rw(struct vm_fault *vmf,
+					    unsigned long pfn, u64 flags)
+{
+	return rdx_insert_page(vmf, pfn, true);
+}
+#elif LINUX_VERSION_CODE < KERNEL_VERSION(6, 6, 0)
+static inline vm_fault_t rdx_insert_page_rw(struct vm_fault *vmf,
+					    unsigned long pfn, u64 flags)
+{
+	return vmf_insert_mixed_mkwrite(vmf->vma, vmf->address,
+					__pfn_to_pfn_t(pfn, flags));
+}
 #else
 struct rdx_pte_upgrade {
 	struct mm_struct *mm;
@@ -88,18 +219,63 @@ static inline int rdx_pte_mkwrite(pte_t *ptep, unsigned long addr,
 	return 0;
 }
 
-static inline vm_fault_t rdx_insert_pfn_write(struct vm_area_struct *vma,
-					      unsigned long addr, pfn_t pfn)
+static inline vm_fault_t rdx_insert_page_rw(struct vm_fault *vmf,
+					    unsigned long pfn, u64 flags)
 {
-	struct rdx_pte_upgrade up = { vma->vm_mm, pfn_t_to_pfn(pfn) };
-	vm_fault_t ret = vmf_insert_mixed(vma, addr, pfn);
+	struct vm_area_struct *vma = vmf->vma;
+	struct rdx_pte_upgrade up = { vma->vm_mm, pfn };
+	vm_fault_t ret = rdx_insert_page_ro(vmf, pfn, flags);
 
 	if (ret == VM_FAULT_NOPAGE && (vma->vm_flags & VM_WRITE))
-		apply_to_existing_page_range(vma->vm_mm, addr & PAGE_MASK,
+		apply_to_existing_page_range(vma->vm_mm,
+					     vmf->address & PAGE_MASK,
 					     PAGE_SIZE, rdx_pte_mkwrite, &up);
 	return ret;
 }
 #endif
+
+/*
+ * ->pfn_mkwrite/->page_mkwrite decided a read-only pte of block @pfn may
+ * become writable.  For a special pte (->pfn_mkwrite, every pte before
+ * 7.x) the core does it when we return 0.  A page pte of 7.x comes through
+ * ->page_mkwrite, after which the core only retries the fault: upgrade it
+ * here, unless it no longer maps @pfn (a copy-on-write is replacing it).
+ */
+static inline vm_fault_t rdx_finish_mkwrite(struct vm_fault *vmf,
+					    unsigned long pfn)
+{
+#ifdef RDX_HAVE_PFN_T
+	return 0;
+#else
+	if (!vmf->page)
+		return 0;
+	if (page_to_pfn(vmf->page) != pfn)
+		return VM_FAULT_NOPAGE;
+	return rdx_insert_page(vmf, pfn, true);
+#endif
+}
+
+/*
+ * The whole device mapped once at mount: its kernel address and first
+ * pfn, and (before 7.x) the pfn_t flags every insert passes on.
+ */
+static inline long rdx_dax_map_all(struct dax_device *dax_dev, pgoff_t pgoff,
+				   long nr, void **kaddr, unsigned long *pfn,
+				   u64 *flags)
+{
+#ifdef RDX_HAVE_PFN_T
+	pfn_t pt;
+	long got = dax_direct_access(dax_dev, pgoff, nr, DAX_ACCESS, kaddr,
+				     &pt);
+
+	*pfn = pfn_t_to_pfn(pt);
+	*flags = pt.val & PFN_FLAGS_MASK;
+	return got;
+#else
+	*flags = 0;
+	return dax_direct_access(dax_dev, pgoff, nr, DAX_ACCESS, kaddr, pfn);
+#endif
+}
 
 /* 6.6 passes ->huge_fault the mapping's order instead of an entry size. */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0)
@@ -123,10 +299,5 @@ static inline vm_fault_t rdx_insert_pfn_write(struct vm_area_struct *vma,
 #else
 #define RDX_MF_PRE_REMOVE	0
 #endif
-
-static inline pfn_t rdx_pfn_t(unsigned long pfn, u64 flags)
-{
-	return __pfn_to_pfn_t(pfn, flags);
-}
 
 #endif /* REFDAX_COMPAT_H */

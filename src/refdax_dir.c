@@ -108,7 +108,7 @@ static unsigned int rdx_reclen(void *base, unsigned int off)
 
 static int rdx_corrupt(struct inode *dir, u64 lblk, const char *why)
 {
-	refdax_error(dir->i_sb, "directory %lu block %llu: %s", dir->i_ino,
+	refdax_error(dir->i_sb, "directory %llu block %llu: %s", (u64)dir->i_ino,
 		     lblk, why);
 	return -EUCLEAN;
 }

@@ -5,9 +5,9 @@
  * out per-file shadow mappings of one physical page, which needs a handler
  * of our own.
  *
- * Pages are inserted as devmap ptes from the pfn_t dax_direct_access gave at
- * mount, so get_user_pages works on them and O_DIRECT from a refdax mapping
- * works.  Holes read as the zero page; a write to a hole allocates a zeroed
+ * Pages are inserted so that get_user_pages works on them and O_DIRECT from
+ * a refdax mapping works: devmap ptes before 7.x, refcounted page ptes on
+ * 7.x (refdax_compat.h).  Holes read as the zero page; a write to a hole allocates a zeroed
  * block first, and allocation removes zero-page ptes before the block is
  * visible (see refdax_get_block), so a zero-page pte is never made writable.
  *
@@ -32,11 +32,6 @@
 #include <linux/huge_mm.h>
 #include "refdax.h"
 
-static pfn_t block_pfn(struct refdax_sb_info *sbi, u64 pblk)
-{
-	return rdx_pfn_t(sbi->pfn0 + pblk, sbi->pfn_flags);
-}
-
 static bool beyond_eof(struct inode *inode, pgoff_t pgoff)
 {
 	return pgoff >= DIV_ROUND_UP(i_size_read(inode), PAGE_SIZE);
@@ -59,8 +54,7 @@ static vm_fault_t refdax_fault_locked(struct vm_fault *vmf, bool write)
 	if (ret == 0 && refdax_block_bad(sbi, pblk, 1))
 		return VM_FAULT_HWPOISON;
 	if (ret == 1)
-		return vmf_insert_mixed(vma, vmf->address,
-					pfn_to_pfn_t(my_zero_pfn(vmf->address)));
+		return rdx_insert_zero_page(vmf);
 	if (refdax_refcount_get(sbi, pblk) > 1) {
 		/* Shared: read-only from the master page, or copy-on-write. */
 		if (!write)
@@ -76,10 +70,10 @@ static vm_fault_t refdax_fault_locked(struct vm_fault *vmf, bool write)
 	refdax_owner_set(sbi, pblk, inode->i_ino, vmf->pgoff);
 	if (write) {
 		refdax_mark_mmap_dirty(inode, vmf->pgoff, 1);
-		return rdx_insert_pfn_write(vma, vmf->address,
-					    block_pfn(sbi, pblk));
+		return rdx_insert_page_rw(vmf, sbi->pfn0 + pblk,
+					  sbi->pfn_flags);
 	}
-	return vmf_insert_mixed(vma, vmf->address, block_pfn(sbi, pblk));
+	return rdx_insert_page_ro(vmf, sbi->pfn0 + pblk, sbi->pfn_flags);
 }
 
 static vm_fault_t refdax_fault(struct vm_fault *vmf)
@@ -156,7 +150,8 @@ static vm_fault_t refdax_pmd_fault_locked(struct vm_fault *vmf, bool write)
 		if (write)
 			refdax_mark_mmap_dirty(inode, pgoff,
 					       REFDAX_HUGE_BLOCKS);
-		return vmf_insert_pfn_pmd(vmf, block_pfn(sbi, pblk), write);
+		return rdx_insert_pfn_pmd(vmf, sbi->pfn0 + pblk,
+					  sbi->pfn_flags, write);
 	}
 	/* A store copies 4 KiB (see the top); partly shared: 4 KiB too. */
 	if (write || refdax_refcount_run(sbi, pblk, REFDAX_HUGE_BLOCKS,
@@ -175,7 +170,7 @@ static vm_fault_t refdax_huge_fault(struct vm_fault *vmf,
 	bool write = vmf->flags & FAULT_FLAG_WRITE;
 	vm_fault_t ret;
 
-	if (size != RDX_HUGE_FAULT_PMD)
+	if (size != RDX_HUGE_FAULT_PMD || !RDX_PMD_MAPPINGS)
 		return VM_FAULT_FALLBACK;
 	/*
 	 * A store to a private mapping copies into anonymous memory: let the
@@ -197,11 +192,12 @@ static vm_fault_t refdax_huge_fault(struct vm_fault *vmf,
 
 /*
  * A store hit a read-only pte of a shared mapping.  If the page is a mapped
- * block, the core makes this same pte writable when we return 0.  A hole
- * means the pte is the zero page: allocate, which zaps that pte, and let the
- * fault retry.
+ * block, that same pte is made writable (by the core for a special pte,
+ * here for a page pte of 7.x: see rdx_finish_mkwrite).  A hole means the
+ * pte is the zero page: allocate, which zaps that pte, and let the fault
+ * retry.  ->pfn_mkwrite and ->page_mkwrite both come here.
  */
-static vm_fault_t refdax_pfn_mkwrite(struct vm_fault *vmf)
+static vm_fault_t refdax_mkwrite(struct vm_fault *vmf)
 {
 	struct inode *inode = file_inode(vmf->vma->vm_file);
 	vm_fault_t ret = 0;
@@ -226,12 +222,14 @@ static vm_fault_t refdax_pfn_mkwrite(struct vm_fault *vmf)
 		/* The last owner keeps the page: it is no shadow any more. */
 		refdax_shadow_drop(inode, vmf->pgoff, false);
 	}
-	if (err < 0)
+	if (err < 0) {
 		ret = err == -ENOMEM ? VM_FAULT_OOM : VM_FAULT_SIGBUS;
-	else if (err == 1)
+	} else if (err == 1) {
 		ret = VM_FAULT_NOPAGE;
-	else
+	} else {
 		refdax_mark_mmap_dirty(inode, vmf->pgoff, 1);
+		ret = rdx_finish_mkwrite(vmf, RDX_SB(inode->i_sb)->pfn0 + pblk);
+	}
 out:
 	filemap_invalidate_unlock_shared(inode->i_mapping);
 	sb_end_pagefault(inode->i_sb);
@@ -241,17 +239,25 @@ out:
 const struct vm_operations_struct refdax_vm_ops = {
 	.fault		= refdax_fault,
 	.huge_fault	= refdax_huge_fault,
-	.pfn_mkwrite	= refdax_pfn_mkwrite,
+	.pfn_mkwrite	= refdax_mkwrite,
+	.page_mkwrite	= refdax_mkwrite,
 };
 
 int refdax_file_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct inode *inode = file_inode(file);
 
-	if (!daxdev_mapping_supported(vma, RDX_SB(inode->i_sb)->dax_dev))
+	/*
+	 * MAP_SYNC promises stores are durable once they reach the device
+	 * without an fsync: only a synchronous device keeps it.  (The core's
+	 * daxdev_mapping_supported() does the same, with a prototype that
+	 * changed in 7.x.)
+	 */
+	if ((vma->vm_flags & VM_SYNC) &&
+	    !dax_synchronous(RDX_SB(inode->i_sb)->dax_dev))
 		return -EOPNOTSUPP;
 	file_accessed(file);
 	vma->vm_ops = &refdax_vm_ops;
-	rdx_vm_flags_set(vma, VM_HUGEPAGE);
+	rdx_vm_flags_set(vma, RDX_VM_FLAGS);
 	return 0;
 }

@@ -44,8 +44,8 @@ static int load_symlink(struct inode *inode, struct refdax_inode *pi)
 			return ret;
 		/* a long symlink always has its block: corrupt, so say so */
 		if (ret) {
-			refdax_error(inode->i_sb, "inode %lu: long symlink has no block",
-				     inode->i_ino);
+			refdax_error(inode->i_sb, "inode %llu: long symlink has no block",
+				     (u64)inode->i_ino);
 			return -EUCLEAN;
 		}
 		src = rdx_block(sbi, pblk);
@@ -101,7 +101,7 @@ struct inode *refdax_iget(struct super_block *sb, u64 ino)
 	inode = iget_locked(sb, ino);
 	if (!inode)
 		return ERR_PTR(-ENOMEM);
-	if (!(inode->i_state & I_NEW))
+	if (!(rdx_inode_state(inode) & I_NEW))
 		return inode;
 
 	pi = rdx_pinode(sbi, ino);
@@ -198,8 +198,8 @@ int refdax_write_inode(struct inode *inode, struct writeback_control *wbc)
 		return 0;
 	ret = refdax_update_inode(inode);
 	if (ret && ret != -EROFS)
-		pr_warn_ratelimited("refdax: inode %lu: update failed (%d)\n",
-				    inode->i_ino, ret);
+		pr_warn_ratelimited("refdax: inode %llu: update failed (%d)\n",
+				    (u64)inode->i_ino, ret);
 	return ret == -EROFS ? 0 : ret;
 }
 
@@ -299,8 +299,8 @@ int refdax_orphan_del(struct refdax_trans *tp, struct inode *inode)
 	while ((cur = le64_to_cpu(*link)) != inode->i_ino) {
 		if (!cur || cur >= sbi->geom.ninodes ||
 		    ++steps > sbi->geom.ninodes) {
-			refdax_error(inode->i_sb, "inode %lu missing from orphan list",
-				     inode->i_ino);
+			refdax_error(inode->i_sb, "inode %llu missing from orphan list",
+				     (u64)inode->i_ino);
 			return -EUCLEAN;
 		}
 		link = &rdx_pinode(sbi, cur)->i_next_orphan;

@@ -68,7 +68,7 @@ int refdax_getattr(struct rdx_idmap *idmap, const struct path *path, struct ksta
 {
 	struct inode *inode = d_inode(path->dentry);
 	struct refdax_inode *pi = rdx_pinode(RDX_SB(inode->i_sb),
-					     inode->i_ino);
+					     (u64)inode->i_ino);
 	u32 flags = RDX_I(inode)->flags;
 
 	if (request_mask & STATX_BTIME) {
@@ -126,8 +126,8 @@ void refdax_evict_inode(struct inode *inode)
 		if (!ret)
 			ret = free_media_inode(sbi, inode);
 		if (ret && ret != -EROFS)
-			pr_warn("refdax: inode %lu: freeing failed (%d), fsck will reclaim it\n",
-				inode->i_ino, ret);
+			pr_warn("refdax: inode %llu: freeing failed (%d), fsck will reclaim it\n",
+				(u64)inode->i_ino, ret);
 	}
 	refdax_shadow_drop_range(inode, 0, ULONG_MAX);
 	refdax_dirty_forget(inode);

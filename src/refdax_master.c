@@ -525,7 +525,7 @@ static void unshared_finish(struct refdax_sb_info *sbi, u64 start, u64 len)
 	spin_lock(&sbi->unshared_lock);
 	list_add_tail(&u->link, &sbi->unshared);
 	spin_unlock(&sbi->unshared_lock);
-	queue_work(system_unbound_wq, &sbi->retire_work);
+	queue_work(rdx_unbound_wq, &sbi->retire_work);
 }
 
 static const struct refdax_defer_ops unshared_defer_ops = {

@@ -169,8 +169,7 @@ out_free:
 	return err;
 }
 
-static int refdax_create(struct rdx_idmap *idmap, struct inode *dir,
-			 struct dentry *dentry, umode_t mode, bool excl)
+static RDX_CREATE_OP(refdax_create)
 {
 	return rdx_new_entry(dir, dentry, mode, 0, NULL);
 }
@@ -181,10 +180,12 @@ static int refdax_mknod(struct rdx_idmap *idmap, struct inode *dir,
 	return rdx_new_entry(dir, dentry, mode, rdev, NULL);
 }
 
-static int refdax_mkdir(struct rdx_idmap *idmap, struct inode *dir,
-			struct dentry *dentry, umode_t mode)
+static rdx_mkdir_result refdax_mkdir(struct rdx_idmap *idmap,
+				     struct inode *dir, struct dentry *dentry,
+				     umode_t mode)
 {
-	return rdx_new_entry(dir, dentry, S_IFDIR | mode, 0, NULL);
+	return rdx_mkdir_return(rdx_new_entry(dir, dentry, S_IFDIR | mode, 0,
+					      NULL));
 }
 
 static int refdax_symlink(struct rdx_idmap *idmap, struct inode *dir,

@@ -249,8 +249,7 @@ vm_fault_t refdax_map_shared(struct vm_fault *vmf, u64 pblk)
 		ret = VM_FAULT_OOM;
 		goto out;
 	}
-	ret = vmf_insert_mixed(vmf->vma, vmf->address,
-			       rdx_pfn_t(sbi->pfn0 + pblk, sbi->pfn_flags));
+	ret = rdx_insert_page_ro(vmf, sbi->pfn0 + pblk, sbi->pfn_flags);
 out:
 	refdax_master_unlock(m);
 	refdax_master_put(sbi, m);
@@ -285,10 +284,8 @@ vm_fault_t refdax_map_shared_huge(struct vm_fault *vmf, pgoff_t pgoff,
 		if (refdax_shadow_add(inode, pgoff, m))
 			ret = VM_FAULT_OOM;
 		else
-			ret = vmf_insert_pfn_pmd(vmf,
-						 rdx_pfn_t(sbi->pfn0 + pblk,
-							   sbi->pfn_flags),
-						 false);
+			ret = rdx_insert_pfn_pmd(vmf, sbi->pfn0 + pblk,
+						 sbi->pfn_flags, false);
 	}
 	up_read(&ri->bmap_sem);
 	refdax_master_unlock(m);

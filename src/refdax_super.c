@@ -204,7 +204,6 @@ static int map_device(struct fs_context *fc, struct refdax_sb_info *sbi)
 {
 	struct super_block *sb = sbi->sb;
 	long want, got;
-	pfn_t pfn;
 	int id;
 
 	sbi->dax_dev = fs_dax_get_by_bdev(sb->s_bdev, &sbi->dax_part_off,
@@ -217,15 +216,13 @@ static int map_device(struct fs_context *fc, struct refdax_sb_info *sbi)
 	if (want < 2)
 		return invalf(fc, "refdax (%pg): cannot mount: device too small", sb->s_bdev);
 	id = dax_read_lock();
-	got = dax_direct_access(sbi->dax_dev, sbi->dax_part_off >> PAGE_SHIFT,
-				want, DAX_ACCESS, &sbi->virt, &pfn);
+	got = rdx_dax_map_all(sbi->dax_dev, sbi->dax_part_off >> PAGE_SHIFT,
+			      want, &sbi->virt, &sbi->pfn0, &sbi->pfn_flags);
 	dax_read_unlock(id);
 	if (got < want)
 		return invalf(fc, "refdax (%pg): cannot mount: mapped %ld of %ld pages (%ld)",
 			      sb->s_bdev, got < 0 ? 0 : got, want,
 			      got < 0 ? got : 0);
-	sbi->pfn0 = pfn_t_to_pfn(pfn);
-	sbi->pfn_flags = pfn.val & PFN_FLAGS_MASK;
 	return 0;
 }
 

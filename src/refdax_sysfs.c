@@ -26,6 +26,16 @@ static ssize_t name##_show(struct kobject *kobj,			\
 static struct kobj_attribute name##_attr = __ATTR_RO(name)
 
 RDX_COUNTER(master_entries, atomic64_read(&sbi->stat_masters));
+
+/* 1 where mappings use 2 MiB PMDs (not on 7.x: see refdax_compat.h) */
+static ssize_t pmd_mappings_show(struct kobject *kobj,
+				 struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%d\n", RDX_PMD_MAPPINGS);
+}
+
+static struct kobj_attribute pmd_mappings_attr = __ATTR_RO(pmd_mappings);
+
 RDX_COUNTER(shadows, atomic64_read(&sbi->stat_shadows));
 RDX_COUNTER(cow_faults, atomic64_read(&sbi->stat_cow_faults));
 RDX_COUNTER(cow_copies, atomic64_read(&sbi->stat_cow_ops));
@@ -76,6 +86,7 @@ static struct attribute *refdax_attrs[] = {
 	&transactions_attr.attr,
 	&faults_attr.attr,
 	&pmd_faults_attr.attr,
+	&pmd_mappings_attr.attr,
 	&free_blocks_attr.attr,
 	&memory_failures_attr.attr,
 	NULL,

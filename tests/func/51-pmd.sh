@@ -20,6 +20,7 @@ PAT=$(prog pattern)
 PM=$(prog pmdmap)
 S=$(rdx_sysfs)
 [ -d "$S" ] || fail "no $S"
+pmd_mappings || skip "refdax maps no PMDs on $(uname -r) (special PMDs cannot be split in a DAX VMA on 7.x)"
 # faults OUTPUT -> the page-fault count pmdmap printed
 faults() { awk '$1 == "faults" { print $2 }' <<<"$1"; }
 # map_run EXPECTED_PMDS MAX_FAULTS pmdmap-args...: run pmdmap, check the

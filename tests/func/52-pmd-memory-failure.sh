@@ -14,6 +14,7 @@ set -euo pipefail
 . "$TESTLIB"
 PAT=$(prog pattern)
 PM=$(prog pmdmap)
+pmd_mappings || skip "refdax maps no PMDs on $(uname -r) (50-memory-failure covers 4 KiB pages)"
 hwpoison_setup
 
 WK=$(mktemp -d)

@@ -72,6 +72,8 @@ prog() { # name -> path of a compiled test program
 # The filesystem's sysfs directory, and one counter from it.
 rdx_sysfs() { echo "/sys/fs/refdax/$(basename "$DEV")"; }
 ctr() { cat "$(rdx_sysfs)/$1"; }
+# Whether this kernel's refdax maps 2 MiB PMDs (not on 7.x: refdax_compat.h).
+pmd_mappings() { [ "$(ctr pmd_mappings)" = 1 ]; }
 
 # blk FILE BLOCK -> "PHYS FLAGS" of 4 KiB block BLOCK from fiemap (PHYS in
 # 512-byte units, FLAGS as xfs_io prints them); phys prints PHYS only.

@@ -1,0 +1,58 @@
+# shellcheck shell=bash
+# Kernels refdax builds for, and how to run their kbuild.  Sourced.
+#
+# A kernel's headers are either on this machine (/lib/modules/K/build, the
+# bookworm kernels) or in a build root: a Debian root made by
+# scripts/install-deps.sh with debootstrap, whose compiler and C library
+# the kernel's kbuild needs (7.x is built with trixie's gcc-14).  Kbuild then
+# runs chrooted there, in a private mount namespace in which the build
+# directory is bind-mounted at its own path.
+
+RDX_BUILDROOT=${RDX_BUILDROOT:-/var/lib/refdax/trixie-root}
+
+# Every kernel with headers, one per line, host kernels first.
+rdx_kernels() {
+	local d
+	for d in /lib/modules/*/build; do
+		[ -d "$d" ] && basename "$(dirname "$d")"
+	done
+	for d in "$RDX_BUILDROOT"/lib/modules/*/build; do
+		[ -d "$d" ] && [ -r "/boot/vmlinuz-$(basename "$(dirname "$d")")" ] &&
+			basename "$(dirname "$d")"
+	done
+	return 0
+}
+
+# Whether kernel $1 is built in the build root.
+rdx_in_buildroot() {
+	[ ! -d "/lib/modules/$1/build" ] && [ -d "$RDX_BUILDROOT/lib/modules/$1/build" ]
+}
+
+# The headers directory of kernel $1 as kbuild sees it.
+rdx_kernel_headers() {
+	echo "/lib/modules/$1/build"
+}
+
+# make for kernel $1 with the remaining arguments; M= must be an absolute
+# directory on this machine outside the build root.
+rdx_kbuild() {
+	local kver=$1 arg m=""
+	shift
+	if ! rdx_in_buildroot "$kver"; then
+		make "$@"
+		return
+	fi
+	for arg in "$@"; do
+		case "$arg" in M=*) m=${arg#M=} ;; esac
+	done
+	[ -n "$m" ] || { echo "rdx_kbuild: M= is required" >&2; return 2; }
+	unshare -m bash -c '
+		set -e
+		br=$1 m=$2
+		shift 2
+		mkdir -p "$br$m"
+		mount --bind "$m" "$br$m"
+		mount -t proc proc "$br/proc"
+		mount --rbind /dev "$br/dev"
+		exec chroot "$br" make "$@"' rdx-kbuild "$RDX_BUILDROOT" "$m" "$@"
+}
