@@ -3,7 +3,7 @@
 #
 # A kernel's headers are either on this machine (/lib/modules/K/build, the
 # bookworm kernels) or in a build root: a Debian root made by
-# scripts/install-deps.sh with debootstrap, whose compiler and C library
+# scripts/install-buildroot.sh with debootstrap, whose compiler and C library
 # the kernel's kbuild needs (7.x is built with trixie's gcc-14).  Kbuild then
 # runs chrooted there, in a private mount namespace in which the build
 # directory is bind-mounted at its own path.
@@ -33,6 +33,25 @@ rdx_kernel_headers() {
 	echo "/lib/modules/$1/build"
 }
 
+# Run a command chrooted in the build root, the way a program runs on a
+# trixie machine: in a private mount namespace (nothing is mounted on this
+# machine's side) with /proc, /sys and /dev mounted in the root, a clean
+# environment with the system PATH, DEBIAN_FRONTEND=noninteractive (apt,
+# dpkg).  Its exit status is the command's.
+rdx_in_root() {
+	# shellcheck disable=SC2016  # expanded by the inner bash
+	unshare -m bash -c '
+		set -e
+		br=$1
+		shift
+		mount -t proc proc "$br/proc"
+		mount -t sysfs sysfs "$br/sys"
+		mount --rbind /dev "$br/dev"
+		exec chroot "$br" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+			HOME=/root LC_ALL=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"' \
+		rdx-root "$RDX_BUILDROOT" "$@"
+}
+
 # make for kernel $1 with the remaining arguments; M= must be an absolute
 # directory on this machine outside the build root.
 rdx_kbuild() {
@@ -46,6 +65,7 @@ rdx_kbuild() {
 		case "$arg" in M=*) m=${arg#M=} ;; esac
 	done
 	[ -n "$m" ] || { echo "rdx_kbuild: M= is required" >&2; return 2; }
+	# shellcheck disable=SC2016  # expanded by the inner bash
 	unshare -m bash -c '
 		set -e
 		br=$1 m=$2

@@ -154,9 +154,10 @@ else
 fi
 
 # Kernel coding style (checkpatch --strict, sparse per kernel), then the
-# Debian packages: built, installed (DKMS builds the module for each kernel),
-# used in one guest per kernel (modprobe, mkfs -t, fsck -t) and purged again,
-# before the guest suites, which load build/<kver>/refdax.ko themselves.
+# Debian packages: built, installed (DKMS builds the module for each kernel;
+# on the host for 6.x, in the trixie build root for 7.x), used in one guest
+# per kernel (modprobe, mkfs -t, fsck -t) and purged again, before the guest
+# suites, which load build/<kver>/refdax.ko themselves.
 section "lint and packages"
 step lint "$out_base/lint.log" ./scripts/lint.sh || true
 suite packages host "$out_base/packages.log" packages \

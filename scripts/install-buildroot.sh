@@ -21,14 +21,6 @@ here=$(cd "$(dirname "$0")" && pwd)
 br=$RDX_BUILDROOT
 suite=trixie
 
-in_root() { # command... (apt needs /proc and /dev)
-	unshare -m bash -c 'br=$1; shift
-		mount -t proc proc "$br/proc"
-		mount --rbind /dev "$br/dev"
-		exec chroot "$br" env DEBIAN_FRONTEND=noninteractive "$@"' \
-		rdx-root "$br" "$@"
-}
-
 if [ ! -x "$br/usr/bin/apt-get" ]; then
 	apt-get install -y -qq --no-install-recommends debootstrap >/dev/null
 	rm -rf "$br.partial"
@@ -40,24 +32,24 @@ if [ ! -x "$br/usr/bin/apt-get" ]; then
 	mv "$br.partial" "$br"
 fi
 echo "deb $uri $suite-backports main" >"$br/etc/apt/sources.list.d/backports.list"
-in_root apt-get update -qq
+rdx_in_root apt-get update -qq
 
 # The current 7.x ABI, from the backports meta package (the archive moves it).
-kver=$(in_root apt-cache -o APT::Default-Release="$suite-backports" depends linux-headers-amd64 |
+kver=$(rdx_in_root apt-cache -o APT::Default-Release="$suite-backports" depends linux-headers-amd64 |
 	sed -n 's/.*Depends: linux-headers-\([0-9][^ ]*-amd64\)$/\1/p' | head -n1)
 case "$kver" in
 7.*) ;;
 *) echo "install-buildroot: no 7.x kernel in $suite-backports (found '$kver')" >&2; exit 1 ;;
 esac
 echo "install-buildroot: kernel $kver"
-in_root apt-get install -y -qq --no-install-recommends -t "$suite-backports" \
+rdx_in_root apt-get install -y -qq --no-install-recommends -t "$suite-backports" \
 	make binutils dwarves "linux-headers-$kver" >/dev/null
 
 # The kernel and its modules, for the guest.
 if [ ! -f "/boot/vmlinuz-$kver" ] || [ ! -f "/lib/modules/$kver/modules.dep" ]; then
 	dl=$br/var/cache/refdax
 	rm -rf "$dl" && mkdir -p "$dl"
-	in_root sh -c "cd /var/cache/refdax && apt-get download -qq \
+	rdx_in_root sh -c "cd /var/cache/refdax && apt-get download -qq \
 		linux-binary-unsigned-$kver linux-modules-$kver" >/dev/null
 	x=$(mktemp -d)
 	trap 'rm -rf "$x"' EXIT

@@ -3,36 +3,65 @@
 #
 #   scripts/pkg-check.sh [--out DIR] [--timeout SEC] [KVER...]
 #
+# A kernel is tested on the system a user of that kernel has: a host kernel
+# (headers in /lib/modules/KVER/build) on this bookworm machine, the 7.x
+# kernel (headers only in the trixie build root, scripts/buildroot.sh) in
+# that build root, RDX_BUILDROOT (default /var/lib/refdax/trixie-root).
+# Both get the same two .debs, built once here.  Result labels: [host] and
+# [buildroot] for the install and purge, [KVER] for a kernel.
+#
 # 1. pkg-build: dpkg-buildpackage -us -uc -b in a copy of the tree (its
 #    git-tracked and untracked, not ignored files) in DIR/build/, so nothing
 #    is written among the tree's own files; the .debs land in DIR/build/.
 #    Their contents and the dkms dependency are checked.  pkg-lintian:
 #    lintian on the .changes; an error or warning fails.
-# 2. pkg-install: apt-get install ./refdax-dkms_*.deb ./refdax-tools_*.deb.
+# 2. pkg-install [host] (if a host kernel is tested): apt-get install
+#    ./refdax-dkms_*.deb ./refdax-tools_*.deb.  pkg-install [buildroot] (if a
+#    build-root kernel is tested): the same apt-get install of the same
+#    .debs chrooted in the build root (rdx_in_root: private mount namespace,
+#    /proc /sys /dev mounted), so dkms and what it needs come from trixie
+#    through the root's own apt sources (after an apt-get update there if the
+#    root's package lists are stale), and the bookworm-built refdax-tools'
+#    dependencies must resolve on trixie.
 #    The package's postinst (dkms's common.postinst) builds for the running
-#    kernel and the newest one only, and for none when the running kernel has
-#    no /lib/modules (a chroot's or a VM's host kernel); any other kernel is
-#    built the way Debian does when that kernel's headers are installed
-#    (dkms install -k KVER, what /etc/kernel/header_postinst.d/dkms runs).
-#    pkg-dkms [kver]: dkms status says installed, refdax.ko is in
-#    /lib/modules/KVER/updates/dkms, is the module in dkms's tree
-#    (/var/lib/dkms/refdax/VERSION/KVER/), modinfo -k KVER resolves refdax to
-#    it and its vermagic is KVER.  Its build ID goes to the guest.
+#    kernel and the newest one only, and for every kernel with headers when
+#    the running kernel has no /lib/modules (a chroot's or a VM's host
+#    kernel: this machine's, and in the build root, where the running kernel
+#    is never the 7.x one); any other kernel is built the way Debian does
+#    when that kernel's headers are installed (dkms install -k KVER, what
+#    /etc/kernel/header_postinst.d/dkms runs).
+#    pkg-dkms [kver], on the kernel's system: dkms status says installed,
+#    refdax.ko is in /lib/modules/KVER/updates/dkms, is the module in dkms's
+#    tree (/var/lib/dkms/refdax/VERSION/KVER/), modinfo -k KVER resolves
+#    refdax to it and its vermagic is KVER.  Its build ID goes to the guest.
 # 3. For each kernel one QEMU/TCG guest, one at a time
-#    (scripts/guest/pkg-job.sh): pkg-modprobe [kver] modprobe loads the DKMS
-#    module (the running module's build ID is the one DKMS built); pkg-fs [kver] mkfs -t refdax and fsck -t refdax run the packaged
-#    tools, mount /dev/pmem0, write, remount, read back, reflink, fsck clean.
-# 4. pkg-purge: apt-get purge -y refdax-dkms refdax-tools, then no package,
-#    no dkms registration, no /lib/modules/*/updates/dkms/refdax.ko*, no
-#    /usr/src/refdax-*, no /usr/sbin/{mkfs,fsck}.refdax is left.
+#    (scripts/guest/pkg-job.sh; for a build-root kernel the job chroots into
+#    the build root for everything a user runs): pkg-modprobe [kver]
+#    modprobe loads the DKMS module (the running module's build ID is the one
+#    DKMS built); pkg-fs [kver] mkfs -t refdax and fsck -t refdax run the
+#    packaged tools, mount /dev/pmem0, write, remount, read back, reflink,
+#    fsck clean.
+# 4. pkg-purge [host|buildroot]: apt-get purge -y refdax-dkms refdax-tools,
+#    then no package, no dkms registration, no
+#    /lib/modules/*/updates/dkms/refdax.ko*, no /usr/src/refdax-*, no
+#    /usr/sbin/{mkfs,fsck}.refdax is left.  The build root must stay a clean
+#    build root, as scripts/install-buildroot.sh made it: the packages that
+#    came in with refdax-dkms there (dkms, kmod, dpkg-dev, xz-utils...; the
+#    list is kept in RDX_BUILDROOT.pkg-check-added while they are installed)
+#    are purged too, and the depmod index that dkms left in the root's
+#    /lib/modules/KVER, which holds no module, is removed.  So each run
+#    installs dkms from trixie as a trixie user's first install does.
 #
-# Kernels: the arguments, else RDX_KVERS, else every /lib/modules/*/build.
-# The packages are state of the whole machine: one package check runs at a
-# time (flock on /run/lock/refdax-pkg-check.lock), the packages are purged on
-# exit whatever happened, and refdax packages or DKMS registrations left by an
-# earlier run (or a manual dkms install) are removed first.
+# Kernels: the arguments, else RDX_KVERS, else every kernel with headers on
+# the host or in the build root (rdx_kernels).
+# The packages are state of the whole machine (and of the build root): one
+# package check runs at a time (flock on /run/lock/refdax-pkg-check.lock),
+# the packages are purged on exit whatever happened, and refdax packages or
+# DKMS registrations left by an earlier run (or a manual dkms install) on
+# the host or in the build root are removed first.
 #
-# RDX_PKG_BREAK=module|tools makes the guest check fail on purpose, to test it:
+# RDX_PKG_BREAK=module|tools makes the guest check fail on purpose, to test it
+# (on the host and in the build root alike):
 #   module  after the pkg-dkms checks, move each DKMS refdax.ko from
 #           updates/dkms to extra/ (modprobe still loads a refdax.ko, not the
 #           DKMS one)
@@ -44,6 +73,9 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/buildroot.sh
+. "$root/scripts/buildroot.sh"
+br=$RDX_BUILDROOT
 out=$root/build/pkg
 tmo=600
 kvers=()
@@ -59,9 +91,7 @@ if [ "${#kvers[@]}" -eq 0 ]; then
 	if [ -n "${RDX_KVERS:-}" ]; then
 		read -r -a kvers <<<"$RDX_KVERS"
 	else
-		for d in /lib/modules/*/build; do
-			[ -d "$d" ] && kvers+=("$(basename "$(dirname "$d")")")
-		done
+		mapfile -t kvers < <(rdx_kernels)
 	fi
 fi
 # The guests see the host's files at the same absolute paths only.
@@ -96,6 +126,26 @@ build_id() { # module file, maybe compressed
 	rm -f "$tmp"
 }
 
+# Where each kernel's packages are installed: host or root (the build root).
+declare -A sys_of=()
+host_kvers=() root_kvers=()
+for kv in "${kvers[@]}"; do
+	if rdx_in_buildroot "$kv"; then
+		sys_of[$kv]=root
+		root_kvers+=("$kv")
+	else
+		sys_of[$kv]=host
+		host_kvers+=("$kv")
+	fi
+done
+# The systems to keep clean: the host, and the build root if there is one.
+systems=(host)
+[ -x "$br/usr/bin/apt-get" ] && systems+=(root)
+# The systems the packages are installed on in this run.
+targets=()
+[ "${#host_kvers[@]}" -eq 0 ] || targets+=(host)
+[ "${#root_kvers[@]}" -eq 0 ] || targets+=(root)
+
 mkdir -p "$out"
 exec 8>/run/lock/refdax-pkg-check.lock
 if ! flock -w 1800 8; then
@@ -103,73 +153,147 @@ if ! flock -w 1800 8; then
 	exit 1
 fi
 
-# ---- state of the machine -----------------------------------------------------
-pkg_present() { # package: installed or configuration files left
+# ---- the systems: this machine and the build root -----------------------------
+label() { if [ "$1" = root ]; then echo buildroot; else echo host; fi; }
+# The path prefix of system $1's files as seen from here.
+prefix() { if [ "$1" = root ]; then echo "$br"; fi; }
+# Run a command on system $1.
+at() {
+	local s=$1
+	shift
+	if [ "$s" = root ]; then
+		rdx_in_root "$@"
+	else
+		"$@"
+	fi
+}
+# A state file beside the build root: the packages that were installed in it
+# with the refdax packages (dkms and its dependencies), one a line.
+added_file=$br.pkg-check-added
+# (dpkg-query's ${...} are its own: SC2016)
+pkg_present() { # system package: installed or configuration files left
 	local st
-	st=$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null || true)
+	# shellcheck disable=SC2016
+	st=$(at "$1" dpkg-query -W -f='${db:Status-Status}' "$2" 2>/dev/null || true)
 	[ -n "$st" ] && [ "$st" != not-installed ]
 }
-dkms_installed() { # kver
-	dkms status -m "$name" -v "$ver" -k "$1" 2>/dev/null | grep -q ': installed'
+installed_pkgs() { # system: the installed packages, sorted
+	# shellcheck disable=SC2016
+	at "$1" dpkg-query -W -f='${db:Status-Status} ${Package}\n' | awk '$1 == "installed" { print $2 }' | sort
 }
-# What the refdax packages or a refdax DKMS registration left on the machine.
-leftovers() {
-	local p f kv
-	for p in refdax-dkms refdax-tools; do
-		pkg_present "$p" && echo "package $p"
-	done
-	dkms status -m "$name" 2>/dev/null | sed 's/^/dkms: /'
-	for f in /lib/modules/*/updates/dkms/refdax.ko* /usr/src/"$name"-* \
-		/usr/sbin/mkfs.refdax /usr/sbin/fsck.refdax; do
-		[ -e "$f" ] && echo "$f"
-	done
-	for kv in "${kvers[@]}"; do
-		f=$(modinfo -k "$kv" -n refdax 2>/dev/null || true)
-		[ -n "$f" ] && echo "modinfo -k $kv finds $f"
+dkms_installed() { # system kver
+	at "$1" dkms status -m "$name" -v "$ver" -k "$2" 2>/dev/null | grep -q ': installed'
+}
+# depmod's output in the build root's kernel directories that hold no module
+# (the root has the kernels' headers only): dkms ran depmod there.
+depmod_index() {
+	local d f
+	for d in "$br"/usr/lib/modules/*/; do
+		[ -d "$d" ] || continue
+		[ -z "$(find "$d" -name '*.ko*' -print -quit)" ] || continue
+		for f in dep dep.bin alias alias.bin softdep weakdep symbols symbols.bin \
+			builtin.bin builtin.alias.bin devname; do
+			[ -e "$d/modules.$f" ] && echo "${d%/}/modules.$f"
+		done
 	done
 	true
 }
-undo_break() {
-	local f kv
+# What the refdax packages or a refdax DKMS registration left on system $1.
+leftovers() {
+	local s=$1 p f kv P
+	P=$(prefix "$s")
+	for p in refdax-dkms refdax-tools; do
+		pkg_present "$s" "$p" && echo "package $p"
+	done
+	at "$s" dkms status -m "$name" 2>/dev/null | sed 's/^/dkms: /'
+	for f in "$P"/lib/modules/*/updates/dkms/refdax.ko* "$P"/usr/src/"$name"-* \
+		"$P"/usr/sbin/mkfs.refdax "$P"/usr/sbin/fsck.refdax; do
+		[ -e "$f" ] && echo "$f"
+	done
+	for kv in "${kvers[@]}"; do
+		[ "$s" = host ] || [ "${sys_of[$kv]}" = root ] || continue
+		f=$(at "$s" modinfo -k "$kv" -n refdax 2>/dev/null || true)
+		[ -n "$f" ] && echo "modinfo -k $kv finds $f"
+	done
+	if [ "$s" = root ]; then
+		if [ -s "$added_file" ]; then
+			echo "installed with refdax-dkms: $(tr '\n' ' ' <"$added_file")"
+		fi
+		depmod_index
+		if ! pkg_present root dkms && [ -e "$br/var/lib/dkms" ]; then
+			echo "$br/var/lib/dkms without dkms"
+		fi
+	fi
+	true
+}
+undo_break() { # system
+	local s=$1 f kv P
+	P=$(prefix "$s")
 	for f in mkfs.refdax fsck.refdax; do
-		if [ -e "/usr/local/sbin/$f.refdax-pkg-check" ]; then
-			mv "/usr/local/sbin/$f" /usr/sbin/ 2>/dev/null || rm -f "/usr/local/sbin/$f"
-			rm -f "/usr/local/sbin/$f.refdax-pkg-check"
+		if [ -e "$P/usr/local/sbin/$f.refdax-pkg-check" ]; then
+			mv "$P/usr/local/sbin/$f" "$P/usr/sbin/" 2>/dev/null || rm -f "$P/usr/local/sbin/$f"
+			rm -f "$P/usr/local/sbin/$f.refdax-pkg-check"
 		fi
 	done
 	for kv in "${kvers[@]}"; do
-		if [ -e "/lib/modules/$kv/extra/.refdax-pkg-check" ]; then
+		if [ -e "$P/lib/modules/$kv/extra/.refdax-pkg-check" ]; then
 			# back where dkms put it, so that the purge removes it
-			mv "/lib/modules/$kv/extra/refdax.ko"* "/lib/modules/$kv/updates/dkms/" 2>/dev/null ||
-				rm -f "/lib/modules/$kv/extra/refdax.ko"*
-			rm -f "/lib/modules/$kv/extra/.refdax-pkg-check"
-			rmdir "/lib/modules/$kv/extra" 2>/dev/null || true
-			depmod "$kv" || true
+			mv "$P/lib/modules/$kv/extra/refdax.ko"* "$P/lib/modules/$kv/updates/dkms/" 2>/dev/null ||
+				rm -f "$P/lib/modules/$kv/extra/refdax.ko"*
+			rm -f "$P/lib/modules/$kv/extra/.refdax-pkg-check"
+			rmdir "$P/lib/modules/$kv/extra" 2>/dev/null || true
+			at "$s" depmod "$kv" || true
 		fi
 	done
 }
-purge() {
-	local p v pkgs=()
+purge() { # system
+	local s=$1 p v P pkgs=()
+	P=$(prefix "$s")
 	for p in refdax-dkms refdax-tools; do
-		pkg_present "$p" && pkgs+=("$p")
+		pkg_present "$s" "$p" && pkgs+=("$p")
 	done
 	if [ "${#pkgs[@]}" -gt 0 ]; then
-		apt-get purge "${apt_opts[@]}" "${pkgs[@]}" || return 1
+		at "$s" apt-get purge "${apt_opts[@]}" "${pkgs[@]}" || return 1
 	fi
 	# DKMS registrations without a package (an earlier dkms-check, a manual
 	# "dkms install"): the prerm of refdax-dkms removes its own.
-	for v in $(dkms status -m "$name" 2>/dev/null | sed -n "s|^$name/\([^,:]*\)[,:].*|\1|p" | sort -u); do
-		dkms remove -m "$name" -v "$v" --all || return 1
+	for v in $(at "$s" dkms status -m "$name" 2>/dev/null | sed -n "s|^$name/\([^,:]*\)[,:].*|\1|p" | sort -u); do
+		at "$s" dkms remove -m "$name" -v "$v" --all || return 1
 	done
-	for p in /usr/src/"$name"-*; do
-		[ -d "$p" ] && ! dpkg -S "$p" >/dev/null 2>&1 && rm -rf "$p"
+	for p in "$P"/usr/src/"$name"-*; do
+		[ -d "$p" ] && ! at "$s" dpkg -S "${p#"$P"}" >/dev/null 2>&1 && rm -rf "$p"
 	done
+	if [ "$s" = root ]; then
+		if [ -f "$added_file" ]; then
+			pkgs=()
+			while read -r p; do
+				pkg_present root "$p" && pkgs+=("$p")
+			done <"$added_file"
+			if [ "${#pkgs[@]}" -gt 0 ]; then
+				echo "purging what came with refdax-dkms: ${pkgs[*]}"
+				at root apt-get purge "${apt_opts[@]}" "${pkgs[@]}" || return 1
+			fi
+			rm -f "$added_file"
+		fi
+		# dkms is gone; the MOK signing key it made is all that is left of it
+		if ! pkg_present root dkms && [ -d "$br/var/lib/dkms" ] && [ -z "$(find "$br/var/lib/dkms" \
+			-mindepth 1 ! -name mok.key ! -name mok.pub -print -quit)" ]; then
+			rm -rf "$br/var/lib/dkms"
+		fi
+		depmod_index | xargs -r rm -f
+		for p in "$br"/usr/lib/modules/*/updates/dkms "$br"/usr/lib/modules/*/updates; do
+			[ -d "$p" ] && rmdir "$p" 2>/dev/null
+		done
+	fi
 	true
 }
 # shellcheck disable=SC2317  # run by the EXIT trap
 on_exit() {
-	undo_break
-	[ -z "$(leftovers)" ] || purge >>"$out/purge-on-exit.log" 2>&1 || true
+	local s
+	for s in "${systems[@]}"; do
+		undo_break "$s"
+		[ -z "$(leftovers "$s")" ] || purge "$s" >>"$out/purge-on-exit.log" 2>&1 || true
+	done
 }
 trap on_exit EXIT
 
@@ -182,10 +306,12 @@ for _ in $(seq 1 120); do
 	sleep 5
 done
 
-if [ -n "$(leftovers)" ]; then
-	echo "packages: removing what an earlier run left: $(leftovers | tr '\n' ';')"
-	purge >"$out/preclean.log" 2>&1 || true
-fi
+for s in "${systems[@]}"; do
+	if [ -n "$(leftovers "$s")" ]; then
+		echo "packages: removing what an earlier run left [$(label "$s")]: $(leftovers "$s" | tr '\n' ';')"
+		purge "$s" >"$out/preclean-$(label "$s").log" 2>&1 || true
+	fi
+done
 
 # ---- 1. build ------------------------------------------------------------------
 bdir=$out/build
@@ -241,50 +367,115 @@ fi
 t_build=$(($(date +%s) - t0))
 
 # ---- 2. install; DKMS for each kernel ------------------------------------------
-install_ok=0
-declare -A dkms_ok=() dkms_bid=()
-t0=$(date +%s)
-if [ "$build_ok" = 1 ]; then
-	if (cd "$bdir" && apt-get install "${apt_opts[@]}" "./${debs[0]##*/}" "./${debs[1]##*/}") \
-		>"$out/install.log" 2>&1 && pkg_present refdax-dkms && pkg_present refdax-tools; then
-		pass pkg-install host
-		install_ok=1
-	else
-		fail pkg-install host "apt-get install of the two .debs failed (log: $(rel "$out/install.log"))"
-		tail -n 15 "$out/install.log" | sed 's/^/    /'
-	fi
-fi
+declare -A installed=() dkms_ok=() dkms_bid=()
 by_postinst=()
-if [ "$install_ok" = 1 ]; then
-	for kv in "${kvers[@]}"; do
-		how="by the package's postinst"
-		if dkms_installed "$kv"; then
-			by_postinst+=("$kv")
-		else
-			how="by dkms install -k $kv"
-			dkms install -m "$name" -v "$ver" -k "$kv" >"$out/dkms-$kv.log" 2>&1 || true
+t0=$(date +%s)
+install_host() {
+	(cd "$bdir" && apt-get install "${apt_opts[@]}" "./${debs[0]##*/}" "./${debs[1]##*/}") \
+		>"$out/install.log" 2>&1 && pkg_present host refdax-dkms && pkg_present host refdax-tools
+}
+# The same .debs in the build root: apt-get there fetches dkms and its
+# dependencies from trixie.  The packages that come with them are noted in
+# $added_file (only those apt marked automatically installed: nothing that
+# scripts/install-buildroot.sh asked for) so that the purge removes them.
+install_root() {
+	local log=$out/install-buildroot.log tmp before try
+	local kv
+	tmp=$(mktemp -d "$br/tmp/refdax-pkg.XXXXXX")
+	chmod 755 "$tmp"
+	cp "${debs[@]}" "$tmp/"
+	before=$(installed_pkgs root)
+	# A trixie user has the kernel's image installed, whose postinst ran
+	# depmod; dkms 3.x runs depmod only for a kernel that has a modules.dep
+	# (else it takes the kernel for removed).  The build root has the
+	# headers only and the kernel's modules are on the host side: an empty
+	# modules.dep stands for the image's, so that dkms indexes refdax there.
+	# (dkms removes the index again when its last module goes.)
+	for kv in "${root_kvers[@]}"; do
+		[ -e "$br/lib/modules/$kv/modules.dep" ] || : >"$br/lib/modules/$kv/modules.dep"
+	done
+	: >"$log"
+	for try in 1 2; do
+		if at root apt-get install "${apt_opts[@]}" "${tmp#"$br"}/${debs[0]##*/}" \
+			"${tmp#"$br"}/${debs[1]##*/}" >>"$log" 2>&1; then
+			break
 		fi
-		ko=$(compgen -G "/lib/modules/$kv/updates/dkms/refdax.ko*" | head -n 1 || true)
-		if ! dkms_installed "$kv"; then
-			fail pkg-dkms "$kv" "dkms status: '$(dkms status -m "$name" -v "$ver" -k "$kv" 2>&1 | tr '\n' ' ')' (log: $(rel "$out/dkms-$kv.log"), /var/lib/dkms/$name/$ver/build/make.log)"
-			tail -n 10 "/var/lib/dkms/$name/$ver/build/make.log" 2>/dev/null | sed 's/^/    /' || true
-		elif [ -z "$ko" ]; then
-			fail pkg-dkms "$kv" "dkms says installed but /lib/modules/$kv/updates/dkms has no refdax.ko"
-		elif [ "$(modinfo -k "$kv" -n refdax 2>/dev/null)" != "$ko" ]; then
-			fail pkg-dkms "$kv" "modinfo -k $kv -n refdax gives '$(modinfo -k "$kv" -n refdax 2>&1)', not $ko"
-		elif [ "$(modinfo -F vermagic "$ko" | awk '{ print $1 }')" != "$kv" ]; then
-			fail pkg-dkms "$kv" "$ko has vermagic '$(modinfo -F vermagic "$ko")'"
-		elif ! built=$(compgen -G "/var/lib/dkms/$name/$ver/$kv/*/module/refdax.ko*" | head -n 1) ||
-			! cmp -s "$ko" "$built"; then
-			fail pkg-dkms "$kv" "$ko is not the module in dkms's tree (${built:-none in /var/lib/dkms/$name/$ver/$kv})"
-		elif ! dkms_bid[$kv]=$(build_id "$ko") || [ -z "${dkms_bid[$kv]}" ]; then
-			fail pkg-dkms "$kv" "$ko has no build ID"
+		# Package lists older than the archive: fetch failures.
+		if [ "$try" != 1 ] || ! grep -qE '^(E: Failed to fetch|E: Unable to fetch|Err:)' "$log"; then
+			break
+		fi
+		echo "packages: the build root's package lists are stale: apt-get update there" | tee -a "$log"
+		at root apt-get update -q >>"$log" 2>&1 || break
+	done
+	rm -rf "$tmp"
+	comm -13 <(echo "$before") <(installed_pkgs root) |
+		grep -vxE 'refdax-dkms|refdax-tools' |
+		grep -xFf <(at root apt-mark showauto) >"$added_file" || true
+	[ -s "$added_file" ] || rm -f "$added_file"
+	pkg_present root refdax-dkms && pkg_present root refdax-tools
+}
+if [ "$build_ok" = 1 ]; then
+	for s in "${targets[@]}"; do
+		if [ "$s" = host ]; then
+			ok=0
+			install_host && ok=1
+			log=$out/install.log
+			detail=""
 		else
-			pass pkg-dkms "$kv" "($ko, built $how)"
-			dkms_ok[$kv]=1
+			ok=0
+			install_root && ok=1
+			log=$out/install-buildroot.log
+			# shellcheck disable=SC2016
+			detail="($(at root sed -n 's/^PRETTY_NAME=//p' /etc/os-release | tr -d '"'): dkms $(at root dpkg-query -W -f='${Version}' dkms 2>/dev/null || echo none);"
+			detail+=" refdax-tools Depends: $(dpkg-deb -f "${debs[1]}" Depends);"
+			detail+=" came with it: $(tr '\n' ' ' <"$added_file" 2>/dev/null | sed 's/ $//')"
+			detail+=")"
+		fi
+		if [ "$ok" = 1 ]; then
+			pass pkg-install "$(label "$s")" "$detail"
+			installed[$s]=1
+		else
+			fail pkg-install "$(label "$s")" "apt-get install of the two .debs failed (log: $(rel "$log"))"
+			tail -n 15 "$log" | sed 's/^/    /'
 		fi
 	done
 fi
+check_dkms() { # kver: on its system
+	local kv=$1 s=${sys_of[$1]} P how ko mi built mklog
+	P=$(prefix "$s")
+	mklog=$P/var/lib/dkms/$name/$ver/build/make.log
+	how="by the package's postinst"
+	if dkms_installed "$s" "$kv"; then
+		by_postinst+=("$kv")
+	else
+		how="by dkms install -k $kv"
+		at "$s" dkms install -m "$name" -v "$ver" -k "$kv" >"$out/dkms-$kv.log" 2>&1 || true
+	fi
+	[ "$s" = host ] || how+=" in the build root"
+	ko=$(compgen -G "$P/lib/modules/$kv/updates/dkms/refdax.ko*" | head -n 1 || true)
+	mi=$(at "$s" modinfo -k "$kv" -n refdax 2>/dev/null || true)
+	if ! dkms_installed "$s" "$kv"; then
+		fail pkg-dkms "$kv" "dkms status: '$(at "$s" dkms status -m "$name" -v "$ver" -k "$kv" 2>&1 | tr '\n' ' ')' (log: $(rel "$out/dkms-$kv.log"), $mklog)"
+		tail -n 10 "$mklog" 2>/dev/null | sed 's/^/    /' || true
+	elif [ -z "$ko" ]; then
+		fail pkg-dkms "$kv" "dkms says installed but $P/lib/modules/$kv/updates/dkms has no refdax.ko"
+	elif [ -z "$mi" ] || [ "$(readlink -f "$P$mi")" != "$(readlink -f "$ko")" ]; then
+		fail pkg-dkms "$kv" "modinfo -k $kv -n refdax gives '$(at "$s" modinfo -k "$kv" -n refdax 2>&1)', not ${ko#"$P"}"
+	elif [ "$(modinfo -F vermagic "$ko" | awk '{ print $1 }')" != "$kv" ]; then
+		fail pkg-dkms "$kv" "$ko has vermagic '$(modinfo -F vermagic "$ko")'"
+	elif ! built=$(compgen -G "$P/var/lib/dkms/$name/$ver/$kv/*/module/refdax.ko*" | head -n 1) ||
+		! cmp -s "$ko" "$built"; then
+		fail pkg-dkms "$kv" "$ko is not the module in dkms's tree (${built:-none in $P/var/lib/dkms/$name/$ver/$kv})"
+	elif ! dkms_bid[$kv]=$(build_id "$ko") || [ -z "${dkms_bid[$kv]}" ]; then
+		fail pkg-dkms "$kv" "$ko has no build ID"
+	else
+		pass pkg-dkms "$kv" "($ko, built $how)"
+		dkms_ok[$kv]=1
+	fi
+}
+for kv in "${kvers[@]}"; do
+	[ -z "${installed[${sys_of[$kv]}]:-}" ] || check_dkms "$kv"
+done
 t_install=$(($(date +%s) - t0))
 
 case "$break_mode" in
@@ -292,20 +483,24 @@ case "$break_mode" in
 module)
 	echo "packages: RDX_PKG_BREAK=module: moving the DKMS refdax.ko to extra/ (the guest check must fail)"
 	for kv in "${!dkms_ok[@]}"; do
-		mkdir -p "/lib/modules/$kv/extra"
-		touch "/lib/modules/$kv/extra/.refdax-pkg-check"
-		mv "/lib/modules/$kv/updates/dkms/refdax.ko"* "/lib/modules/$kv/extra/"
-		depmod "$kv"
+		P=$(prefix "${sys_of[$kv]}")
+		mkdir -p "$P/lib/modules/$kv/extra"
+		touch "$P/lib/modules/$kv/extra/.refdax-pkg-check"
+		mv "$P/lib/modules/$kv/updates/dkms/refdax.ko"* "$P/lib/modules/$kv/extra/"
+		at "${sys_of[$kv]}" depmod "$kv"
 	done
 	;;
 tools)
 	echo "packages: RDX_PKG_BREAK=tools: moving mkfs.refdax and fsck.refdax to /usr/local/sbin (the guest check must fail)"
-	for t in mkfs.refdax fsck.refdax; do
-		if [ -e "/usr/sbin/$t" ]; then
-			mkdir -p /usr/local/sbin
-			touch "/usr/local/sbin/$t.refdax-pkg-check"
-			mv "/usr/sbin/$t" "/usr/local/sbin/$t"
-		fi
+	for s in "${!installed[@]}"; do
+		P=$(prefix "$s")
+		for t in mkfs.refdax fsck.refdax; do
+			if [ -e "$P/usr/sbin/$t" ]; then
+				mkdir -p "$P/usr/local/sbin"
+				touch "$P/usr/local/sbin/$t.refdax-pkg-check"
+				mv "$P/usr/sbin/$t" "$P/usr/local/sbin/$t"
+			fi
+		done
 	done
 	;;
 *) fail pkg-check host "unknown RDX_PKG_BREAK=$break_mode (module or tools)" ;;
@@ -314,11 +509,12 @@ esac
 # ---- 3. one guest per kernel -------------------------------------------------------
 t0=$(date +%s)
 for kv in "${kvers[@]}"; do
+	s=${sys_of[$kv]}
 	reason=""
-	[ "$install_ok" = 1 ] || reason="the packages are not installed"
+	[ -n "${installed[$s]:-}" ] || reason="the packages are not installed [$(label "$s")]"
 	[ -n "$reason" ] || [ -n "${dkms_ok[$kv]:-}" ] || reason="DKMS did not install refdax for $kv"
 	[ -n "$reason" ] || [ -r "/boot/vmlinuz-$kv" ] || reason="no /boot/vmlinuz-$kv"
-	if [ -z "$reason" ] && [ -z "$break_mode" ] && ! dkms_installed "$kv"; then
+	if [ -z "$reason" ] && [ -z "$break_mode" ] && ! dkms_installed "$s" "$kv"; then
 		reason="refdax for $kv left dkms status after pkg-dkms (removed by another dkms user on this machine?)"
 	fi
 	if [ -n "$reason" ]; then
@@ -332,13 +528,14 @@ for kv in "${kvers[@]}"; do
 	{
 		echo "# generated by scripts/pkg-check.sh"
 		printf 'export ROOT=%q RDX_DKMS_BUILD_ID=%q\n' "$root" "${dkms_bid[$kv]}"
+		[ "$s" = host ] || printf 'export RDX_PKG_ROOT=%q\n' "$br"
 		printf 'exec bash %q/scripts/guest/pkg-job.sh\n' "$root"
 	} >"$gdir/job.sh"
 	g0=$(date +%s)
 	grc=0
 	"$root/scripts/guest/run-guest.sh" --kver "$kv" --out "$gdir" --job "$gdir/job.sh" \
 		--timeout "$tmo" >"$gdir/run-guest.log" 2>&1 || grc=$?
-	echo "packages: guest on $kv: exit $grc after $(($(date +%s) - g0)) s (console: $(rel "$gdir/console.log"), log: $(rel "$gdir/pkg-job.log"))"
+	echo "packages: guest on $kv ($(label "$s")): exit $grc after $(($(date +%s) - g0)) s (console: $(rel "$gdir/console.log"), log: $(rel "$gdir/pkg-job.log"))"
 	for n in pkg-modprobe pkg-fs; do
 		line=$(grep -E "^(PASS|FAIL) $n(:|\$)" "$gdir/results" 2>/dev/null | tail -n 1 || true)
 		case "$line" in
@@ -352,21 +549,24 @@ t_guests=$(($(date +%s) - t0))
 
 # ---- 4. purge --------------------------------------------------------------------------
 t0=$(date +%s)
-undo_break
-if [ "$install_ok" = 1 ] || [ -n "$(leftovers)" ]; then
-	prc=0
-	purge >"$out/purge.log" 2>&1 || prc=$?
-	left=$(leftovers)
-	if [ "$prc" -ne 0 ]; then
-		fail pkg-purge host "apt-get purge failed (log: $(rel "$out/purge.log"))"
-	elif [ -n "$left" ]; then
-		fail pkg-purge host "left behind: $(tr '\n' ';' <<<"$left")"
-	else
-		pass pkg-purge host
+for s in "${systems[@]}"; do
+	undo_break "$s"
+	if [ -n "${installed[$s]:-}" ] || [ -n "$(leftovers "$s")" ]; then
+		log=$out/purge-$(label "$s").log
+		prc=0
+		purge "$s" >"$log" 2>&1 || prc=$?
+		left=$(leftovers "$s")
+		if [ "$prc" -ne 0 ]; then
+			fail pkg-purge "$(label "$s")" "apt-get purge failed (log: $(rel "$log"))"
+		elif [ -n "$left" ]; then
+			fail pkg-purge "$(label "$s")" "left behind: $(tr '\n' ';' <<<"$left")"
+		else
+			pass pkg-purge "$(label "$s")"
+		fi
+		others=$(find "$(prefix "$s")"/lib/modules/*/updates/dkms -type f 2>/dev/null | head -n 5 || true)
+		[ -z "$others" ] || echo "packages: other DKMS modules [$(label "$s")] (not refdax, left alone): $(tr '\n' ' ' <<<"$others")"
 	fi
-	others=$(find /lib/modules/*/updates/dkms -type f 2>/dev/null | head -n 5 || true)
-	[ -z "$others" ] || echo "packages: other DKMS modules (not refdax, left alone): $(tr '\n' ' ' <<<"$others")"
-fi
+done
 t_purge=$(($(date +%s) - t0))
 
 echo "packages: $name $ver for ${kvers[*]:-no kernel}: build+lintian ${t_build}s, install+dkms ${t_install}s" \
