@@ -43,7 +43,7 @@ modules-all:
 
 tools: $(BUILD)/mkfs.refdax $(BUILD)/fsck.refdax
 
-TOOLS_SRC := tools/refdax_tools.c
+TOOLS_SRC := tools/refdax_tools.c tools/refdax_dev.c
 
 $(BUILD)/mkfs.refdax: mkfs/*.c $(TOOLS_SRC) $(COMMON_SRC) include/*.h tools/*.h
 	@mkdir -p $(BUILD)

@@ -12,6 +12,7 @@
 #include "refdax_common.h"
 #include "fsck_compiler.h"
 #include "fsck_blockmap.h"
+#include "refdax_tools.h"
 
 #define PROG		"fsck.refdax"
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
@@ -60,10 +61,11 @@ struct fsck {
 	int verbose;
 	enum fsck_mode mode;
 	int fd;
+	struct refdax_dev dev;	/* kind, size and mapping unit */
 	__u8 *map;		/* the device: read-only when checking */
 	__u64 dev_bytes;
 	__u64 map_bytes;
-	__u64 *priv_pages;	/* check mode: pages given a private copy */
+	__u64 *priv_pages;	/* check mode: units given a private copy */
 	size_t npriv;
 	struct refdax_geom g;
 	struct refdax_super *sb;

@@ -13,6 +13,11 @@
  * (MAP_FIXED | MAP_PRIVATE of the same file offset), so memory grows with
  * the journal, not the device.  Any other write in check mode faults: the
  * MMU enforces that -n changes nothing.
+ *
+ * A device-dax instance takes neither private mappings nor mappings that
+ * split its own at less than its alignment (refdax_dev.c): there the unit
+ * of the private copies is that alignment, and a copy is anonymous memory
+ * filled from the device.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -29,8 +34,9 @@ int fsck_map_device(struct fsck *f)
 
 	if (f->mode != MODE_CHECK)
 		prot |= PROT_WRITE;
-	f->map_bytes = f->dev_bytes & ~(__u64)(REFDAX_BLOCK_SIZE - 1);
-	f->map = mmap(NULL, f->map_bytes, prot, MAP_SHARED, f->fd, 0);
+	f->map = refdax_dev_map(&f->dev,
+				f->dev_bytes & ~(__u64)(REFDAX_BLOCK_SIZE - 1),
+				prot, &f->map_bytes);
 	if (f->map == MAP_FAILED) {
 		f->map = NULL;
 		return -errno;
@@ -65,16 +71,37 @@ static size_t priv_find(const struct fsck *f, __u64 pg)
 	return lo;
 }
 
-/* Pages [pg, pg + n) are not private yet: make them so and note them. */
+/* A private copy of @len bytes at @addr, from anonymous memory. */
+static void *priv_copy(void *addr, size_t len)
+{
+	void *tmp = malloc(len), *p;
+
+	if (!tmp)
+		return MAP_FAILED;
+	memcpy(tmp, addr, len);
+	p = mmap(addr, len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	if (p == addr)
+		memcpy(addr, tmp, len);
+	free(tmp);
+	return p;
+}
+
+/* Units [pg, pg + n) are not private yet: make them so and note them. */
 static void priv_map(struct fsck *f, __u64 pg, __u64 n, size_t at)
 {
-	__u64 psz = (__u64)sysconf(_SC_PAGESIZE), k;
-	void *addr = f->map + pg * psz;
+	__u64 psz = f->dev.unit, k;
+	void *addr = f->map + pg * psz, *p;
 
-	if (mmap(addr, n * psz, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_FIXED, f->fd, (off_t)(pg * psz)) != addr) {
+	if (f->dev.dax)
+		p = priv_copy(addr, n * psz);
+	else
+		p = mmap(addr, n * psz, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_FIXED, f->fd, (off_t)(pg * psz));
+	if (p != addr) {
 		fprintf(stderr, PROG ": %s: cannot map a private copy of %llu pages: %s\n",
-			f->path, (unsigned long long)n, strerror(errno));
+			f->path, (unsigned long long)(n * psz / 4096),
+			strerror(errno));
 		exit(EXIT_OPERROR);
 	}
 	f->priv_pages = xrealloc(f->priv_pages, f->npriv + n,
@@ -94,7 +121,7 @@ static void priv_map(struct fsck *f, __u64 pg, __u64 n, size_t at)
  */
 void fsck_make_private(struct fsck *f, const void *addr, __u64 len)
 {
-	__u64 psz = (__u64)sysconf(_SC_PAGESIZE);
+	__u64 psz = f->dev.unit;
 	__u64 off = (__u64)((const __u8 *)addr - f->map);
 	__u64 pg, end;
 
@@ -176,13 +203,17 @@ void fsck_private_journal(struct fsck *f, struct refdax_journal *j)
  * the device (the inode table, the free-space bitmap) does not leave it all
  * resident.  The page cache keeps them (dirty ones too: the mapping is
  * shared), a later access maps them again.  Private copies hold what check
- * mode changed: they are kept.
+ * mode changed: they are kept.  Device-dax memory is no page cache: there
+ * is nothing to drop.
  */
 void fsck_release(struct fsck *f, const void *addr, __u64 len)
 {
-	__u64 psz = (__u64)sysconf(_SC_PAGESIZE);
+	__u64 psz = f->dev.unit;
 	__u64 off = (__u64)((const __u8 *)addr - f->map);
 	__u64 pg = (off + psz - 1) / psz, end = (off + len) / psz;
+
+	if (f->dev.dax)
+		return;
 
 	while (pg < end) {
 		size_t at = priv_find(f, pg);

@@ -7,7 +7,8 @@
  * can; -p (or -a) repairs only what needs no human judgement and leaves the
  * rest (exit 4).  Both open the device read-write, refuse a mounted one, map
  * it shared, run journal recovery for real and write their repairs through
- * the mapping (msync).  Repairs are made as problems are found; a pass that
+ * the mapping (msync; on device-dax, cache-line flushes: refdax_dev.c).
+ * Repairs are made as problems are found; a pass that
  * repaired something is followed by a fresh one, until a pass finds nothing
  * or can repair nothing more.  Exit status follows fsck(8): 0 clean, 1
  * errors corrected, 4 errors left uncorrected, 8 operational error, 16
@@ -23,7 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -172,17 +172,14 @@ static const char *show_name(const char *name, unsigned int len)
 	return buf;
 }
 
-/* Repairs write through a shared mapping: flushing is msync. */
+/* Repairs write through a shared mapping: msync, or cache-line flushes. */
 static void pm_flush(struct refdax_pmem *pm, const void *addr, size_t len)
 {
 	struct fsck *f = pm->priv;
-	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-	uintptr_t a = (uintptr_t)addr & ~(page - 1);
-	uintptr_t e = (uintptr_t)addr + len;
 
 	if (f->mode == MODE_CHECK || !len)
 		return;
-	if (msync((void *)a, e - a, MS_SYNC)) {
+	if (refdax_dev_sync(&f->dev, (void *)addr, len)) {
 		fprintf(stderr, PROG ": %s: cannot write back: %s\n", f->path,
 			strerror(errno));
 		exit(EXIT_OPERROR);
@@ -1775,6 +1772,7 @@ static enum fsck_mode parse_args(int argc, char **argv, struct fsck *f)
 static int open_device(struct fsck *f)
 {
 	struct stat st;
+	char why[512];
 	int fd, rc, flags = O_CLOEXEC;
 
 	if (f->mode == MODE_CHECK)
@@ -1787,19 +1785,11 @@ static int open_device(struct fsck *f)
 			strerror(errno));
 		exit(EXIT_OPERROR);
 	}
-	if (S_ISBLK(st.st_mode)) {
-		if (ioctl(fd, BLKGETSIZE64, &f->dev_bytes)) {
-			fprintf(stderr, PROG ": cannot get the size of %s: %s\n",
-				f->path, strerror(errno));
-			exit(EXIT_OPERROR);
-		}
-	} else if (S_ISREG(st.st_mode)) {
-		f->dev_bytes = (__u64)st.st_size;
-	} else {
-		fprintf(stderr, PROG ": %s is not a block device or a regular file\n",
-			f->path);
+	if (refdax_dev_probe(&f->dev, f->path, fd, &st, why, sizeof(why))) {
+		fprintf(stderr, PROG ": %s\n", why);
 		exit(EXIT_OPERROR);
 	}
+	f->dev_bytes = f->dev.bytes;
 	if (f->dev_bytes < REFDAX_BLOCK_SIZE) {
 		fprintf(stderr, PROG ": %s is too small to hold a refdax filesystem\n",
 			f->path);
@@ -1824,6 +1814,7 @@ static int open_device(struct fsck *f)
 		}
 		close(fd);
 		fd = xfd;
+		f->dev.fd = fd;
 	}
 
 	/* read-only when checking, see fsck_map.c */
@@ -1869,7 +1860,7 @@ int main(int argc, char **argv)
 		total += mark_clean(&f);
 
 	if (f.mode != MODE_CHECK &&
-	    (msync(f.map, f.map_bytes, MS_SYNC) || fsync(fd))) {
+	    refdax_dev_sync_all(&f.dev, f.map, f.map_bytes)) {
 		fprintf(stderr, PROG ": %s: cannot write back the repairs: %s\n",
 			f.path, strerror(errno));
 		return EXIT_OPERROR;

@@ -16,7 +16,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -448,13 +447,14 @@ int main(int argc, char **argv)
 	struct refdax_inode *itable;
 	struct timespec now;
 	struct stat st;
+	struct refdax_dev dev;
 	__u8 uuid[16], *map, *bitmap;
 	__u8 sig[SIG_BYTES];
+	char err[512];
 	const char *why, *found;
 	__u32 gen;
-	__u64 bytes, meta_bytes;
+	__u64 bytes, meta_bytes, map_bytes;
 	int fd, created = 0;
-	ssize_t r;
 
 	parse_args(argc, argv, &o);
 	if (o.uuid && parse_uuid(o.uuid, uuid))
@@ -477,14 +477,13 @@ int main(int argc, char **argv)
 	if (refdax_is_mounted(o.path, &st))
 		die("%s is mounted; will not make a filesystem here", o.path);
 
-	if (S_ISBLK(st.st_mode)) {
+	if (refdax_dev_probe(&dev, o.path, fd, &st, err, sizeof(err)))
+		die("%s", err);
+	bytes = dev.bytes;
+	if (!S_ISREG(st.st_mode)) {
 		if (o.size)
 			die("-s applies only to image files");
-		if (ioctl(fd, BLKGETSIZE64, &bytes))
-			die("cannot get the size of %s: %s", o.path,
-			    strerror(errno));
-	} else if (S_ISREG(st.st_mode)) {
-		bytes = (__u64)st.st_size;
+	} else {
 		if (o.size && bytes != o.size) {
 			if (bytes && !o.force)
 				die("%s is not empty (%llu bytes); use -f to resize it",
@@ -498,8 +497,6 @@ int main(int argc, char **argv)
 		}
 		if (!bytes)
 			die("%s is empty: give its size with -s", o.path);
-	} else {
-		die("%s is not a block device or a regular file", o.path);
 	}
 
 	if (bytes < MIN_BYTES)
@@ -509,11 +506,12 @@ int main(int argc, char **argv)
 		bytes = MAX_BLOCKS * REFDAX_BLOCK_SIZE;
 
 	if (!created && !o.force) {
+		size_t n = bytes < sizeof(sig) ? (size_t)bytes : sizeof(sig);
+
 		memset(sig, 0, sizeof(sig));
-		r = pread(fd, sig, sizeof(sig), 0);
-		if (r < 0)
+		if (refdax_dev_read(&dev, sig, n))
 			die("cannot read %s: %s", o.path, strerror(errno));
-		found = find_signature(sig, (size_t)r);
+		found = find_signature(sig, n);
 		if (found) {
 			fprintf(stderr,
 				PROG ": %s already contains %s; use -f to overwrite it\n",
@@ -530,7 +528,8 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_REALTIME, &now);
 
 	meta_bytes = l.data_start * REFDAX_BLOCK_SIZE;
-	map = mmap(NULL, meta_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	map = refdax_dev_map(&dev, meta_bytes, PROT_READ | PROT_WRITE,
+			     &map_bytes);
 	if (map == MAP_FAILED)
 		die("cannot map %s: %s", o.path, strerror(errno));
 	memset(map, 0, meta_bytes);
@@ -578,12 +577,10 @@ int main(int argc, char **argv)
 			       &why))
 		die("internal error: root inode fails validation: %s", why);
 
-	if (msync(map, meta_bytes, MS_SYNC))
+	if (refdax_dev_sync_all(&dev, map, meta_bytes))
 		die("cannot write %s: %s", o.path, strerror(errno));
-	if (munmap(map, meta_bytes))
+	if (munmap(map, map_bytes))
 		die("cannot unmap %s: %s", o.path, strerror(errno));
-	if (fsync(fd))
-		die("cannot sync %s: %s", o.path, strerror(errno));
 	if (close(fd))
 		die("cannot close %s: %s", o.path, strerror(errno));
 	created_path = NULL;

@@ -11,7 +11,8 @@
 #   REFDAX_SUITE_FS=ext4   run the guest suite against ext4 -o dax instead of
 #                          refdax (validates the tests themselves)
 #   RDX_KVERS="k1 k2"      kernels to test (default: all with headers)
-#   RDX_TESTS="05-* 07-rename"  only these functional tests
+#   RDX_TESTS="05-* 07-rename"  only these functional tests (the device-dax
+#                          guest runs those of them in DEVDAX_TESTS, below)
 #   RDX_NO_CRASH=1         skip the two-boot crash tests
 #   RDX_NO_ANYPATH=1       skip "make demo" from a copy of the checkout under
 #                          /tmp (tests/anypath/run.sh; one guest, on the
@@ -187,7 +188,12 @@ while read -r verdict name kv rest; do
 done < <(./scripts/build-modules.sh "${kvers[@]}" 2>&1 || true)
 
 # ---- 4. guest suites --------------------------------------------------------------
-func_tests=() crash_tests=()
+# A second guest per kernel works on a device-dax namespace (RDX_PMEM=devdax):
+# the devdax-only tests everywhere (6.x: the mount is refused), and on 7.x,
+# where refdax mounts it through fsdev_dax, these functional tests as well.
+DEVDAX_TESTS="00-mount 01-basic-io 14-mmap 16-persist 41-reflink-shared-page
+	42-reflink-semantics 51-pmd"
+func_tests=() crash_tests=() devdax_only=() devdax_7=()
 for f in tests/func/[0-9][0-9]-*.sh; do
 	[ -f "$f" ] || continue
 	n=$(basename "$f" .sh)
@@ -201,8 +207,11 @@ for f in tests/func/[0-9][0-9]-*.sh; do
 	fi
 	if sed -n '1,20p' "$f" | grep -q '^# refdax-test:.*\bcrash\b'; then
 		crash_tests+=("$n")
+	elif sed -n '1,20p' "$f" | grep -q '^# refdax-test:.*\bdevdax-only\b'; then
+		devdax_only+=("$n")
 	else
 		func_tests+=("$n")
+		[[ " ${DEVDAX_TESTS//[[:space:]]/ } " == *" $n "* ]] && devdax_7+=("$n")
 	fi
 done
 [ "${RDX_NO_CRASH:-0}" = 1 ] && crash_tests=()
@@ -266,30 +275,56 @@ for kv in "${kvers[@]}"; do
 	if [ ! -r "/boot/vmlinuz-$kv" ]; then
 		reason="no /boot/vmlinuz-$kv"
 	fi
+	dd_tests=()
+	if [ "$FS" = refdax ]; then
+		dd_tests=("${devdax_only[@]}")
+		[ "${kv%%.*}" -ge 7 ] && dd_tests+=("${devdax_7[@]}")
+	fi
 	if [ -n "$reason" ]; then
 		for n in "${func_tests[@]}" "${crash_tests[@]}"; do
 			result FAIL "$n" "$kv" ": $reason"
+		done
+		for n in "${dd_tests[@]}"; do
+			result FAIL "$n" "$kv/devdax" ": $reason"
 		done
 		continue
 	fi
 
 	dir=$out_base/$kv
-	if [ "${#func_tests[@]}" -eq 0 ] && [ "${#crash_tests[@]}" -eq 0 ]; then
-		continue
+	mkdir -p "$dir"
+	if [ "${#func_tests[@]}" -gt 0 ]; then
+		write_job "$dir" "$kv" memmap
+		t0=$(date +%s)
+		rc=0
+		./scripts/guest/run-guest.sh --kver "$kv" --out "$dir" --job "$dir/job.sh" \
+			--timeout "$GUEST_TIMEOUT" || rc=$?
+		echo "guest on $kv: exit $rc after $(($(date +%s) - t0))s (console: ${dir#"$root"/}/console.log)"
+		if ! grep -qx DONE "$dir/results" 2>/dev/null; then
+			echo "guest on $kv did not complete the suite; console tail:"
+			tail -n 25 "$dir/console.log" 2>/dev/null | sed 's/^/    /'
+		fi
+		for n in "${func_tests[@]}"; do
+			report "$dir/results" "$n" "$kv" "$rc" "$dir/console.log"
+		done
 	fi
-	write_job "$dir" "$kv" memmap
-	t0=$(date +%s)
-	rc=0
-	./scripts/guest/run-guest.sh --kver "$kv" --out "$dir" --job "$dir/job.sh" \
-		--timeout "$GUEST_TIMEOUT" || rc=$?
-	echo "guest on $kv: exit $rc after $(($(date +%s) - t0))s (console: ${dir#"$root"/}/console.log)"
-	if [ "${#func_tests[@]}" -gt 0 ] && ! grep -qx DONE "$dir/results" 2>/dev/null; then
-		echo "guest on $kv did not complete the suite; console tail:"
-		tail -n 25 "$dir/console.log" 2>/dev/null | sed 's/^/    /'
+
+	if [ "${#dd_tests[@]}" -gt 0 ]; then
+		section "device-dax guest on $kv"
+		ddir=$dir/devdax
+		img=$ddir/pmem.img
+		rm -f "$img"
+		RDX_TESTS="${dd_tests[*]}" write_job "$ddir" "$kv" devdax
+		t0=$(date +%s)
+		rc=0
+		./scripts/guest/run-guest.sh --kver "$kv" --out "$ddir" --job "$ddir/job.sh" \
+			--pmem "nvdimm:$img" --timeout "$GUEST_TIMEOUT" || rc=$?
+		echo "device-dax guest on $kv: exit $rc after $(($(date +%s) - t0))s" \
+			"(console: ${ddir#"$root"/}/console.log)"
+		for n in "${dd_tests[@]}"; do
+			report "$ddir/results" "$n" "$kv/devdax" "$rc" "$ddir/console.log"
+		done
+		rm -f "$img"
 	fi
-	for n in "${func_tests[@]}"; do
-		report "$dir/results" "$n" "$kv" "$rc" "$dir/console.log"
-	done
 
 	for n in "${crash_tests[@]}"; do
 		cdir=$out_base/$kv/crash-$n

@@ -93,6 +93,9 @@ struct refdax_sb_info {
 	struct super_block *sb;
 	struct dax_device *dax_dev;
 	u64 dax_part_off;		/* partition start, bytes */
+	dev_t dax_chr;			/* device-dax mount: its char device */
+	bool dev_ro;			/* read-only block device (at mount) */
+	struct rcu_head rcu;		/* freed after a grace period */
 	void *virt;			/* kaddr of block 0 */
 	unsigned long pfn0;		/* pfn of block 0 */
 	u64 pfn_flags;			/* pfn_t flags from dax_direct_access */
@@ -211,6 +214,7 @@ __printf(3, 4) void refdax_fs_error(struct super_block *sb,
 #define refdax_error(sb, fmt, ...) \
 	refdax_fs_error(sb, __func__, fmt, ##__VA_ARGS__)
 int refdax_sync_super(struct refdax_sb_info *sbi);
+int refdax_flush_device(struct refdax_sb_info *sbi);
 
 /*
  * The module's files form layers: a file calls only into files below it

@@ -14,6 +14,8 @@
 #include <linux/fs.h>
 #include <linux/mm.h>
 #include <linux/dax.h>
+#include <linux/file.h>
+#include <linux/cred.h>
 /* 7.x removed pfn_t (and devmap ptes with it). */
 #if LINUX_VERSION_CODE < KERNEL_VERSION(7, 0, 0)
 #include <linux/pfn_t.h>
@@ -276,6 +278,73 @@ static inline long rdx_dax_map_all(struct dax_device *dax_dev, pgoff_t pgoff,
 	return dax_direct_access(dax_dev, pgoff, nr, DAX_ACCESS, kaddr, pfn);
 #endif
 }
+
+/*
+ * A device-dax instance (/dev/daxX.Y, a character device) as the mount
+ * source: its dax_device held for @holder, or an ERR_PTR:
+ *   -EOPNOTSUPP   this kernel cannot (before 7.x)
+ *   -ENODEV       not a device-dax instance
+ *   -ENXIO        a device-dax instance bound to no driver
+ *   -EMEDIUMTYPE  bound to a driver other than fsdev_dax
+ *   -EBUSY        held by another filesystem
+ *
+ * 7.x's fsdev_dax driver rebinds an instance as fsdax memory with real
+ * dax_operations; dax_dev_get() finds its dax_device by number and
+ * fs_dax_get() holds it.  Before 7.x a device-dax instance has no
+ * dax_operations at all: the namespace must be fsdax (/dev/pmemN).
+ *
+ * dax_dev_get() of a number it does not know makes a blank dax inode whose
+ * eviction frees that minor in the dax minor allocator, which may belong
+ * to a live device: it must only be given the number of a live dax device.
+ * So the major is compared with the dax major (learnt from a dax_device
+ * made and freed for that) and the device is opened first, which fails
+ * unless a driver has registered its cdev.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(7, 0, 0)
+/* exported by drivers/dax/super.c, declared in its private header only */
+struct inode *dax_inode(struct dax_device *dax_dev);
+
+static inline struct dax_device *
+rdx_devdax_get(const struct path *path, void *holder,
+	       const struct dax_holder_operations *ops)
+{
+	dev_t devt = d_backing_inode(path->dentry)->i_rdev;
+	struct dax_device *dax_dev;
+	struct file *file;
+	int ret;
+
+	dax_dev = alloc_dax(NULL, NULL);
+	if (IS_ERR(dax_dev))
+		return dax_dev;
+	ret = MAJOR(dax_inode(dax_dev)->i_rdev) == MAJOR(devt) ? 0 : -ENODEV;
+	kill_dax(dax_dev);
+	put_dax(dax_dev);
+	if (ret)
+		return ERR_PTR(ret);
+
+	file = dentry_open(path, O_RDONLY, current_cred());
+	if (IS_ERR(file))
+		return ERR_CAST(file);
+	dax_dev = dax_dev_get(devt);
+	if (!dax_dev) {
+		fput(file);
+		return ERR_PTR(-ENOMEM);
+	}
+	ret = fs_dax_get(dax_dev, holder, ops);
+	put_dax(dax_dev);		/* fs_dax_get() took its own */
+	fput(file);
+	if (ret == -EOPNOTSUPP)
+		ret = -EMEDIUMTYPE;
+	return ret ? ERR_PTR(ret) : dax_dev;
+}
+#else
+static inline struct dax_device *
+rdx_devdax_get(const struct path *path, void *holder,
+	       const struct dax_holder_operations *ops)
+{
+	return ERR_PTR(-EOPNOTSUPP);
+}
+#endif
 
 /* 6.6 passes ->huge_fault the mapping's order instead of an entry size. */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0)

@@ -11,7 +11,6 @@
 #include <linux/uio.h>
 #include <linux/falloc.h>
 #include <linux/libnvdimm.h>
-#include <linux/blkdev.h>
 #include <linux/writeback.h>
 #include "refdax.h"
 
@@ -177,7 +176,7 @@ static int refdax_fsync(struct file *file, loff_t start, loff_t end,
 		ret = sync_inode_metadata(inode, 1);	/* timestamps */
 	refdax_fence(RDX_SB(inode->i_sb));
 	if (!ret)
-		ret = blkdev_issue_flush(inode->i_sb->s_bdev);
+		ret = refdax_flush_device(RDX_SB(inode->i_sb));
 	return ret;
 }
 

@@ -355,7 +355,7 @@ int refdax_orphan_recover(struct super_block *sb)
 			return -EUCLEAN;
 	}
 	if (n)
-		pr_info("refdax: %pg: freed %llu orphan inodes\n", sb->s_bdev,
+		pr_info("refdax: %s: freed %llu orphan inodes\n", sb->s_id,
 			n);
 	return 0;
 }

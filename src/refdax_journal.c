@@ -12,7 +12,6 @@
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
 #include <linux/sched.h>
-#include <linux/blkdev.h>
 #include <linux/random.h>
 #include <asm/cacheflush.h>
 #include "refdax.h"
@@ -58,18 +57,18 @@ int refdax_journal_init(struct refdax_sb_info *sbi)
 
 	ret = refdax_jnl_open(sbi->jnl, &sbi->pm, &sbi->geom, &why);
 	if (ret) {
-		pr_err("refdax: %pg: %s\n", sbi->sb->s_bdev, why);
+		pr_err("refdax: %s: %s\n", sbi->sb->s_id, why);
 		return ret;
 	}
 	/* Recover even for read-only mounts: readers need consistency. */
-	if (bdev_read_only(sbi->sb->s_bdev))
+	if (sbi->dev_ro)
 		return 0;
 	ret = refdax_jnl_recover(sbi->jnl);
 	if (ret < 0)
 		return ret;
 	if (ret > 0)
-		pr_info("refdax: %pg: journal recovery undid %d entries\n",
-			sbi->sb->s_bdev, ret);
+		pr_info("refdax: %s: journal recovery undid %d entries\n",
+			sbi->sb->s_id, ret);
 	/* A fresh secret: no stale slot can pass for an entry of this mount. */
 	refdax_jnl_reseed(sbi->jnl, get_random_u32());
 	return 0;

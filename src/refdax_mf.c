@@ -70,8 +70,8 @@ static int fail_block(struct refdax_sb_info *sbi, u64 pblk)
 	atomic64_inc(&sbi->stat_mem_failures);
 	owners = refdax_master_unmap_shadows(sbi, pblk);
 	kill_private(sbi, pblk, &owners);
-	pr_err_ratelimited("refdax (%pg): memory failure in block %llu (%u refs, %u mapped owners)\n",
-			   sbi->sb->s_bdev, pblk, refdax_refcount_get(sbi, pblk),
+	pr_err_ratelimited("refdax (%s): memory failure in block %llu (%u refs, %u mapped owners)\n",
+			   sbi->sb->s_id, pblk, refdax_refcount_get(sbi, pblk),
 			   owners);
 	return 0;
 }
@@ -86,8 +86,8 @@ static int refdax_notify_failure(struct dax_device *dax_dev, u64 offset,
 	if (!sbi)
 		return -EOPNOTSUPP;
 	if (offset == 0 && len == U64_MAX) {
-		pr_crit("refdax (%pg): pmem device is going away, shutting down%s\n",
-			sbi->sb->s_bdev,
+		pr_crit("refdax (%s): pmem device is going away, shutting down%s\n",
+			sbi->sb->s_id,
 			(mf_flags & RDX_MF_PRE_REMOVE) ? " (pre-remove)" : "");
 		WRITE_ONCE(sbi->shutdown, true);
 		return 0;

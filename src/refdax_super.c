@@ -15,6 +15,9 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/libnvdimm.h>
+#include <linux/namei.h>
+#include <linux/mount.h>
+#include <linux/backing-dev.h>
 #include "refdax.h"
 
 #define REFDAX_SUPER_MAGIC	0x52444158	/* "RDAX" for statfs */
@@ -23,6 +26,8 @@ static struct kmem_cache *refdax_inode_cache;
 
 struct refdax_mount_opts {
 	unsigned int errors;		/* 0: the superblock's default */
+	struct path dax_path;		/* a device-dax source, else empty */
+	dev_t dax_chr;			/* its device number */
 };
 
 void refdax_fs_error(struct super_block *sb, const char *func,
@@ -35,19 +40,19 @@ void refdax_fs_error(struct super_block *sb, const char *func,
 	va_start(args, fmt);
 	vaf.fmt = fmt;
 	vaf.va = &args;
-	pr_err_ratelimited("refdax (%pg): corruption in %s: %pV\n", sb->s_bdev,
+	pr_err_ratelimited("refdax (%s): corruption in %s: %pV\n", sb->s_id,
 			   func, &vaf);
 	va_end(args);
 
 	switch (sbi->errors) {
 	case REFDAX_ERRORS_PANIC:
-		panic("refdax (%pg): panic forced after error\n", sb->s_bdev);
+		panic("refdax (%s): panic forced after error\n", sb->s_id);
 	case REFDAX_ERRORS_CONTINUE:
 		break;
 	default:
 		if (!sbi->shutdown)
-			pr_crit("refdax (%pg): filesystem shut down, metadata is read-only; run fsck.refdax\n",
-				sb->s_bdev);
+			pr_crit("refdax (%s): filesystem shut down, metadata is read-only; run fsck.refdax\n",
+				sb->s_id);
 		WRITE_ONCE(sbi->shutdown, true);
 		break;
 	}
@@ -79,10 +84,22 @@ static int set_state(struct refdax_sb_info *sbi, u32 state, bool mounting)
 	return 0;
 }
 
+/*
+ * Have the device drain what it has accepted (pmem: nvdimm_flush() for
+ * REQ_PREFLUSH).  Device-dax has no block device and no such call: there
+ * the fence that comes before is the end of it.
+ */
+int refdax_flush_device(struct refdax_sb_info *sbi)
+{
+	if (!sbi->sb->s_bdev)
+		return 0;
+	return blkdev_issue_flush(sbi->sb->s_bdev);
+}
+
 int refdax_sync_super(struct refdax_sb_info *sbi)
 {
 	refdax_fence(sbi);
-	return blkdev_issue_flush(sbi->sb->s_bdev);
+	return refdax_flush_device(sbi);
 }
 
 static struct inode *refdax_alloc_inode(struct super_block *sb)
@@ -121,7 +138,8 @@ static int refdax_statfs(struct dentry *dentry, struct kstatfs *buf)
 {
 	struct super_block *sb = dentry->d_sb;
 	struct refdax_sb_info *sbi = RDX_SB(sb);
-	u64 id = huge_encode_dev(sb->s_bdev->bd_dev);
+	u64 id = huge_encode_dev(sb->s_bdev ? sb->s_bdev->bd_dev :
+				 sbi->dax_chr);
 
 	buf->f_type = REFDAX_SUPER_MAGIC;
 	buf->f_bsize = REFDAX_BLOCK_SIZE;
@@ -153,7 +171,7 @@ static void refdax_free_sbi(struct refdax_sb_info *sbi)
 	refdax_trace_detach(sbi);
 	if (sbi->dax_dev)
 		fs_put_dax(sbi->dax_dev, sbi);
-	kfree(sbi);
+	kfree_rcu(sbi, rcu);	/* test_dax_super() may be looking at it */
 }
 
 static void refdax_put_super(struct super_block *sb)
@@ -164,7 +182,7 @@ static void refdax_put_super(struct super_block *sb)
 		set_state(sbi, REFDAX_STATE_CLEAN, false);
 	refdax_sync_super(sbi);
 	refdax_sysfs_unregister(sbi);
-	sb->s_fs_info = NULL;
+	WRITE_ONCE(sb->s_fs_info, NULL);
 	refdax_free_sbi(sbi);
 }
 
@@ -199,29 +217,113 @@ static const struct super_operations refdax_sops = {
 	.show_options	= refdax_show_options,
 };
 
+/* Does @dax_dev give its first @n pages as one run? */
+static bool dax_whole(struct dax_device *dax_dev, long n)
+{
+	return dax_direct_access(dax_dev, 0, n, DAX_ACCESS, NULL, NULL) == n;
+}
+
+/*
+ * The pages of a device-dax instance, as one linear run from its start.
+ * fsdev_dax fails a request past its end (or past its first range) rather
+ * than giving a short count, so the run is found by bisection.
+ */
+static long devdax_pages(struct dax_device *dax_dev)
+{
+	const long max = 1L << 40;	/* 4 PiB */
+	long lo = 0, hi = 1;
+	int id = dax_read_lock();
+
+	while (hi < max && dax_whole(dax_dev, hi)) {
+		lo = hi;
+		hi <<= 1;
+	}
+	while (hi - lo > 1) {
+		long mid = lo + (hi - lo) / 2;
+
+		if (dax_whole(dax_dev, mid))
+			lo = mid;
+		else
+			hi = mid;
+	}
+	dax_read_unlock(id);
+	return lo;
+}
+
+#define DAX_DRIVERS	"/sys/bus/dax/drivers/"
+
+/* Hold a device-dax source (fsdev_dax, 7.x); say what to do if we cannot. */
+static int get_devdax(struct fs_context *fc, struct refdax_sb_info *sbi)
+{
+	struct refdax_mount_opts *opts = fc->fs_private;
+	const char *id = sbi->sb->s_id;
+	struct dax_device *dax_dev;
+
+	dax_dev = rdx_devdax_get(&opts->dax_path, sbi, &refdax_dax_holder_ops);
+	if (!IS_ERR(dax_dev)) {
+		sbi->dax_dev = dax_dev;
+		sbi->size = (u64)devdax_pages(dax_dev) << PAGE_SHIFT;
+		return 0;
+	}
+	switch (PTR_ERR(dax_dev)) {
+	case -EOPNOTSUPP:
+		return invalf(fc, "refdax (%s): cannot mount: %s: %s", id,
+			      "device-dax needs Linux 7.x (fsdev_dax); make the namespace fsdax",
+			      "ndctl create-namespace -f -e NAMESPACE -m fsdax");
+	case -ENODEV:
+		return invalf(fc, "refdax (%s): cannot mount: %s", id,
+			      "neither a block device nor a device-dax instance");
+	case -ENXIO:
+		return invalf(fc, "refdax (%s): cannot mount: %s: echo %s > %s",
+			      id, "device-dax bound to no driver", id,
+			      DAX_DRIVERS "fsdev_dax/new_id");
+	case -EMEDIUMTYPE:
+		return invalf(fc, "refdax (%s): cannot mount: %s: echo %s > %s; echo %s > %s",
+			      id, "device-dax not bound to fsdev_dax", id,
+			      DAX_DRIVERS "device_dax/unbind", id,
+			      DAX_DRIVERS "fsdev_dax/new_id");
+	case -EBUSY:
+		errorf(fc, "refdax (%s): cannot mount: device-dax held by another user",
+		       id);
+		return -EBUSY;
+	default:
+		errorf(fc, "refdax (%s): cannot mount: device-dax: error %ld",
+		       id, PTR_ERR(dax_dev));
+		return PTR_ERR(dax_dev);
+	}
+}
+
 /* Map the whole device; every block is then sbi->virt + blk * 4096. */
 static int map_device(struct fs_context *fc, struct refdax_sb_info *sbi)
 {
 	struct super_block *sb = sbi->sb;
 	long want, got;
-	int id;
+	int id, ret;
 
-	sbi->dax_dev = fs_dax_get_by_bdev(sb->s_bdev, &sbi->dax_part_off,
-					  sbi, &refdax_dax_holder_ops);
-	if (!sbi->dax_dev)
-		return invalf(fc, "refdax (%pg): cannot mount: device does not support DAX",
-			      sb->s_bdev);
-	sbi->size = bdev_nr_bytes(sb->s_bdev);
+	if (sb->s_bdev) {
+		sbi->dax_dev = fs_dax_get_by_bdev(sb->s_bdev,
+						  &sbi->dax_part_off, sbi,
+						  &refdax_dax_holder_ops);
+		if (!sbi->dax_dev)
+			return invalf(fc, "refdax (%s): cannot mount: device does not support DAX",
+				      sb->s_id);
+		sbi->size = bdev_nr_bytes(sb->s_bdev);
+		sbi->dev_ro = bdev_read_only(sb->s_bdev);
+	} else {
+		ret = get_devdax(fc, sbi);
+		if (ret)
+			return ret;
+	}
 	want = sbi->size >> PAGE_SHIFT;
 	if (want < 2)
-		return invalf(fc, "refdax (%pg): cannot mount: device too small", sb->s_bdev);
+		return invalf(fc, "refdax (%s): cannot mount: device too small", sb->s_id);
 	id = dax_read_lock();
 	got = rdx_dax_map_all(sbi->dax_dev, sbi->dax_part_off >> PAGE_SHIFT,
 			      want, &sbi->virt, &sbi->pfn0, &sbi->pfn_flags);
 	dax_read_unlock(id);
 	if (got < want)
-		return invalf(fc, "refdax (%pg): cannot mount: mapped %ld of %ld pages (%ld)",
-			      sb->s_bdev, got < 0 ? 0 : got, want,
+		return invalf(fc, "refdax (%s): cannot mount: mapped %ld of %ld pages (%ld)",
+			      sb->s_id, got < 0 ? 0 : got, want,
 			      got < 0 ? got : 0);
 	return 0;
 }
@@ -234,10 +336,10 @@ static int refuse_super(struct fs_context *fc, struct refdax_sb_info *sbi,
 			const struct refdax_super *copy, const char *why)
 {
 	if (!strcmp(why, REFDAX_VERSION_WHY))
-		return invalf(fc, "refdax (%pg): cannot mount: format version %u, refdax reads %u",
-			      sbi->sb->s_bdev, le32_to_cpu(copy->s_version),
+		return invalf(fc, "refdax (%s): cannot mount: format version %u, refdax reads %u",
+			      sbi->sb->s_id, le32_to_cpu(copy->s_version),
 			      REFDAX_VERSION);
-	return invalf(fc, "refdax (%pg): cannot mount: %s", sbi->sb->s_bdev,
+	return invalf(fc, "refdax (%s): cannot mount: %s", sbi->sb->s_id,
 		      why);
 }
 
@@ -246,8 +348,8 @@ static int read_super(struct fs_context *fc, struct refdax_sb_info *sbi,
 		      struct refdax_super *copy)
 {
 	if (copy_mc_to_kernel(copy, sbi->virt, sizeof(*copy)))
-		return invalf(fc, "refdax (%pg): cannot mount: media error reading the superblock",
-			      sbi->sb->s_bdev);
+		return invalf(fc, "refdax (%s): cannot mount: media error reading the superblock",
+			      sbi->sb->s_id);
 	return 0;
 }
 
@@ -259,7 +361,6 @@ static int read_super(struct fs_context *fc, struct refdax_sb_info *sbi,
  */
 static int check_super(struct fs_context *fc, struct refdax_sb_info *sbi)
 {
-	struct super_block *sb = sbi->sb;
 	struct refdax_super copy;
 	const char *why = NULL;
 
@@ -268,7 +369,7 @@ static int check_super(struct fs_context *fc, struct refdax_sb_info *sbi)
 	if (refdax_check_super(&copy, sbi->size, &sbi->geom, &why)) {
 		const char *first = why;
 
-		if (bdev_read_only(sb->s_bdev) ||
+		if (sbi->dev_ro ||
 		    refdax_check_super_fields(&copy, sbi->size, &sbi->geom,
 					      &why))
 			return refuse_super(fc, sbi, &copy, why);
@@ -293,13 +394,13 @@ static int check_super_recovered(struct fs_context *fc,
 		return refuse_super(fc, sbi, &copy, sbi->sb_why);
 	if (le64_to_cpu(copy.s_feature_ro_compat) &
 	    ~REFDAX_FEAT_RO_COMPAT_SUPP && !sb_rdonly(sb))
-		return invalf(fc, "refdax (%pg): cannot mount: unknown ro_compat features",
-			      sb->s_bdev);
+		return invalf(fc, "refdax (%s): cannot mount: unknown ro_compat features",
+			      sb->s_id);
 	if (!sbi->errors)
 		sbi->errors = le32_to_cpu(copy.s_errors);
 	if (le32_to_cpu(copy.s_state) & REFDAX_STATE_ERROR)
-		pr_warn("refdax: %pg: filesystem has errors, run fsck.refdax\n",
-			sb->s_bdev);
+		pr_warn("refdax: %s: filesystem has errors, run fsck.refdax\n",
+			sb->s_id);
 	return 0;
 }
 
@@ -315,13 +416,15 @@ static int refdax_fill_super(struct super_block *sb, struct fs_context *fc)
 		return -ENOMEM;
 	sbi->sb = sb;
 	sbi->errors = opts->errors;
+	sbi->dax_chr = opts->dax_chr;
 	refdax_master_init(sbi);
 	refdax_owner_init(sbi);
-	sb->s_fs_info = sbi;
+	/* published whole: test_dax_super() reads it without s_umount */
+	smp_store_release(&sb->s_fs_info, sbi);
 
-	if (!sb_set_blocksize(sb, REFDAX_BLOCK_SIZE)) {
-		ret = invalf(fc, "refdax (%pg): cannot mount: cannot use 4096-byte blocks",
-			     sb->s_bdev);
+	if (sb->s_bdev && !sb_set_blocksize(sb, REFDAX_BLOCK_SIZE)) {
+		ret = invalf(fc, "refdax (%s): cannot mount: cannot use 4096-byte blocks",
+			     sb->s_id);
 		goto fail;
 	}
 	ret = map_device(fc, sbi);
@@ -353,14 +456,14 @@ static int refdax_fill_super(struct super_block *sb, struct fs_context *fc)
 	root = refdax_iget(sb, sbi->geom.root_ino);
 	if (IS_ERR(root)) {
 		ret = PTR_ERR(root);
-		errorf(fc, "refdax (%pg): cannot mount: cannot read the root directory",
-		       sb->s_bdev);
+		errorf(fc, "refdax (%s): cannot mount: cannot read the root directory",
+		       sb->s_id);
 		goto fail;
 	}
 	if (!S_ISDIR(root->i_mode)) {
 		iput(root);
-		ret = invalf(fc, "refdax (%pg): cannot mount: root inode is not a directory",
-			     sb->s_bdev);
+		ret = invalf(fc, "refdax (%s): cannot mount: root inode is not a directory",
+			     sb->s_id);
 		goto fail;
 	}
 	sb->s_root = d_make_root(root);
@@ -373,8 +476,8 @@ static int refdax_fill_super(struct super_block *sb, struct fs_context *fc)
 		if (!ret)
 			ret = refdax_orphan_recover(sb);
 		if (ret) {
-			errorf(fc, "refdax (%pg): cannot mount: recovery failed (%d)",
-			       sb->s_bdev, ret);
+			errorf(fc, "refdax (%s): cannot mount: recovery failed (%d)",
+			       sb->s_id, ret);
 			goto fail_root;
 		}
 	}
@@ -386,7 +489,7 @@ fail_root:
 	dput(sb->s_root);
 	sb->s_root = NULL;
 fail:
-	sb->s_fs_info = NULL;
+	WRITE_ONCE(sb->s_fs_info, NULL);
 	refdax_free_sbi(sbi);
 	return ret;
 }
@@ -420,8 +523,81 @@ static int refdax_parse_param(struct fs_context *fc,
 	return 0;
 }
 
+/*
+ * sget_fc() test of a device-dax mount: a superblock of the same char
+ * device.  put_super may be freeing the sbi meanwhile: it is freed after
+ * a grace period, and s_fs_info cleared first.
+ */
+static int test_dax_super(struct super_block *sb, struct fs_context *fc)
+{
+	struct refdax_mount_opts *opts = fc->fs_private;
+	struct refdax_sb_info *sbi;
+	bool same;
+
+	rcu_read_lock();
+	/* pairs with the release in refdax_fill_super() */
+	sbi = smp_load_acquire(&sb->s_fs_info);
+	same = sbi && sbi->dax_chr == opts->dax_chr;
+	rcu_read_unlock();
+	return same;
+}
+
+/*
+ * A device-dax source has no block device: the superblock gets an
+ * anonymous s_dev (a char device's number may equal a block device's),
+ * its own bdi and 4 KiB blocks here; two mounts of one device share it,
+ * as get_tree_bdev() does for a block device.
+ */
+static int get_tree_dax(struct fs_context *fc)
+{
+	struct refdax_mount_opts *opts = fc->fs_private;
+	const struct path *path = &opts->dax_path;
+	struct super_block *sb;
+	int ret;
+
+	if ((path->mnt->mnt_flags & MNT_NODEV) ||
+	    (path->mnt->mnt_sb->s_iflags & SB_I_NODEV))
+		return -EACCES;
+	opts->dax_chr = d_backing_inode(path->dentry)->i_rdev;
+	sb = sget_fc(fc, test_dax_super, set_anon_super_fc);
+	if (IS_ERR(sb))
+		return PTR_ERR(sb);
+	if (sb->s_root) {
+		if ((fc->sb_flags ^ sb->s_flags) & SB_RDONLY) {
+			warnf(fc, "refdax (%s): cannot mount: would change RO state",
+			      sb->s_id);
+			deactivate_locked_super(sb);
+			return -EBUSY;
+		}
+	} else {
+		snprintf(sb->s_id, sizeof(sb->s_id), "%pd", path->dentry);
+		sb->s_blocksize = REFDAX_BLOCK_SIZE;
+		sb->s_blocksize_bits = REFDAX_BLOCK_SHIFT;
+		ret = super_setup_bdi(sb);
+		if (!ret)
+			ret = refdax_fill_super(sb, fc);
+		if (ret) {
+			deactivate_locked_super(sb);
+			return ret;
+		}
+		sb->s_flags |= SB_ACTIVE;
+	}
+	fc->root = dget(sb->s_root);
+	return 0;
+}
+
+/* A block device (fsdax pmem), or a device-dax char device on 7.x. */
 static int refdax_get_tree(struct fs_context *fc)
 {
+	struct refdax_mount_opts *opts = fc->fs_private;
+
+	if (fc->source && !kern_path(fc->source, LOOKUP_FOLLOW,
+				     &opts->dax_path)) {
+		if (S_ISCHR(d_backing_inode(opts->dax_path.dentry)->i_mode))
+			return get_tree_dax(fc);
+		path_put(&opts->dax_path);
+		opts->dax_path.dentry = NULL;
+	}
 	return get_tree_bdev(fc, refdax_fill_super);
 }
 
@@ -454,7 +630,11 @@ static int refdax_reconfigure(struct fs_context *fc)
 
 static void refdax_free_fc(struct fs_context *fc)
 {
-	kfree(fc->fs_private);
+	struct refdax_mount_opts *opts = fc->fs_private;
+
+	if (opts && opts->dax_path.dentry)
+		path_put(&opts->dax_path);
+	kfree(opts);
 }
 
 static const struct fs_context_operations refdax_context_ops = {
@@ -476,12 +656,21 @@ static int refdax_init_fs_context(struct fs_context *fc)
 	return 0;
 }
 
+/* Block devices never have major 0; anonymous s_devs (device-dax) do. */
+static void refdax_kill_sb(struct super_block *sb)
+{
+	if (MAJOR(sb->s_dev))
+		kill_block_super(sb);
+	else
+		kill_anon_super(sb);
+}
+
 static struct file_system_type refdax_fs_type = {
 	.owner			= THIS_MODULE,
 	.name			= REFDAX_FSNAME,
 	.init_fs_context	= refdax_init_fs_context,
 	.parameters		= refdax_param_spec,
-	.kill_sb		= kill_block_super,
+	.kill_sb		= refdax_kill_sb,
 	.fs_flags		= FS_REQUIRES_DEV,
 };
 MODULE_ALIAS_FS(REFDAX_FSNAME);

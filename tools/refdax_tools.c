@@ -12,8 +12,9 @@
 #include "refdax_tools.h"
 
 /*
- * Is @path mounted?  A block device matches a mounted device by number, a
- * regular file (image) by its resolved path.
+ * Is @path mounted?  A block or character (device-dax) device matches a
+ * mounted device of its kind by number, a regular file (image) by its
+ * resolved path.
  */
 int refdax_is_mounted(const char *path, const struct stat *st)
 {
@@ -31,8 +32,9 @@ int refdax_is_mounted(const char *path, const struct stat *st)
 
 		if (sscanf(line, "%4095s %4095s", dev, dir) != 2)
 			continue;
-		if (S_ISBLK(st->st_mode) && dev[0] == '/' &&
-		    stat(dev, &mst) == 0 && S_ISBLK(mst.st_mode) &&
+		if ((S_ISBLK(st->st_mode) || S_ISCHR(st->st_mode)) &&
+		    dev[0] == '/' && stat(dev, &mst) == 0 &&
+		    (mst.st_mode & S_IFMT) == (st->st_mode & S_IFMT) &&
 		    mst.st_rdev == st->st_rdev)
 			found = 1;
 		else if (have_real && realpath(dev, mreal) &&

@@ -12,7 +12,7 @@ cleanup() { cd /; mountpoint -q "$MNT" && umount "$MNT"; true; }
 trap cleanup EXIT
 
 # A zeroed start of the device is not a filesystem: mount must fail, no oops.
-dd if=/dev/zero of="$DEV" bs=1M count=4 conv=fsync status=none
+dev_wipe 4 || fail "cannot zero the device"
 if [ "$FSTYPE" = refdax ]; then
 	if mount -t refdax "$DEV" "$MNT" 2>/dev/null; then
 		fail "mount of a zeroed device succeeded"

@@ -6,7 +6,10 @@
 #   KVER              running kernel (defaults to uname -r)
 #   RDX_OUT           writable results directory shared with the host
 #   REFDAX_SUITE_FS   refdax (default) or ext4 (ext4 -o dax: validates tests)
-#   RDX_PMEM          memmap (default: nd_e820) or nvdimm (nfit, fsdax namespace)
+#   RDX_PMEM          memmap (default: nd_e820), nvdimm (nfit, fsdax namespace)
+#                     or devdax (nfit, devdax namespace, DEV=/dev/dax0.0: made
+#                     and checked through device_dax, mounted through
+#                     fsdev_dax where the kernel has it, 7.x)
 #   RDX_TESTS         optional space-separated list of test names to run
 #                     (file names without .sh, shell globs allowed)
 #   RDX_CRASH_TEST    with RDX_CRASH_PHASE=1|2: run one two-boot crash test
@@ -18,6 +21,8 @@
 #   # refdax-test: crash         two-boot crash test (PHASE=1, then PHASE=2)
 #   # refdax-test: timeout=SEC   per-test limit
 #   # refdax-test: refdax-only   skipped when REFDAX_SUITE_FS=ext4
+#   # refdax-test: devdax-only   run only when RDX_PMEM=devdax (not recorded
+#                                otherwise; scripts/check.sh knows)
 # Exit 0 = pass, 77 = skip, anything else = fail.  After a mounted test the
 # runner unmounts, runs fsck (-n) and scans the kernel log written since the
 # test began for oops/warning patterns; any hit fails the test.
@@ -33,7 +38,11 @@ RDX_OUT=${RDX_OUT:-/tmp/refdax-results}
 FS=${REFDAX_SUITE_FS:-refdax}
 RDX_PMEM=${RDX_PMEM:-memmap}
 DEFAULT_TIMEOUT=${RDX_TEST_TIMEOUT:-300}
-DEV=${DEV:-/dev/pmem0}
+if [ "$RDX_PMEM" = devdax ]; then
+	DEV=${DEV:-/dev/dax0.0}
+else
+	DEV=${DEV:-/dev/pmem0}
+fi
 MNT=${MNT:-/mnt/refdax}
 TOOLS=${TOOLS:-$ROOT/build}
 TBIN=${TBIN:-$ROOT/build/tests}
@@ -66,7 +75,7 @@ header() { # file key -> prints value ("" if absent, "yes" for a bare flag)
 wait_dev() {
 	local _
 	for _ in $(seq 1 50); do
-		[ -b "$DEV" ] && return 0
+		[ -b "$DEV" ] || [ -c "$DEV" ] && return 0
 		sleep 0.2
 	done
 	return 1
@@ -86,16 +95,55 @@ setup_pmem() {
 			ndctl create-namespace -f -e namespace0.0 -m fsdax -M mem >/dev/null || return 1
 		fi
 		;;
+	devdax)
+		modprobe nfit && modprobe nd_pmem && modprobe dax_pmem &&
+			modprobe device_dax || return 1
+		modprobe fsdev_dax 2>/dev/null || true # 7.x only
+		if ndctl list -N 2>/dev/null | grep -q '"mode":"raw"'; then
+			ndctl create-namespace -f -e namespace0.0 -m devdax >/dev/null || return 1
+		fi
+		wait_dev || return 1
+		dax_bind "$DAX_FS_DRIVER"
+		;;
 	*) echo "unknown RDX_PMEM=$RDX_PMEM" >&2; return 1 ;;
 	esac
 	wait_dev
+}
+
+# A device-dax $DEV is made and checked through device_dax (the tools map
+# it) and mounted through fsdev_dax (7.x; 6.x refuses the mount anyway).
+DAX_FS_DRIVER=device_dax
+[ "$RDX_PMEM" = devdax ] && [ "${KVER%%.*}" -ge 7 ] && DAX_FS_DRIVER=fsdev_dax
+export DAX_FS_DRIVER
+# dax_bind DRIVER: bind $DEV's device-dax instance to DRIVER (if it is not).
+dax_bind() {
+	local n=${DEV##*/} cur d=/sys/bus/dax/drivers
+	cur=$(readlink "/sys/bus/dax/devices/$n/driver" 2>/dev/null) || true
+	cur=${cur##*/}
+	[ "$cur" = "$1" ] && return 0
+	[ -z "$cur" ] || echo "$n" >"$d/$cur/unbind" || return 1
+	if [ "$1" = fsdev_dax ]; then
+		# fsdev_dax binds only the instances named to it
+		echo "$n" >"$d/fsdev_dax/new_id" || return 1
+	else
+		echo "$n" >"$d/$1/bind" || return 1
+	fi
+	cur=$(readlink "/sys/bus/dax/devices/$n/driver" 2>/dev/null) || true
+	[ "${cur##*/}" = "$1" ] || { echo "dax_bind: $n is not bound to $1" >&2; return 1; }
 }
 
 # ---- filesystem under test ----------------------------------------------
 # Exported to the tests (remount etc.), so they use only exported variables.
 fs_mkfs() {
 	case "$FSTYPE" in
-	refdax) "$TOOLS/mkfs.refdax" -f -q "$DEV" ;;
+	refdax)
+		if [ -c "$DEV" ]; then
+			dax_bind device_dax && "$TOOLS/mkfs.refdax" -f -q "$DEV" &&
+				dax_bind "$DAX_FS_DRIVER"
+		else
+			"$TOOLS/mkfs.refdax" -f -q "$DEV"
+		fi
+		;;
 	ext4) mkfs.ext4 -q -F -b 4096 -i 8192 "$DEV" ;;
 	esac
 }
@@ -107,11 +155,18 @@ fs_mount() {
 }
 fs_fsck() {
 	case "$FSTYPE" in
-	refdax) "$TOOLS/fsck.refdax" -n "$DEV" ;;
+	refdax)
+		if [ -c "$DEV" ]; then
+			dax_bind device_dax && "$TOOLS/fsck.refdax" -n "$DEV" &&
+				dax_bind "$DAX_FS_DRIVER"
+		else
+			"$TOOLS/fsck.refdax" -n "$DEV"
+		fi
+		;;
 	ext4) e2fsck -fn "$DEV" ;;
 	esac
 }
-export -f fs_mkfs fs_mount fs_fsck
+export -f fs_mkfs fs_mount fs_fsck dax_bind
 
 load_fs() {
 	case "$FS" in
@@ -180,6 +235,9 @@ run_test() {
 	export T_OUT=$LOGS/$name.d
 	mkdir -p "$T_OUT"
 
+	if [ -n "$(header "$file" devdax-only)" ] && [ "$RDX_PMEM" != devdax ]; then
+		return
+	fi
 	if [ -n "$(header "$file" refdax-only)" ] && [ "$FS" != refdax ]; then
 		record "SKIP $name: refdax-only test"
 		return
@@ -217,7 +275,7 @@ run_test() {
 	elif [ "$rc" = 77 ]; then
 		why=skip
 	elif [ "$rc" != 0 ]; then
-		why="exit $rc: $(grep -v '^+' "$log" | tail -n 1 | cut -c1-200)"
+		why="exit $rc: $({ grep -v '^+' "$log" || true; } | tail -n 1 | cut -c1-200)"
 	fi
 
 	if [ "$phase" = 1 ] && [ -z "$why" ]; then

@@ -49,6 +49,28 @@ mkdata() {
 		head -c "$2" >"$1"
 }
 
+# dev_wipe MIB: zero the first MIB MiB of $DEV.  A device-dax instance has
+# no write(): it is mapped through device_dax (MIB a multiple of its
+# alignment) and left bound as it was.
+dev_wipe() {
+	if [ -c "$DEV" ]; then
+		local was
+		was=$(readlink "/sys/bus/dax/devices/${DEV##*/}/driver") || true
+		dax_bind device_dax || return 1
+		python3 - "$DEV" "$1" <<'PY' || return 1
+import mmap, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+n = int(sys.argv[2]) << 20
+m = mmap.mmap(fd, n, mmap.MAP_SHARED)
+m[:] = bytes(n)
+m.close()
+PY
+		[ -z "$was" ] || dax_bind "${was##*/}"
+	else
+		dd if=/dev/zero of="$DEV" bs=1M count="$1" conv=fsync status=none
+	fi
+}
+
 # remount: unmount and mount the filesystem under test again.
 remount() {
 	cd /
