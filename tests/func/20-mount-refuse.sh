@@ -42,17 +42,7 @@ PY
 }
 
 # refused WHY: mount must fail and the kernel log must give WHY in one line.
-refused() {
-	local why=$1 mark
-	mark="refdax-test-mark-$RANDOM"
-	echo "$mark" >/dev/kmsg
-	if mount -t refdax "$DEV" "$MNT" 2>/dev/null; then
-		umount "$MNT"
-		fail "mount succeeded, expected refusal: $why"
-	fi
-	dmesg | sed -n "/$mark/,\$p" | grep -q "refdax.*$why" ||
-		fail "no '$why' in the kernel log: $(dmesg | sed -n "/$mark/,\$p" | tail -n 3)"
-}
+refused() { mount_refused "$DEV" "refdax.*$1"; }
 
 fresh() { "$TOOLS/mkfs.refdax" -q -f "$DEV" >/dev/null || fail mkfs; }
 
@@ -131,11 +121,5 @@ img=$(mktemp /tmp/refdax-img.XXXXXX)
 "$TOOLS/mkfs.refdax" -q -f -s 64M "$img" >/dev/null || fail "mkfs on an image"
 modprobe loop 2>/dev/null || true
 loopdev=$(losetup -f --show "$img") || skip "no loop device"
-mark="refdax-test-mark-$RANDOM"
-echo "$mark" >/dev/kmsg
-if mount -t refdax "$loopdev" "$MNT" 2>/dev/null; then
-	fail "mount of a non-DAX loop device succeeded"
-fi
-dmesg | sed -n "/$mark/,\$p" | grep -q "refdax.*does not support DAX" ||
-	fail "no DAX reason in the kernel log"
+mount_refused "$loopdev" "refdax.*does not support DAX"
 rm -f "$img"

@@ -27,16 +27,7 @@ cleanup() {
 trap cleanup EXIT
 
 # refused SRC WHY: mounting SRC must fail, the kernel log saying WHY.
-refused() {
-	local mark="refdax-test-mark-$RANDOM"
-	echo "$mark" >/dev/kmsg
-	if mount -t refdax "$1" "$MNT" 2>/dev/null; then
-		umount "$MNT"
-		fail "mount of $1 succeeded, expected refusal: $2"
-	fi
-	dmesg | sed -n "/$mark/,\$p" | grep -qF "$2" ||
-		fail "no '$2' in the kernel log: $(dmesg | sed -n "/$mark/,\$p" | tail -n 3)"
-}
+refused() { mount_refused "$1" "$2" -F; }
 
 fs_mkfs || fail "mkfs through device_dax"
 if [ "${KVER%%.*}" -lt 7 ]; then

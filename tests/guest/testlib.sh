@@ -94,6 +94,19 @@ prog() { # name -> path of a compiled test program
 # The filesystem's sysfs directory, and one counter from it.
 rdx_sysfs() { echo "/sys/fs/refdax/$(basename "$DEV")"; }
 ctr() { cat "$(rdx_sysfs)/$1"; }
+
+# mount_refused SRC WHY [-F]: mounting SRC on $MNT must fail, and the kernel
+# log written since must hold WHY (a basic regex; with -F fixed text).
+mount_refused() {
+	local src=$1 why=$2 opt=${3:--e} mark="refdax-test-mark-$RANDOM"
+	echo "$mark" >/dev/kmsg
+	if mount -t refdax "$src" "$MNT" 2>/dev/null; then
+		umount "$MNT"
+		fail "mount of $src succeeded, expected refusal: $why"
+	fi
+	dmesg | sed -n "/$mark/,\$p" | grep -q "$opt" "$why" ||
+		fail "no '$why' in the kernel log: $(dmesg | sed -n "/$mark/,\$p" | tail -n 3)"
+}
 # Whether this kernel's refdax maps 2 MiB PMDs (not on 7.x: refdax_compat.h).
 pmd_mappings() { [ "$(ctr pmd_mappings)" = 1 ]; }
 
