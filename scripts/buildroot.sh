@@ -7,8 +7,33 @@
 # the kernel's kbuild needs (7.x is built with trixie's gcc-14).  Kbuild then
 # runs chrooted there, in a private mount namespace in which the build
 # directory is bind-mounted at its own path.
+#
+# RDX_BUILDROOT (trixie) holds the 7.x kernel that is also booted and tested;
+# RDX_BUILDONLY_ROOT (sid) holds a newer 7.x whose headers refdax must build
+# against (gcc-16), without a guest: its kernel is not unpacked here.
 
 RDX_BUILDROOT=${RDX_BUILDROOT:-/var/lib/refdax/trixie-root}
+RDX_BUILDONLY_ROOT=${RDX_BUILDONLY_ROOT:-/var/lib/refdax/sid-root}
+
+# The root holding kernel $1's headers (none for a host kernel).
+rdx_root_of() {
+	local r
+	[ -d "/lib/modules/$1/build" ] && return 0
+	for r in "$RDX_BUILDROOT" "$RDX_BUILDONLY_ROOT"; do
+		[ -d "$r/lib/modules/$1/build" ] && { echo "$r"; return 0; }
+	done
+	return 0
+}
+
+# Kernels refdax is built for but not booted: the build-only root's.
+rdx_buildonly_kernels() {
+	local d k
+	for d in "$RDX_BUILDONLY_ROOT"/lib/modules/*/build; do
+		k=$(basename "$(dirname "$d")")
+		[ -d "$d" ] && [ ! -r "/boot/vmlinuz-$k" ] && echo "$k"
+	done
+	return 0
+}
 
 # Every kernel with headers, one per line, host kernels first.
 rdx_kernels() {
@@ -23,9 +48,9 @@ rdx_kernels() {
 	return 0
 }
 
-# Whether kernel $1 is built in the build root.
+# Whether kernel $1 is built in a build root.
 rdx_in_buildroot() {
-	[ ! -d "/lib/modules/$1/build" ] && [ -d "$RDX_BUILDROOT/lib/modules/$1/build" ]
+	[ -n "$(rdx_root_of "$1")" ]
 }
 
 # The headers directory of kernel $1 as kbuild sees it.
@@ -74,5 +99,5 @@ rdx_kbuild() {
 		mount --bind "$m" "$br$m"
 		mount -t proc proc "$br/proc"
 		mount --rbind /dev "$br/dev"
-		exec chroot "$br" make "$@"' rdx-kbuild "$RDX_BUILDROOT" "$m" "$@"
+		exec chroot "$br" make "$@"' rdx-kbuild "$(rdx_root_of "$kver")" "$m" "$@"
 }

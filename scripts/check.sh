@@ -186,6 +186,20 @@ while read -r verdict name kv rest; do
 	*) echo "    $verdict $name $kv $rest" ;;
 	esac
 done < <(./scripts/build-modules.sh "${kvers[@]}" 2>&1 || true)
+# Kernels refdax must build for without a guest (sid's 7.x, gcc-16).
+# shellcheck source=scripts/buildroot.sh
+. ./scripts/buildroot.sh
+mapfile -t build_only < <(rdx_buildonly_kernels)
+if [ "${#build_only[@]}" -gt 0 ] && [ -z "${RDX_KVERS:-}" ]; then
+	while read -r verdict name kv rest; do
+		kv=${kv#[}
+		kv=${kv%]*}
+		case "$verdict" in
+		PASS | FAIL) result "$verdict" "$name" "$kv" "${rest:+ $rest}" ;;
+		*) echo "    $verdict $name $kv $rest" ;;
+		esac
+	done < <(./scripts/build-modules.sh "${build_only[@]}" 2>&1 || true)
+fi
 
 # ---- 4. guest suites --------------------------------------------------------------
 # A second guest per kernel works on a device-dax namespace (RDX_PMEM=devdax):

@@ -14,7 +14,7 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
 stamp=/var/lib/refdax-deps.stamp
-want_rev=9
+want_rev=10
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want_rev" ] && [ "${1:-}" != "--force" ]; then
 	exit 0
 fi
@@ -61,7 +61,8 @@ apt-get install -y -qq --no-install-recommends -t bookworm-backports \
 	"linux-headers-$k612" "linux-image-$k612-unsigned" >/dev/null
 
 if [ "${RDX_NO_7X:-0}" != 1 ]; then
-	"$(dirname "$0")/install-buildroot.sh" "$(debian_uri)"
+	"$(dirname "$0")/install-buildroot.sh" "$(debian_uri)" trixie
+	"$(dirname "$0")/install-buildroot.sh" "$(debian_uri)" sid
 fi
 
 echo "$want_rev" >"$stamp"

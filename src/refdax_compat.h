@@ -59,8 +59,8 @@
 #define rdx_mkdir_return(err)	(err)
 #endif
 
-/* 7.x dropped ->create's O_EXCL flag, which refdax never needed. */
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(7, 0, 0)
+/* 7.3 dropped ->create's O_EXCL flag, which refdax never needed. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(7, 3, 0)
 #define RDX_CREATE_OP(name) \
 	int name(struct rdx_idmap *idmap, struct inode *dir, \
 		 struct dentry *dentry, umode_t mode)
