@@ -206,7 +206,7 @@ fi
 # the devdax-only tests everywhere (6.x: the mount is refused), and on 7.x,
 # where refdax mounts it through fsdev_dax, these functional tests as well.
 DEVDAX_TESTS="00-mount 01-basic-io 14-mmap 16-persist 41-reflink-shared-page
-	42-reflink-semantics 51-pmd"
+	42-reflink-semantics"
 func_tests=() crash_tests=() devdax_only=() devdax_7=()
 for f in tests/func/[0-9][0-9]-*.sh; do
 	[ -f "$f" ] || continue
