@@ -62,19 +62,24 @@ rdx_kernel_headers() {
 # trixie machine: in a private mount namespace (nothing is mounted on this
 # machine's side) with /proc, /sys and /dev mounted in the root, a clean
 # environment with the system PATH, DEBIAN_FRONTEND=noninteractive (apt,
-# dpkg).  Its exit status is the command's.
+# dpkg).  Its exit status is the command's.  RDX_ROOT_BIND=DIR also shows
+# this machine's DIR at the same path inside the root (kbuild's M=).
 rdx_in_root() {
 	# shellcheck disable=SC2016  # expanded by the inner bash
 	unshare -m bash -c '
 		set -e
-		br=$1
-		shift
+		br=$1 bind=$2
+		shift 2
+		if [ -n "$bind" ]; then
+			mkdir -p "$br$bind"
+			mount --bind "$bind" "$br$bind"
+		fi
 		mount -t proc proc "$br/proc"
 		mount -t sysfs sysfs "$br/sys"
 		mount --rbind /dev "$br/dev"
 		exec chroot "$br" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
 			HOME=/root LC_ALL=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"' \
-		rdx-root "$RDX_BUILDROOT" "$@"
+		rdx-root "$RDX_BUILDROOT" "${RDX_ROOT_BIND:-}" "$@"
 }
 
 # make for kernel $1 with the remaining arguments; M= must be an absolute
@@ -90,14 +95,5 @@ rdx_kbuild() {
 		case "$arg" in M=*) m=${arg#M=} ;; esac
 	done
 	[ -n "$m" ] || { echo "rdx_kbuild: M= is required" >&2; return 2; }
-	# shellcheck disable=SC2016  # expanded by the inner bash
-	unshare -m bash -c '
-		set -e
-		br=$1 m=$2
-		shift 2
-		mkdir -p "$br$m"
-		mount --bind "$m" "$br$m"
-		mount -t proc proc "$br/proc"
-		mount --rbind /dev "$br/dev"
-		exec chroot "$br" make "$@"' rdx-kbuild "$(rdx_root_of "$kver")" "$m" "$@"
+	RDX_BUILDROOT=$(rdx_root_of "$kver") RDX_ROOT_BIND=$m rdx_in_root make "$@"
 }
