@@ -145,13 +145,15 @@ if [ -f tests/crash/Makefile ]; then
 fi
 
 # The kernels under test: the package check and the guest suites.
-kvers=()
+# shellcheck source=scripts/buildroot.sh
+. ./scripts/buildroot.sh
+kvers=() build_only=()
 if [ -n "${RDX_KVERS:-}" ]; then
 	read -r -a kvers <<<"$RDX_KVERS"
 else
-	# shellcheck source=scripts/buildroot.sh
-	. ./scripts/buildroot.sh
 	mapfile -t kvers < <(rdx_kernels)
+	# Kernels refdax must build for without a guest (sid's 7.x, gcc-16).
+	mapfile -t build_only < <(rdx_buildonly_kernels)
 fi
 
 # Kernel coding style (checkpatch --strict, sparse per kernel), then the
@@ -185,21 +187,7 @@ while read -r verdict name kv rest; do
 	FAIL) result FAIL "$name" "$kv" "${rest:+ $rest}" ;;
 	*) echo "    $verdict $name $kv $rest" ;;
 	esac
-done < <(./scripts/build-modules.sh "${kvers[@]}" 2>&1 || true)
-# Kernels refdax must build for without a guest (sid's 7.x, gcc-16).
-# shellcheck source=scripts/buildroot.sh
-. ./scripts/buildroot.sh
-mapfile -t build_only < <(rdx_buildonly_kernels)
-if [ "${#build_only[@]}" -gt 0 ] && [ -z "${RDX_KVERS:-}" ]; then
-	while read -r verdict name kv rest; do
-		kv=${kv#[}
-		kv=${kv%]*}
-		case "$verdict" in
-		PASS | FAIL) result "$verdict" "$name" "$kv" "${rest:+ $rest}" ;;
-		*) echo "    $verdict $name $kv $rest" ;;
-		esac
-	done < <(./scripts/build-modules.sh "${build_only[@]}" 2>&1 || true)
-fi
+done < <(./scripts/build-modules.sh "${kvers[@]}" "${build_only[@]}" 2>&1 || true)
 
 # ---- 4. guest suites --------------------------------------------------------------
 # A second guest per kernel works on a device-dax namespace (RDX_PMEM=devdax):
