@@ -7,11 +7,13 @@
  *
  * Pages are inserted so that get_user_pages works on them and O_DIRECT from
  * a refdax mapping works: devmap ptes before 7.x, refcounted page ptes on
- * 7.x (refdax_compat.h).  Holes read as the zero page; a write to a hole allocates a zeroed
- * block first, and allocation removes zero-page ptes before the block is
- * visible (see refdax_get_block), so a zero-page pte is never made writable.
+ * 7.x (refdax_compat.h).  Holes read as the zero page; a write to a hole
+ * allocates a zeroed block first, and allocation removes zero-page ptes
+ * before the block is visible (see refdax_get_block), so a zero-page pte is
+ * never made writable.
  *
- * Files of 2 MiB and more map with PMDs where they can (huge_fault): a
+ * Files of 2 MiB and more map with PMDs where they can (huge_fault; not on
+ * 7.x, see RDX_PMD_MAPPINGS in refdax_compat.h): a
  * 2 MiB-aligned page range within EOF whose blocks form one 2 MiB-aligned
  * physical run maps as one PMD, read and write, when none of its blocks is
  * shared; read-only from the chunk's master entry when all of them are.
