@@ -26,7 +26,7 @@ UCFLAGS	:= $(CFLAGS) -Wall -Wextra -Werror -Iinclude -Itools -D_GNU_SOURCE
 BUILD	:= build
 
 COMMON_SRC := common/refdax_crc.c common/refdax_verify.c common/refdax_journal.c \
-	common/refdax_btree.c common/refdax_refc.c
+	common/refdax_btree.c common/refdax_refc.c common/refdax_xattr.c
 
 .PHONY: all module tools unit modules-all check demo bench lint install clean \
 	crash-soak crash-trace corrupt-soak fuzz fuzz-soak

@@ -436,6 +436,9 @@ int refdax_check_inode(const struct refdax_geom *g, __u64 ino,
 		return bad(why, "inode nanoseconds out of range");
 	if (next_orphan >= g->ninodes)
 		return bad(why, "orphan link out of range");
+	if (ri->i_xattr &&
+	    !refdax_data_block_ok(g, le64_to_cpu(ri->i_xattr), 1))
+		return bad(why, "xattr block outside the data area");
 
 	if (type == RDX_S_IFDIR) {
 		__u64 parent = le64_to_cpu(ri->i_parent);

@@ -52,7 +52,9 @@
  * bits, and mounts read-only with unknown ro_compat bits.
  */
 #define REFDAX_FEAT_INCOMPAT_REFLINK	0x1ULL	/* blocks may be shared */
-#define REFDAX_FEAT_INCOMPAT_SUPP	REFDAX_FEAT_INCOMPAT_REFLINK
+#define REFDAX_FEAT_INCOMPAT_XATTR	0x2ULL	/* inodes may have i_xattr */
+#define REFDAX_FEAT_INCOMPAT_SUPP	(REFDAX_FEAT_INCOMPAT_REFLINK | \
+					 REFDAX_FEAT_INCOMPAT_XATTR)
 #define REFDAX_FEAT_RO_COMPAT_SUPP	0ULL
 #define REFDAX_FEAT_COMPAT_SUPP		0ULL
 
@@ -242,7 +244,8 @@ struct refdax_inode {
 		struct refdax_bmap_root	i_root;		/* regular, dir, symlink */
 		char	i_symlink[REFDAX_INLINE_SYMLINK];	/* IFL_INLINE */
 	};
-	__u8	i_reserved[16];
+	__le64	i_xattr;		/* attribute block (refdax_xattr.h), 0 */
+	__u8	i_reserved[8];
 	__le32	i_pad2;
 	__le32	i_csum;			/* crc32c of the inode, this field 0 */
 };
@@ -314,6 +317,59 @@ struct refdax_refc_index {
 	__le64	ri_child;		/* physical block of child node */
 };
 
+/* ------------------------------------------------------------------------
+ * Extended attributes.  An inode with attributes has one attribute block,
+ * a data-area block in use with one reference, whose physical number is
+ * i_xattr (0: none).  The 256-byte inode has no room for values of its own.
+ * The block is a header followed by xh_count entries packed from byte 32,
+ * each REFDAX_XATTR_ENTRY_LEN() bytes: namespace, name, and the value
+ * either inline after the name or, if xe_pblk != 0, in a "remote" run of
+ * DIV_ROUND_UP(xe_vallen, 4096) contiguous data blocks of its own (raw
+ * bytes, the tail of the last block zero).  (namespace, name) pairs are
+ * unique; posix ACLs have an empty name.  Neither the attribute block nor
+ * a remote run is ever shared.  Common code: include/refdax_xattr.h.
+ */
+#define REFDAX_XATTR_MAGIC	0x52544158U	/* "XATR" */
+#define REFDAX_XATTR_NAME_MAX	255U
+#define REFDAX_XATTR_SIZE_MAX	65536U		/* XATTR_SIZE_MAX */
+/* Values up to this many bytes are stored inline, larger ones remote. */
+#define REFDAX_XATTR_INLINE_MAX	1024U
+
+/* xe_ns: the namespace (prefix) of an entry */
+#define REFDAX_XATTR_NS_USER		1	/* "user." */
+#define REFDAX_XATTR_NS_TRUSTED		2	/* "trusted." */
+#define REFDAX_XATTR_NS_SECURITY	3	/* "security." */
+#define REFDAX_XATTR_NS_ACL_ACCESS	4	/* posix ACL, no name */
+#define REFDAX_XATTR_NS_ACL_DEFAULT	5	/* default ACL, no name */
+#define REFDAX_XATTR_NS_MAX		5
+
+struct refdax_xattr_hdr {
+	__le32	xh_magic;
+	__le32	xh_csum;		/* crc32c of the block, this field 0 */
+	__le64	xh_ino;			/* owner inode */
+	__le16	xh_count;		/* entries */
+	__le16	xh_used;		/* bytes of header and entries */
+	__le32	xh_pad0;
+	__le64	xh_pad1;
+};
+
+struct refdax_xattr_entry {
+	__u8	xe_ns;			/* REFDAX_XATTR_NS_* */
+	__u8	xe_namelen;
+	__le16	xe_pad;
+	__le32	xe_vallen;		/* value bytes */
+	__le64	xe_pblk;		/* remote value's first block, or 0 */
+	/* xe_namelen name bytes, then the value if xe_pblk == 0 */
+};
+
+#define REFDAX_XATTR_ALIGN	8U
+#define REFDAX_XATTR_ENTRY_LEN(namelen, inl) \
+	((16U + (namelen) + (inl) + REFDAX_XATTR_ALIGN - 1) & \
+	 ~(REFDAX_XATTR_ALIGN - 1))
+/* Contiguous blocks of a remote value of @len bytes. */
+#define REFDAX_XATTR_REMOTE_BLOCKS(len) \
+	(((len) + REFDAX_BLOCK_SIZE - 1) / REFDAX_BLOCK_SIZE)
+
 REFDAX_STATIC_ASSERT(REFDAX_BLOCK_SIZE == 1U << REFDAX_BLOCK_SHIFT);
 REFDAX_STATIC_ASSERT(sizeof(struct refdax_super) == 512);
 REFDAX_STATIC_ASSERT(sizeof(struct refdax_journal_header) == 64);
@@ -328,5 +384,7 @@ REFDAX_STATIC_ASSERT(sizeof(struct refdax_refc_rec) == 16);
 REFDAX_STATIC_ASSERT(sizeof(struct refdax_refc_index) == 16);
 REFDAX_STATIC_ASSERT(sizeof(struct refdax_inode) == REFDAX_INODE_SIZE);
 REFDAX_STATIC_ASSERT(sizeof(struct refdax_dirent) == REFDAX_DIRENT_HDR);
+REFDAX_STATIC_ASSERT(sizeof(struct refdax_xattr_hdr) == 32);
+REFDAX_STATIC_ASSERT(sizeof(struct refdax_xattr_entry) == 16);
 
 #endif /* REFDAX_FORMAT_H */

@@ -354,7 +354,8 @@ static void fill_super(struct refdax_super *sb, const struct layout *l,
 	sb->s_magic = cpu_to_le64(REFDAX_MAGIC);
 	sb->s_version = cpu_to_le32(REFDAX_VERSION);
 	sb->s_block_size = cpu_to_le32(REFDAX_BLOCK_SIZE);
-	sb->s_feature_incompat = cpu_to_le64(REFDAX_FEAT_INCOMPAT_REFLINK);
+	sb->s_feature_incompat = cpu_to_le64(REFDAX_FEAT_INCOMPAT_REFLINK |
+					     REFDAX_FEAT_INCOMPAT_XATTR);
 	memcpy(sb->s_uuid, uuid, 16);
 	if (o->label)
 		strncpy(sb->s_label, o->label, REFDAX_LABEL_LEN - 1);

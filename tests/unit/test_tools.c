@@ -1801,7 +1801,7 @@ static void mkfs_options(void)
 	EXPECT_EQ(le32_to_cpu(im.sb->s_state), REFDAX_STATE_CLEAN);
 	EXPECT_EQ(le32_to_cpu(im.sb->s_errors), REFDAX_ERRORS_RO);
 	EXPECT_EQ(le64_to_cpu(im.sb->s_feature_incompat),
-		  REFDAX_FEAT_INCOMPAT_REFLINK);
+		  REFDAX_FEAT_INCOMPAT_REFLINK | REFDAX_FEAT_INCOMPAT_XATTR);
 	EXPECT_EQ(ibitmap(&im)[0], 3);
 	/* format 2: an empty refcount tree, a clear free-space bitmap */
 	EXPECT_EQ(le32_to_cpu(im.sb->s_version), 2);
