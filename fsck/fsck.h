@@ -79,6 +79,7 @@ struct fsck {
 	__u32 *refs;		/* directory entries naming each inode */
 	__u32 *subdirs;		/* subdirectory entries in each dir */
 	__u64 *dparent;		/* dir holding a directory's entry */
+	__u64 *xblocks;		/* attribute blocks each inode keeps */
 	__u64 (*edges)[2];	/* (directory, child) for every live entry */
 	size_t nedges, edges_cap;
 	__u64 *adj_start;	/* edges by directory, for reachability */
@@ -147,6 +148,9 @@ void fsck_refc_release(struct fsck *f);
 typedef void (*run_fn)(struct fsck *f, const struct exp_run *r, void *arg);
 void fsck_visit_runs(struct fsck *f, run_fn fn, void *arg);
 void fsck_check_space(struct fsck *f, __u64 *used, __u64 *shared);
+
+/* fsck_xattr.c */
+void fsck_check_xattrs(struct fsck *f);
 
 /* fsck_repair.c */
 __u64 fsck_find_free_block(struct fsck *f);

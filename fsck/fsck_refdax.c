@@ -429,6 +429,9 @@ static bool salvage_inode(struct fsck *f, __u64 ino, struct refdax_inode *copy)
 			*ns[i] = 0;
 	if (le64_to_cpu(copy->i_next_orphan) >= f->g.ninodes)
 		copy->i_next_orphan = 0;
+	if (copy->i_xattr &&
+	    !refdax_data_block_ok(&f->g, le64_to_cpu(copy->i_xattr), 1))
+		copy->i_xattr = 0;
 	size = le64_to_cpu(copy->i_size);
 	switch (mode & S_IFMT) {
 	case S_IFCHR:
@@ -1242,14 +1245,16 @@ static void check_symlink(struct fsck *f, __u64 ino, struct walk *w)
 				      (unsigned long long)i);
 			}
 		}
-		if (le64_to_cpu(ri->i_blocks)) {
+		/* only attribute blocks (fsck_xattr.c) count */
+		if (le64_to_cpu(ri->i_blocks) != f->xblocks[ino]) {
 			err(f, "symlink %llu: inline target but i_blocks %llu",
 			    (unsigned long long)ino,
 			    (unsigned long long)le64_to_cpu(ri->i_blocks));
 			if (fixing(f, FIX_SAFE)) {
-				ri->i_blocks = 0;
+				ri->i_blocks = cpu_to_le64(f->xblocks[ino]);
 				refdax_inode_set_csum(ri);
-				fixed(f, "set i_blocks to 0");
+				fixed(f, "set i_blocks to %llu",
+				      (unsigned long long)f->xblocks[ino]);
 			}
 		}
 		return;
@@ -1329,9 +1334,11 @@ static void check_trees(struct fsck *f)
 				continue;
 			}
 			blocks = le64_to_cpu(ri->i_blocks);
+			/* attribute blocks count too (fsck_xattr.c) */
+			w.nodes += f->xblocks[ino];
 			if (blocks != w.mapped + w.nodes) {
 				err(f,
-				    "inode %llu: i_blocks %llu, but maps %llu blocks and %llu tree nodes",
+				    "inode %llu: i_blocks %llu, but maps %llu blocks and %llu tree nodes and attribute blocks",
 				    (unsigned long long)ino,
 				    (unsigned long long)blocks,
 				    (unsigned long long)w.mapped,
@@ -1674,12 +1681,15 @@ static int run_pass(struct fsck *f, int pass, struct totals *t)
 	f->refs = xcalloc(f->g.ninodes, sizeof(*f->refs));
 	f->subdirs = xcalloc(f->g.ninodes, sizeof(*f->subdirs));
 	f->dparent = xcalloc(f->g.ninodes, sizeof(*f->dparent));
+	f->xblocks = xcalloc(f->g.ninodes, sizeof(*f->xblocks));
 	f->nedges = 0;
 	f->alloc_hint = 0;
 
 	check_inodes(f);
 	/* refcount-tree nodes are claimed before any extent tree is walked */
 	fsck_refc_walk(f);
+	/* attribute blocks too: their users are known without a tree walk */
+	fsck_check_xattrs(f);
 	check_trees(f);
 	check_orphans(f);
 	check_reach(f);
@@ -1700,6 +1710,8 @@ static int run_pass(struct fsck *f, int pass, struct totals *t)
 	free(f->refs);
 	free(f->subdirs);
 	free(f->dparent);
+	free(f->xblocks);
+	f->xblocks = NULL;
 	free(f->adj_start);
 	free(f->adj);
 	free(f->queue);

@@ -362,6 +362,19 @@ struct refdax_xattr_entry {
 	/* xe_namelen name bytes, then the value if xe_pblk == 0 */
 };
 
+/*
+ * A POSIX ACL's value: a version word, then one entry per ACL entry in
+ * the kernel's order, ids in the initial user namespace (the layout of
+ * the system.posix_acl_* xattr values).
+ */
+#define REFDAX_ACL_VERSION	2U
+
+struct refdax_acl_entry {
+	__le16	e_tag;			/* ACL_USER_OBJ, ACL_USER, ... */
+	__le16	e_perm;
+	__le32	e_id;			/* uid or gid, for ACL_USER/GROUP */
+};
+
 #define REFDAX_XATTR_ALIGN	8U
 #define REFDAX_XATTR_ENTRY_LEN(namelen, inl) \
 	((16U + (namelen) + (inl) + REFDAX_XATTR_ALIGN - 1) & \
@@ -386,5 +399,6 @@ REFDAX_STATIC_ASSERT(sizeof(struct refdax_inode) == REFDAX_INODE_SIZE);
 REFDAX_STATIC_ASSERT(sizeof(struct refdax_dirent) == REFDAX_DIRENT_HDR);
 REFDAX_STATIC_ASSERT(sizeof(struct refdax_xattr_hdr) == 32);
 REFDAX_STATIC_ASSERT(sizeof(struct refdax_xattr_entry) == 16);
+REFDAX_STATIC_ASSERT(sizeof(struct refdax_acl_entry) == 8);
 
 #endif /* REFDAX_FORMAT_H */

@@ -14,7 +14,7 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
 stamp=/var/lib/refdax-deps.stamp
-want_rev=10
+want_rev=11
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want_rev" ] && [ "${1:-}" != "--force" ]; then
 	exit 0
 fi
@@ -54,6 +54,7 @@ apt-get install -y -qq --no-install-recommends \
 	build-essential make gcc libc6-dev bc bison flex libelf-dev kmod cpio \
 	busybox-static qemu-system-x86 sparse dkms perl python3 \
 	fio xfsprogs e2fsprogs stress-ng ndctl coreutils util-linux duperemove gnuplot-nox \
+	attr acl \
 	linux-source-6.1 clang libclang-rt-14-dev \
 	debhelper dh-dkms dpkg-dev fakeroot lintian \
 	"linux-headers-$k61" "linux-image-$k61-unsigned" >/dev/null

@@ -2,6 +2,10 @@
 /*
  * refdax in-kernel structures and the interfaces between the module's files.
  *
+ * Extended attributes: i_rwsem -> refdax_inode_info.xattr_sem -> txn_lock;
+ * a new inode's attributes are written inside its create transaction
+ * without xattr_sem (nobody else can see the inode yet).
+ *
  * Lock order (outermost first), regular files:
  *   i_rwsem (VFS) -> mapping->invalidate_lock -> master entry lock
  *   -> refdax_inode_info.bmap_sem -> refdax_sb_info.txn_lock (the journal)
@@ -35,6 +39,8 @@
 #define REFDAX_FSNAME "refdax"
 
 struct refdax_sb_info;
+struct xattr_handler;
+struct posix_acl;
 
 /*
  * Work a transaction defers to its end (refdax_trans.c), as XFS's defer
@@ -175,6 +181,7 @@ struct refdax_dir_index;
 struct refdax_inode_info {
 	struct inode vfs_inode;
 	struct rw_semaphore bmap_sem;	/* protects the extent tree */
+	struct rw_semaphore xattr_sem;	/* the attribute block (xattr.c) */
 	struct mutex dir_lock;		/* builds/updates dir index */
 	struct refdax_dir_index *dir;	/* NULL until first use */
 	u32 flags;			/* REFDAX_IFL_* */
@@ -222,8 +229,8 @@ int refdax_flush_device(struct refdax_sb_info *sbi);
  * between files loops), and work that must run above a layer at the end of
  * a transaction goes through the defer ops each layer registers.  From the
  * bottom up: journal and trace; trans; resv; owner; alloc; refcount;
- * master; bmap; inode; dir; iomap; reflink; dirty; then mf, fault, file,
- * iops and namei; then sysfs and super.
+ * master; bmap; inode; xattr; acl; dir; iomap; reflink; dirty; then mf,
+ * fault, file, iops and namei; then sysfs and super.
  */
 
 /* refdax_journal.c: the undo journal on pmem, one transaction at a time. */
@@ -277,6 +284,9 @@ u64 refdax_resv_fit_blocks(struct refdax_trans *tp, u64 reserve,
 bool refdax_resv_room_for_run(struct refdax_trans *tp, u64 reserve);
 u64 refdax_resv_small(void);
 u64 refdax_resv_data(void);
+/* One attribute set or removal; the attributes of a new inode. */
+u64 refdax_resv_xattr(void);
+u64 refdax_resv_new_attrs(void);
 /* Blocks one transaction moves at most, for latency, whatever the room. */
 /* Remap costs per record, not per block: bounded by the journal room only. */
 #define RDX_STEP_REMAP		REFDAX_EXT_MAX_LEN
@@ -450,6 +460,55 @@ int refdax_orphan_add(struct refdax_trans *tp, struct inode *inode);
 int refdax_orphan_del(struct refdax_trans *tp, struct inode *inode);
 int refdax_orphan_recover(struct super_block *sb);
 void refdax_set_inode_ops(struct inode *inode);
+
+/*
+ * refdax_xattr.c: extended attributes in one attribute block per inode
+ * (refdax_format.h).  refdax_xattr_set_txn() runs inside the caller's
+ * transaction, which must reserve refdax_resv_xattr() for each call, with
+ * xattr_sem held for write or on an inode nobody else can see yet; a
+ * @value of NULL removes.
+ */
+struct refdax_xattr_req {
+	u8 ns;				/* REFDAX_XATTR_NS_* */
+	const char *name;
+	u32 namelen;
+	const void *value;		/* NULL: remove */
+	u32 size;
+	int flags;			/* XATTR_CREATE, XATTR_REPLACE */
+};
+
+extern const struct xattr_handler *RDX_XATTR_ARRAY_CONST
+	refdax_xattr_handlers[];
+int refdax_xattr_get(struct inode *inode, u8 ns, const char *name,
+		     void *buf, size_t size);
+int refdax_xattr_set_txn(struct refdax_trans *tp, struct inode *inode,
+			 const struct refdax_xattr_req *rq);
+int refdax_xattr_set(struct inode *inode, const struct refdax_xattr_req *rq);
+ssize_t refdax_listxattr(struct dentry *dentry, char *buf, size_t size);
+/* Free the attribute block and remote values of an inode being freed. */
+int refdax_xattr_free_all(struct refdax_trans *tp, struct inode *inode);
+
+/*
+ * refdax_acl.c: POSIX ACLs kept as attributes, and the attributes a new
+ * inode gets at create.  Every create path (O_TMPFILE too) calls
+ * refdax_new_attrs_prepare() before its transaction (it may adjust @mode
+ * and read @dir's default ACL), refdax_new_attrs_init() inside it once
+ * the inode exists (reserving refdax_resv_new_attrs()), and
+ * refdax_new_attrs_release() at the end.
+ */
+struct refdax_new_attrs {
+	struct posix_acl *default_acl, *acl;
+};
+
+struct posix_acl *refdax_get_acl(struct inode *inode, int type, bool rcu);
+int refdax_set_acl(struct rdx_idmap *idmap, struct rdx_acl_target *target,
+		   struct posix_acl *acl, int type);
+int refdax_new_attrs_prepare(struct inode *dir, umode_t *mode,
+			     struct refdax_new_attrs *na);
+int refdax_new_attrs_init(struct refdax_trans *tp, struct inode *dir,
+			  struct inode *inode, const struct qstr *qstr,
+			  const struct refdax_new_attrs *na);
+void refdax_new_attrs_release(struct refdax_new_attrs *na);
 
 /* refdax_dir.c: directory contents and the in-memory name index.
  * Changes run inside a transaction with the directory's i_rwsem held.

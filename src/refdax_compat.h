@@ -369,4 +369,41 @@ rdx_devdax_get(const struct path *path, void *holder,
 #define RDX_MF_PRE_REMOVE	0
 #endif
 
+/*
+ * Extended attributes and POSIX ACLs.
+ *
+ * 6.7 made the s_xattr array itself const.  6.1 routes system.posix_acl_*
+ * through the generic ACL xattr handlers, which must be in s_xattr; from
+ * 6.2 the VFS handles those names itself and calls ->set_acl and
+ * ->get_acl/->get_inode_acl directly.  6.2 also moved the inode operation
+ * that reads an ACL for permission checks from ->get_acl to
+ * ->get_inode_acl, and passed ->set_acl (and posix_acl_chmod) the dentry
+ * instead of the inode.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 7, 0)
+#define RDX_XATTR_ARRAY_CONST	const
+#else
+#define RDX_XATTR_ARRAY_CONST
+#endif
+
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
+#define RDX_POSIX_ACL_HANDLERS
+#define RDX_ACL_INODE_OPS(get, set) \
+	.get_inode_acl = (get), .set_acl = (set)
+#define rdx_acl_target		dentry	/* ->set_acl's object */
+#define rdx_acl_inode(t)	d_inode(t)
+#define rdx_posix_acl_chmod(idmap, dentry, mode) \
+	posix_acl_chmod(idmap, dentry, mode)
+#else
+#include <linux/posix_acl_xattr.h>
+#define RDX_POSIX_ACL_HANDLERS \
+	&posix_acl_access_xattr_handler, &posix_acl_default_xattr_handler,
+#define RDX_ACL_INODE_OPS(get, set) \
+	.get_acl = (get), .set_acl = (set)
+#define rdx_acl_target		inode
+#define rdx_acl_inode(t)	(t)
+#define rdx_posix_acl_chmod(idmap, dentry, mode) \
+	posix_acl_chmod(idmap, d_inode(dentry), mode)
+#endif
+
 #endif /* REFDAX_COMPAT_H */

@@ -60,7 +60,10 @@ int refdax_setattr(struct rdx_idmap *idmap, struct dentry *dentry, struct iattr 
 			return ret;
 	}
 	setattr_copy(idmap, inode, attr);
-	return refdax_update_inode(inode);
+	ret = refdax_update_inode(inode);
+	if (!ret && (attr->ia_valid & ATTR_MODE))
+		ret = rdx_posix_acl_chmod(idmap, dentry, inode->i_mode);
+	return ret;
 }
 
 int refdax_getattr(struct rdx_idmap *idmap, const struct path *path, struct kstat *st,
@@ -88,17 +91,22 @@ int refdax_getattr(struct rdx_idmap *idmap, const struct path *path, struct ksta
 	return 0;
 }
 
-/* Take an unlinked inode whose blocks are gone off media, in one txn. */
+/*
+ * Take an unlinked inode whose blocks are gone off media, with its
+ * attribute block and remote values, in one txn.
+ */
 static int free_media_inode(struct refdax_sb_info *sbi, struct inode *inode)
 {
 	struct refdax_inode *pi = rdx_pinode(sbi, inode->i_ino);
 	struct refdax_trans *tp;
 	int ret;
 
-	tp = refdax_trans_begin(sbi, refdax_resv_small());
+	tp = refdax_trans_begin(sbi, refdax_resv_small() + refdax_resv_xattr());
 	if (IS_ERR(tp))
 		return PTR_ERR(tp);
-	ret = refdax_orphan_del(tp, inode);
+	ret = refdax_xattr_free_all(tp, inode);
+	if (!ret)
+		ret = refdax_orphan_del(tp, inode);
 	if (!ret)
 		ret = refdax_free_ino(tp, inode->i_ino);
 	if (!ret)
@@ -189,16 +197,21 @@ const struct inode_operations refdax_file_inode_ops = {
 	.setattr	= refdax_setattr,
 	.getattr	= refdax_getattr,
 	.fiemap		= refdax_fiemap,
+	.listxattr	= refdax_listxattr,
+	RDX_ACL_INODE_OPS(refdax_get_acl, refdax_set_acl),
 };
 
 const struct inode_operations refdax_special_inode_ops = {
 	.setattr	= refdax_setattr,
 	.getattr	= refdax_getattr,
+	.listxattr	= refdax_listxattr,
+	RDX_ACL_INODE_OPS(refdax_get_acl, refdax_set_acl),
 };
 
 const struct inode_operations refdax_symlink_inode_ops = {
 	.get_link	= simple_get_link,
 	.setattr	= refdax_setattr,
 	.getattr	= refdax_getattr,
+	.listxattr	= refdax_listxattr,
 };
 

@@ -112,6 +112,7 @@ static int rdx_new_entry(struct inode *dir, struct dentry *dentry,
 			 umode_t mode, dev_t rdev, const char *target)
 {
 	unsigned int tlen = target ? strlen(target) : 0;
+	struct refdax_new_attrs na = { };
 	struct inode *inode = NULL;
 	struct refdax_trans *tp;
 	char *link = NULL;
@@ -126,11 +127,17 @@ static int rdx_new_entry(struct inode *dir, struct dentry *dentry,
 		if (!link)
 			return -ENOMEM;
 	}
-	tp = rdx_begin(dir->i_sb, dir, NULL, NULL, NULL);
+	/* inherited ACLs may change @mode: settled before the transaction */
+	err = refdax_new_attrs_prepare(dir, &mode, &na);
+	if (err)
+		goto out_free;
+	tp = refdax_trans_begin(RDX_SB(dir->i_sb), refdax_resv_small() +
+				refdax_resv_new_attrs());
 	if (IS_ERR(tp)) {
 		err = PTR_ERR(tp);
 		goto out_free;
 	}
+	refdax_trans_ijoin(tp, dir, NULL);
 	inode = refdax_new_inode(tp, dir, mode, rdev);
 	if (IS_ERR(inode)) {
 		err = PTR_ERR(inode);
@@ -142,6 +149,9 @@ static int rdx_new_entry(struct inode *dir, struct dentry *dentry,
 		if (err)
 			goto abort;
 	}
+	err = refdax_new_attrs_init(tp, dir, inode, &dentry->d_name, &na);
+	if (err)
+		goto abort;
 	err = refdax_dir_add(tp, dir, &dentry->d_name, inode->i_ino, mode);
 	if (err)
 		goto abort;
@@ -155,6 +165,7 @@ static int rdx_new_entry(struct inode *dir, struct dentry *dentry,
 	if (link)
 		inode->i_link = link;
 	d_instantiate_new(dentry, inode);
+	refdax_new_attrs_release(&na);
 	return 0;
 
 abort:
@@ -165,6 +176,7 @@ abort:
 		discard_new_inode(inode);
 	}
 out_free:
+	refdax_new_attrs_release(&na);
 	kfree(link);
 	return err;
 }
@@ -456,4 +468,6 @@ const struct inode_operations refdax_dir_inode_ops = {
 	.rename		= refdax_rename,
 	.setattr	= refdax_setattr,
 	.getattr	= refdax_getattr,
+	.listxattr	= refdax_listxattr,
+	RDX_ACL_INODE_OPS(refdax_get_acl, refdax_set_acl),
 };

@@ -145,3 +145,24 @@ u64 refdax_resv_data(void)
 	return refdax_resv_tree_update(0) + refdax_resv_refc_change(0) +
 	       resv_fsmap(1);
 }
+
+/*
+ * One attribute set or removal (refdax_xattr.c): the attribute block, the
+ * inode (twice: its fields, then i_xattr), the superblock (the XATTR
+ * feature bit), and the free-space bits of a block and two remote runs of
+ * at most 16 blocks, each allocated or freed.
+ */
+u64 refdax_resv_xattr(void)
+{
+	return log_bytes(REFDAX_BLOCK_SIZE) + 2 * refdax_resv_inode() +
+	       log_bytes(sizeof(struct refdax_super)) + 6 * log_bytes(4);
+}
+
+/*
+ * A new inode's attributes: a default and an access ACL, and the labels
+ * security modules hand out (up to two, e.g. an LSM's and EVM's).
+ */
+u64 refdax_resv_new_attrs(void)
+{
+	return 4 * refdax_resv_xattr();
+}

@@ -127,6 +127,7 @@ static void refdax_inode_init_once(void *p)
 	struct refdax_inode_info *ri = p;
 
 	init_rwsem(&ri->bmap_sem);
+	init_rwsem(&ri->xattr_sem);
 	xa_init(&ri->shadows);
 	xa_init(&ri->huge_shadows);
 	mutex_init(&ri->dir_lock);
@@ -447,6 +448,8 @@ static int refdax_fill_super(struct super_block *sb, struct fs_context *fc)
 
 	sb->s_magic = REFDAX_SUPER_MAGIC;
 	sb->s_op = &refdax_sops;
+	sb->s_xattr = refdax_xattr_handlers;
+	sb->s_flags |= SB_POSIXACL;
 	sb->s_maxbytes = (REFDAX_MAX_LBLK + 1) << REFDAX_BLOCK_SHIFT;
 	sb->s_time_gran = 1;
 	sb->s_max_links = U32_MAX;
