@@ -84,6 +84,7 @@ int main(int argc, char **argv)
 	test_journal();
 	test_btree();
 	test_refc();
+	test_xattr();
 	if (!getenv("RT_NO_TOOLS"))
 		test_tools(bindir, fsck_san);
 	return rt_summary();

@@ -30,6 +30,7 @@ void test_verify(void);
 void test_journal(void);
 void test_btree(void);
 void test_refc(void);
+void test_xattr(void);
 void test_tools(const char *bindir, const char *fsck_san);
 
 #endif /* RTEST_H */
