@@ -23,9 +23,10 @@ static int bad(const char **why, const char *reason)
 void refdax_xattr_set_csum(void *block)
 {
 	struct refdax_xattr_hdr *h = block;
+	__u32 csum = refdax_csum_skip(block, REFDAX_BLOCK_SIZE,
+				      offsetof(struct refdax_xattr_hdr, xh_csum));
 
-	h->xh_csum = cpu_to_le32(refdax_csum_skip(block, REFDAX_BLOCK_SIZE,
-				 offsetof(struct refdax_xattr_hdr, xh_csum)));
+	h->xh_csum = cpu_to_le32(csum);
 }
 
 static bool runs_overlap(__u64 a, __u64 alen, __u64 b, __u64 blen)
@@ -40,6 +41,7 @@ static int check_entry(const struct refdax_geom *g, __u64 blk,
 {
 	const struct refdax_xattr_entry *e;
 	__u32 vallen, namelen, i;
+	bool acl;
 	__u64 pblk;
 
 	if (used - off < REFDAX_XATTR_ENTRY_LEN(0, 0))
@@ -52,7 +54,8 @@ static int check_entry(const struct refdax_geom *g, __u64 blk,
 		return bad(why, "unknown xattr namespace");
 	if (e->xe_pad)
 		return bad(why, "xattr entry padding not zero");
-	if ((e->xe_ns >= REFDAX_XATTR_NS_ACL_ACCESS) != (namelen == 0))
+	acl = e->xe_ns >= REFDAX_XATTR_NS_ACL_ACCESS;
+	if (acl != !namelen)
 		return bad(why, "xattr name length wrong for its namespace");
 	if (vallen > REFDAX_XATTR_SIZE_MAX)
 		return bad(why, "xattr value too long");

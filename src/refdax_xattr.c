@@ -392,9 +392,9 @@ int refdax_xattr_free_all(struct refdax_trans *tp, struct inode *inode)
 	const struct refdax_xattr_hdr *h;
 	struct refdax_xattr_entry *e;
 	u32 off = REFDAX_XATTR_HDR_LEN, i;
-	void *b;
-	u64 blk;
+	u64 blk, len;
 	int ret = 0;
+	void *b;
 
 	b = xattr_block(inode, &blk);
 	if (IS_ERR_OR_NULL(b))
@@ -403,9 +403,10 @@ int refdax_xattr_free_all(struct refdax_trans *tp, struct inode *inode)
 	for (i = 0; !ret && i < le16_to_cpu(h->xh_count); i++) {
 		e = refdax_xattr_entry_at(b, off);
 		off += refdax_xattr_entry_len(e);
+		len = REFDAX_XATTR_REMOTE_BLOCKS(le32_to_cpu(e->xe_vallen));
 		if (e->xe_pblk)
 			ret = refdax_free_blocks(tp, le64_to_cpu(e->xe_pblk),
-				REFDAX_XATTR_REMOTE_BLOCKS(le32_to_cpu(e->xe_vallen)));
+						 len);
 	}
 	return ret ? ret : refdax_free_blocks(tp, blk, 1);
 }
