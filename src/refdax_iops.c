@@ -61,7 +61,8 @@ int refdax_setattr(struct rdx_idmap *idmap, struct dentry *dentry, struct iattr 
 	}
 	setattr_copy(idmap, inode, attr);
 	ret = refdax_update_inode(inode);
-	if (!ret && (attr->ia_valid & ATTR_MODE))
+	/* the ACL's mask (or group entry) follows the new group bits */
+	if (!ret && (attr->ia_valid & ATTR_MODE) && !S_ISLNK(inode->i_mode))
 		ret = rdx_posix_acl_chmod(idmap, dentry, inode->i_mode);
 	return ret;
 }
