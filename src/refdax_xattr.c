@@ -295,7 +295,7 @@ static int finish_inode(struct refdax_trans *tp, struct inode *inode,
 	int ret;
 
 	refdax_trans_ijoin(tp, inode, NULL);
-	inode->i_blocks += delta << (REFDAX_BLOCK_SHIFT - 9);
+	inode->i_blocks += delta * (REFDAX_BLOCK_SIZE >> 9);
 	inode_set_ctime_current(inode);
 	ret = refdax_write_inode_txn(tp, inode);
 	if (ret)
