@@ -1298,6 +1298,12 @@ static void check_trees(struct fsck *f)
 	 * its exclusive owner and the file extent is what gets detached.
 	 */
 	for (w.phase = 0; w.phase < 2; w.phase++) {
+		/*
+		 * Attribute blocks between the two: a tree node or directory
+		 * block keeps its claim, file data sharing one is detached.
+		 */
+		if (w.phase == 1)
+			fsck_check_xattrs(f);
 		for (ino = 1; ino < f->g.ninodes; ino++) {
 			struct refdax_inode *ri = &f->itable[ino];
 			__u16 mode;
@@ -1688,8 +1694,6 @@ static int run_pass(struct fsck *f, int pass, struct totals *t)
 	check_inodes(f);
 	/* refcount-tree nodes are claimed before any extent tree is walked */
 	fsck_refc_walk(f);
-	/* attribute blocks too: their users are known without a tree walk */
-	fsck_check_xattrs(f);
 	check_trees(f);
 	check_orphans(f);
 	check_reach(f);

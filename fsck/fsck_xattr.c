@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * fsck.refdax: attribute blocks (refdax_xattr.h).  Before any extent tree
- * is walked, each valid inode's attribute block and remote value runs are
- * verified and claimed as single-user blocks, so a file extent or a tree
- * node that shares one of them is what the tree walk reports and detaches.
+ * fsck.refdax: attribute blocks (refdax_xattr.h).  After the tree nodes,
+ * directory and symlink blocks are claimed and before file data is walked,
+ * each valid inode's attribute block and remote value runs are verified
+ * and claimed as single-user blocks: one that a node or directory block
+ * already owns is what gets dropped, file data sharing one is detached.
  * A block that fails its verifier, or that (or whose remote runs) some
  * earlier claim already owns, is dropped when repairing: i_xattr cleared,
  * and the space check then frees what only it used (leaked bits).  The

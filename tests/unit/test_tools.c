@@ -23,6 +23,7 @@
 
 #include "refdax_common.h"
 #include "refdax_refc.h"
+#include "refdax_xattr.h"
 #include "rtest.h"
 
 #define IMG_SIZE	(32ULL << 20)
@@ -393,9 +394,54 @@ static void finalize(struct img *im)
 }
 
 /* Blocks of note in the populated image. */
-static __u64 b_root, b_shared, b_sub, b_node, b_link, b_orphan, b_end;
+static __u64 b_root, b_shared, b_sub, b_node, b_link, b_orphan, b_xattr,
+	     b_xremote, b_end;
 #define POPULATED_INODES	9
-#define POPULATED_BLOCKS	18
+#define POPULATED_BLOCKS	21
+
+/* Entry of @ns, @name and a value of @len bytes ('v') at @used. */
+static __u32 put_xattr(__u8 *b, __u32 used, __u8 ns, const char *name,
+		       __u32 len, __u64 pblk)
+{
+	struct refdax_xattr_entry *e = refdax_xattr_entry_at(b, used);
+	__u32 n = (__u32)strlen(name);
+
+	e->xe_ns = ns;
+	e->xe_namelen = (__u8)n;
+	e->xe_vallen = cpu_to_le32(len);
+	e->xe_pblk = cpu_to_le64(pblk);
+	memcpy(e + 1, name, n);
+	if (!pblk)
+		memset((__u8 *)(e + 1) + n, 'v', len);
+	return used + refdax_xattr_entry_len(e);
+}
+
+/*
+ * Inode 2's attribute block, as the kernel writes it: user.small inline,
+ * trusted.big remote in two blocks; i_blocks counts all three.
+ */
+static void add_xattrs(struct img *im)
+{
+	struct refdax_xattr_hdr *h;
+	__u32 used = REFDAX_XATTR_HDR_LEN;
+	__u8 *b;
+
+	b_xattr = alloc_blocks(im, 1);
+	b_xremote = alloc_blocks(im, 2);
+	memset(block(im, b_xremote), 'r', 5000);
+	b = block(im, b_xattr);
+	used = put_xattr(b, used, REFDAX_XATTR_NS_USER, "small", 5, 0);
+	used = put_xattr(b, used, REFDAX_XATTR_NS_TRUSTED, "big", 5000,
+			 b_xremote);
+	h = (void *)b;
+	h->xh_magic = cpu_to_le32(REFDAX_XATTR_MAGIC);
+	h->xh_ino = cpu_to_le64(2);
+	h->xh_count = cpu_to_le16(2);
+	h->xh_used = cpu_to_le16((__u16)used);
+	refdax_xattr_set_csum(b);
+	inode(im, 2)->i_xattr = cpu_to_le64(b_xattr);
+	inode(im, 2)->i_blocks = cpu_to_le64(le64_to_cpu(inode(im, 2)->i_blocks) + 3);
+}
 
 static void populate(struct img *im)
 {
@@ -488,6 +534,7 @@ static void populate(struct img *im)
 	ri->i_size = cpu_to_le64(10);
 	add_ext(ri, 0, b_orphan, 1);
 	im->sb->s_orphan_head = cpu_to_le64(9);
+	add_xattrs(im);
 	b_end = im->next_blk;
 }
 
@@ -670,6 +717,22 @@ static void c_orphan_cycle(struct img *im)
 static void c_orphan_head_lost(struct img *im)
 {
 	im->sb->s_orphan_head = 0;
+}
+
+static void c_xattr_csum(struct img *im)
+{
+	((__u8 *)block(im, b_xattr))[40] ^= 1;
+}
+
+static void c_xattr_remote_shared(struct img *im)
+{
+	struct refdax_xattr_entry *e = refdax_xattr_entry_at(block(im, b_xattr),
+		REFDAX_XATTR_HDR_LEN + REFDAX_XATTR_ENTRY_LEN(5, 5));
+
+	/* the remote value now lies over the root directory's block */
+	e->xe_pblk = cpu_to_le64(b_root);
+	e->xe_vallen = cpu_to_le32(100);
+	refdax_xattr_set_csum(block(im, b_xattr));
 }
 
 static void c_i_blocks(struct img *im)
@@ -891,7 +954,7 @@ static void v_refc_node_as_data(struct img *im)
 	EXPECT_EQ(le64_to_cpu(r->br_idx[0].ei_child), b_end);
 	EXPECT_EQ(refs(im, b_end), 1);
 	EXPECT_EQ(le16_to_cpu(inode(im, 2)->i_root.br_hdr.bh_nr), 2);
-	EXPECT_EQ(le64_to_cpu(inode(im, 2)->i_blocks), 3);
+	EXPECT_EQ(le64_to_cpu(inode(im, 2)->i_blocks), 3 + 3);	/* + attributes */
 	EXPECT_EQ(refs(im, b_shared), 2);
 }
 
@@ -987,6 +1050,16 @@ static void v_orphan(struct img *im)
 	EXPECT_EQ(nlink(im, 9), 0);
 }
 
+/* The attributes dropped, their blocks freed, i_blocks mended. */
+static void v_xattr_dropped(struct img *im)
+{
+	EXPECT_EQ(le64_to_cpu(inode(im, 2)->i_xattr), 0);
+	EXPECT_EQ(le64_to_cpu(inode(im, 2)->i_blocks), 3);
+	EXPECT(!used_bit(im, b_xattr));
+	EXPECT(!used_bit(im, b_xremote));
+	EXPECT(used_bit(im, b_root));
+}
+
 static void v_i_blocks(struct img *im)
 {
 	EXPECT_EQ(le64_to_cpu(inode(im, 3)->i_blocks), 1);
@@ -1068,7 +1141,7 @@ static void v_extent_in_metadata(struct img *im)
 	EXPECT(ibit(im, 2));
 	EXPECT_EQ(lookup(im, 1, "file"), 2);
 	EXPECT_EQ(le16_to_cpu(inode(im, 2)->i_root.br_hdr.bh_nr), 1);
-	EXPECT_EQ(le64_to_cpu(inode(im, 2)->i_blocks), 1);
+	EXPECT_EQ(le64_to_cpu(inode(im, 2)->i_blocks), 1 + 3);	/* + attributes */
 	EXPECT_EQ(refs(im, b_shared), 2);
 }
 
@@ -1220,6 +1293,10 @@ static const struct corruption corruptions[] = {
 	{ "orphan not on the list", c_orphan_head_lost, 0, "orphan", 1,
 	  v_orphan },
 	{ "i_blocks", c_i_blocks, 0, "i_blocks", 1, v_i_blocks },
+	{ "xattr block checksum", c_xattr_csum, 0, "xattr block checksum", 1,
+	  v_xattr_dropped },
+	{ "remote xattr value over a directory block", c_xattr_remote_shared,
+	  0, "remote value block", 1, v_xattr_dropped },
 	{ "unreachable inode", c_unreachable, 0, "not reachable", 1,
 	  v_unreachable },
 	{ "unreachable directory", c_unreachable_dir, 0, "not reachable", 1,
