@@ -42,7 +42,7 @@ assert_eq "$(names f)" "security.s1 trusted.t1 user.empty user.small" "listing"
 # Values of every size class: inline, just past inline, 64 KiB (remote).
 blocks0=$(fblocks f)
 for n in 1024 1025 4096 4097 65536; do
-	mkdata "v$n" "$n"
+	head -c "$n" /dev/urandom >"v$n"
 	python3 -c "import os,sys; os.setxattr('f', 'user.v$n', open('v$n','rb').read())"
 	python3 -c "import os,sys; sys.stdout.buffer.write(os.getxattr('f', 'user.v$n'))" >"r$n"
 	assert_file_eq "v$n" "r$n"
