@@ -203,6 +203,7 @@ static int refdax_show_options(struct seq_file *seq, struct dentry *root)
 	struct refdax_sb_info *sbi = RDX_SB(root->d_sb);
 
 	seq_printf(seq, ",errors=%s", errors_name(sbi->errors));
+	seq_puts(seq, ",dax=always");
 	return 0;
 }
 
@@ -494,7 +495,17 @@ fail:
 	return ret;
 }
 
-enum { OPT_ERRORS };
+enum { OPT_ERRORS, OPT_DAX, OPT_DAX_MODE };
+
+/* The dax= modes other filesystems take; refdax is DAX always. */
+enum { DAX_ALWAYS, DAX_NEVER, DAX_INODE };
+
+static const struct constant_table refdax_param_dax[] = {
+	{ "always",	DAX_ALWAYS },
+	{ "never",	DAX_NEVER },
+	{ "inode",	DAX_INODE },
+	{}
+};
 
 static const struct constant_table refdax_param_errors[] = {
 	{ "continue",	REFDAX_ERRORS_CONTINUE },
@@ -505,6 +516,8 @@ static const struct constant_table refdax_param_errors[] = {
 
 static const struct fs_parameter_spec refdax_param_spec[] = {
 	fsparam_enum("errors", OPT_ERRORS, refdax_param_errors),
+	fsparam_flag("dax", OPT_DAX),
+	fsparam_enum("dax", OPT_DAX_MODE, refdax_param_dax),
 	{}
 };
 
@@ -520,6 +533,13 @@ static int refdax_parse_param(struct fs_context *fc,
 		return opt;
 	if (opt == OPT_ERRORS)
 		opts->errors = result.uint_32;
+	/*
+	 * "dax" and "dax=always" are what refdax does anyway; scripts and
+	 * test suites pass them.  Every file is DAX: nothing else can be had.
+	 */
+	if (opt == OPT_DAX_MODE && result.uint_32 != DAX_ALWAYS)
+		return invalf(fc, "refdax: dax=%s not supported: every refdax file is DAX (dax=always)",
+			      param->string);
 	return 0;
 }
 
