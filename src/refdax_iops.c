@@ -189,6 +189,8 @@ const struct inode_operations refdax_file_inode_ops = {
 	.setattr	= refdax_setattr,
 	.getattr	= refdax_getattr,
 	.fiemap		= refdax_fiemap,
+	.fileattr_get	= refdax_fileattr_get,
+	.fileattr_set	= refdax_fileattr_set,
 };
 
 const struct inode_operations refdax_special_inode_ops = {

@@ -456,4 +456,6 @@ const struct inode_operations refdax_dir_inode_ops = {
 	.rename		= refdax_rename,
 	.setattr	= refdax_setattr,
 	.getattr	= refdax_getattr,
+	.fileattr_get	= refdax_fileattr_get,
+	.fileattr_set	= refdax_fileattr_set,
 };
