@@ -122,9 +122,12 @@ void refdax_evict_inode(struct inode *inode)
 
 	truncate_inode_pages_final(&inode->i_data);
 	if (free_it && !sb_rdonly(inode->i_sb)) {
+		/* a last close while frozen waits for the thaw */
+		sb_start_intwrite(inode->i_sb);
 		ret = refdax_truncate_blocks(inode, 0);
 		if (!ret)
 			ret = free_media_inode(sbi, inode);
+		sb_end_intwrite(inode->i_sb);
 		if (ret && ret != -EROFS)
 			pr_warn("refdax: inode %llu: freeing failed (%d), fsck will reclaim it\n",
 				(u64)inode->i_ino, ret);

@@ -161,6 +161,33 @@ static int refdax_sync_fs(struct super_block *sb, int wait)
 	return refdax_sync_super(RDX_SB(sb));
 }
 
+/*
+ * fsfreeze: the VFS has stopped every writer, page-fault writer and
+ * internal writer (evict's freeing) before this, and every transaction is
+ * committed, so the journal is empty.  Mark the image clean, as a clean
+ * unmount would, so a snapshot or an fsck of the frozen device sees a
+ * cleanly unmounted filesystem; thawing marks it in use again.
+ */
+static int refdax_freeze_fs(struct super_block *sb)
+{
+	struct refdax_sb_info *sbi = RDX_SB(sb);
+	int ret;
+
+	if (sbi->shutdown)
+		return 0;
+	ret = set_state(sbi, REFDAX_STATE_CLEAN, false);
+	return ret ?: refdax_sync_super(sbi);
+}
+
+static int refdax_unfreeze_fs(struct super_block *sb)
+{
+	struct refdax_sb_info *sbi = RDX_SB(sb);
+
+	if (sbi->shutdown)
+		return 0;
+	return set_state(sbi, REFDAX_STATE_DIRTY, false);
+}
+
 static void refdax_free_sbi(struct refdax_sb_info *sbi)
 {
 	refdax_master_exit(sbi);
@@ -214,6 +241,8 @@ static const struct super_operations refdax_sops = {
 	.evict_inode	= refdax_evict_inode,
 	.put_super	= refdax_put_super,
 	.sync_fs	= refdax_sync_fs,
+	.freeze_fs	= refdax_freeze_fs,
+	.unfreeze_fs	= refdax_unfreeze_fs,
 	.statfs		= refdax_statfs,
 	.show_options	= refdax_show_options,
 };
