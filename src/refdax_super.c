@@ -567,7 +567,7 @@ static int refdax_parse_param(struct fs_context *fc,
 	 * test suites pass them.  Every file is DAX: nothing else can be had.
 	 */
 	if (opt == OPT_DAX_MODE && result.uint_32 != DAX_ALWAYS)
-		return invalf(fc, "refdax: dax=%s not supported: every refdax file is DAX (dax=always)",
+		return invalf(fc, "refdax: dax=%s not supported: every file is DAX (dax=always)",
 			      param->string);
 	return 0;
 }

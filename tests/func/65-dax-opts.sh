@@ -36,7 +36,7 @@ refuse() { # OPTION
 	if mount -t refdax -o "$1" "$DEV" "$MNT" 2>/dev/null; then
 		fail "mount -o $1 succeeded"
 	fi
-	dmesg | sed -n "/$mark/,\$p" | grep -q "refdax: $1 not supported: every refdax file is DAX" ||
+	dmesg | sed -n "/$mark/,\$p" | grep -q "refdax: $1 not supported: every file is DAX" ||
 		fail "-o $1: no reason in the kernel log: $(dmesg | tail -n 2)"
 }
 refuse dax=never
