@@ -29,7 +29,9 @@ m = mmap.mmap(fd, 8192, mmap.MAP_SHARED)
 m[4096:4101] = b"hello"
 m.flush()
 m.close()
-os.link("/proc/self/fd/%d" % fd, d + "/named", follow_symlinks=True)
+# a dir fd makes os.link use linkat(AT_SYMLINK_FOLLOW), not link(2)
+dfd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
+os.link("/proc/self/fd/%d" % fd, "named", dst_dir_fd=dfd, follow_symlinks=True)
 assert os.fstat(fd).st_nlink == 1, "no link after linkat"
 os.write(fd, b"tail")
 os.close(fd)
@@ -65,7 +67,8 @@ python3 - "$MNT" <<'PY' || fail "O_TMPFILE|O_EXCL was linked"
 import errno, os, sys
 fd = os.open(sys.argv[1], os.O_TMPFILE | os.O_RDWR | os.O_EXCL, 0o600)
 try:
-    os.link("/proc/self/fd/%d" % fd, sys.argv[1] + "/excl", follow_symlinks=True)
+    dfd = os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECTORY)
+    os.link("/proc/self/fd/%d" % fd, "excl", dst_dir_fd=dfd, follow_symlinks=True)
     sys.exit(1)
 except OSError as e:
     assert e.errno == errno.ENOENT, e
