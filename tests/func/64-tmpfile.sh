@@ -6,7 +6,7 @@
 # a name leaves nothing behind: the free inode and block counts come back
 # and fsck finds no extra inode.  RENAME_WHITEOUT leaves a 0:0 character
 # device at the old name in the same step (a file, over an existing target,
-# a directory), needs CAP_MKNOD, and survives a remount.
+# a directory; also for an unprivileged user) and survives a remount.
 set -euo pipefail
 # shellcheck source=tests/guest/testlib.sh
 . "$TESTLIB"
