@@ -534,6 +534,7 @@ extern const struct file_operations refdax_file_ops;
 void refdax_mark_mmap_dirty(struct inode *inode, pgoff_t pgoff,
 			    unsigned long nr);
 int refdax_flush_mmap_dirty(struct inode *inode);
+int refdax_flush_mmap_dirty_sb(struct super_block *sb);
 void refdax_dirty_forget(struct inode *inode);
 
 /* refdax_fault.c */

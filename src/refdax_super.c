@@ -156,9 +156,17 @@ static int refdax_statfs(struct dentry *dentry, struct kstatfs *buf)
 
 static int refdax_sync_fs(struct super_block *sb, int wait)
 {
+	int ret = 0;
+
 	if (!wait)
 		return 0;
-	return refdax_sync_super(RDX_SB(sb));
+	/*
+	 * freeze_super() syncs with writers and page faults already stopped
+	 * and internal writes not yet (an iput here may still free an inode).
+	 */
+	if (sb->s_writers.frozen == SB_FREEZE_PAGEFAULT)
+		ret = refdax_flush_mmap_dirty_sb(sb);
+	return refdax_sync_super(RDX_SB(sb)) ?: ret;
 }
 
 /*

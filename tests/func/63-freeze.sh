@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # refdax-test: refdax-only
 # fsfreeze -f/-u: while frozen, a write(2), a truncate, a create, a store
-# through a shared mapping (first store to the page: a write fault) and
-# the freeing of an unlinked file at its last close all wait; the frozen
-# device is fsck-clean (clean state, empty journal); after the thaw every
-# one of them completes and the data is there.  Blocked-vs-done, not speed:
+# through a shared mapping (to a page not stored to yet, and to one whose
+# pte was made writable before the freeze) and the freeing of an unlinked
+# file at its last close all wait; the frozen device is fsck-clean (clean
+# state, empty journal); after the thaw every one of them completes and the
+# data is there.  Blocked-vs-done, not speed:
 # "still waiting after a few seconds", then "done after the thaw".
 set -euo pipefail
 # shellcheck source=tests/guest/testlib.sh
@@ -24,6 +25,7 @@ cd "$MNT"
 PAT=$(prog pattern)
 "$PAT" write base 0 65536 1 || fail "write base"
 "$PAT" write mapped 0 8192 2 || fail "write mapped"
+"$PAT" write mapped2 0 8192 3 || fail "write mapped2"
 touch victim
 sync
 
@@ -37,6 +39,17 @@ exec {hfd}>"$HD/in"
 lines() { wc -l <"$HD/out"; }
 for _ in $(seq 1 600); do [ "$(lines)" -ge 1 ] && break; sleep 0.1; done
 [ "$(lines)" -ge 1 ] || fail "maphold did not map: $(cat "$HD/out")"
+# a second mapping whose page is stored to before the freeze: its pte is
+# writable then, and the store after the freeze must wait all the same
+mkfifo "$HD/in2"
+"$(prog maphold)" mapped2 rw <"$HD/in2" >"$HD/out2" 2>&1 &
+h2pid=$!
+pids+=("$h2pid")
+exec {h2fd}>"$HD/in2"
+lines2() { wc -l <"$HD/out2"; }
+echo "store 0 4096 8" >&"$h2fd"
+for _ in $(seq 1 600); do [ "$(lines2)" -ge 2 ] && break; sleep 0.1; done
+assert_eq "$(tail -n 1 "$HD/out2")" stored "store before the freeze"
 
 # a process holds the unlinked victim open until told to close it; the
 # close frees the inode (an internal write), which waits while frozen
@@ -64,6 +77,7 @@ pids+=($!)
 (touch newfile; echo done >"$HD/c") &
 pids+=($!)
 echo "store 0 4096 5" >&"$hfd"
+echo "store 0 4096 9" >&"$h2fd"
 echo close >&"$cfd"
 exec {cfd}>&-
 
@@ -72,6 +86,7 @@ for w in w t c v; do
 	[ -e "$HD/$w" ] && fail "writer $w completed on a frozen filesystem"
 done
 assert_eq "$(lines)" 1 "mmap store replies while frozen (a store went through)"
+assert_eq "$(lines2)" 2 "replies of a store through a pte writable before the freeze"
 [ -e newfile ] && fail "create went through while frozen"
 # reading is not blocked
 cat base >/dev/null || fail "read while frozen"
@@ -92,6 +107,13 @@ assert_eq "$(tail -n 1 "$HD/out")" "ok" "stored bytes"
 echo quit >&"$hfd"
 exec {hfd}>&-
 wait "$hpid" || fail "maphold exit"
+for _ in $(seq 1 600); do [ "$(lines2)" -ge 3 ] && break; sleep 0.1; done
+echo "check 0 4096 9" >&"$h2fd"
+for _ in $(seq 1 600); do [ "$(lines2)" -ge 4 ] && break; sleep 0.1; done
+assert_eq "$(tail -n 1 "$HD/out2")" "ok" "bytes stored through the old pte after the thaw"
+echo quit >&"$h2fd"
+exec {h2fd}>&-
+wait "$h2pid" || fail "maphold 2 exit"
 [ -e newfile ] || fail "create lost"
 assert_eq "$(tail -c 9 base)" "appended" "appended bytes"
 assert_eq "$(fsize mapped.t)" 4096 "truncate after the thaw"
