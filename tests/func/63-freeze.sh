@@ -70,11 +70,11 @@ grep -q "not cleanly unmounted" <<<"$out" && fail "frozen image not marked clean
 grep -q "journal recovery" <<<"$out" && fail "frozen image has a journal to recover: $out"
 
 # writers, started while frozen
-(echo appended >>base; echo done >"$HD/w") &
+(echo appended >>base; echo ok >"$HD/w") &
 pids+=($!)
-(truncate -s 4096 mapped.t 2>/dev/null; echo done >"$HD/t") &
+(truncate -s 4096 mapped.t 2>/dev/null; echo ok >"$HD/t") &
 pids+=($!)
-(touch newfile; echo done >"$HD/c") &
+(touch newfile; echo ok >"$HD/c") &
 pids+=($!)
 echo "store 0 4096 5" >&"$hfd"
 echo "store 0 4096 9" >&"$h2fd"

@@ -57,5 +57,5 @@ expect_err "too many arguments" "$MKFS" -q -f "$DEV" 64M extra
 # the whole device again, as other tests expect
 fs_mkfs || fail "mkfs of the whole device"
 fs_mount || fail "mount of the whole device"
-assert_ge "$(total_kb)" $((devbytes / 1024 * 9 / 10)) "statfs size of the whole device"
+assert_ge "$(total_kb)" $((devbytes * 9 / 10240)) "statfs size of the whole device"
 umount "$MNT"

@@ -28,7 +28,7 @@ dfd = os.open(d, os.O_RDONLY)
 os.fsync(dfd)
 PY
 	sync
-	echo "$(stat -f -c '%d %f' "$MNT")" >"$state"
+	stat -f -c '%d %f' "$MNT" >"$state"
 	ready=$(mktemp -u)
 	# the holder outlives this script: the runner powers off under it
 	setsid python3 - "$MNT" "$ready" </dev/null >/dev/null 2>&1 <<'PY' &
@@ -41,7 +41,7 @@ time.sleep(3600)
 PY
 	for _ in $(seq 1 600); do [ -e "$ready" ] && break; sleep 0.1; done
 	[ -e "$ready" ] || fail "tmpfile holder did not start"
-	echo "$(stat -f -c '%d %f' "$MNT")" >>"$state"
+	stat -f -c '%d %f' "$MNT" >>"$state"
 	note "free inodes/blocks before, with the tmpfile open: $(tr '\n' ' ' <"$state")"
 	;;
 2)
