@@ -144,6 +144,38 @@ out:
 	return ret;
 }
 
+/*
+ * Every file's, for a freeze: a pte made writable before it does not fault,
+ * so a store through it would not wait for the thaw.  Zapping them (as
+ * DAX writeback's mkclean write-protects them on XFS and ext4) makes the
+ * next store fault and wait in sb_start_pagefault().  The inode list walk
+ * is the usual one: hold the next inode before dropping the list lock.
+ */
+int refdax_flush_mmap_dirty_sb(struct super_block *sb)
+{
+	struct inode *inode, *prev = NULL;
+	int ret = 0;
+
+	spin_lock(&sb->s_inode_list_lock);
+	list_for_each_entry(inode, &sb->s_inodes, i_sb_list) {
+		int err;
+
+		if (!S_ISREG(inode->i_mode) || !igrab(inode))
+			continue;
+		spin_unlock(&sb->s_inode_list_lock);
+		iput(prev);
+		err = refdax_flush_mmap_dirty(inode);
+		if (err && !ret)
+			ret = err;
+		prev = inode;
+		cond_resched();
+		spin_lock(&sb->s_inode_list_lock);
+	}
+	spin_unlock(&sb->s_inode_list_lock);
+	iput(prev);
+	return ret;
+}
+
 /* Eviction: the pages are gone, so is the memory of their stores. */
 void refdax_dirty_forget(struct inode *inode)
 {
