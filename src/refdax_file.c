@@ -236,8 +236,8 @@ static int punch_hole(struct inode *inode, loff_t start, loff_t end)
 
 /*
  * Unshare: the shared blocks of the range inside EOF get private copies
- * through the copy-on-write path (its ENOSPC leaves what was copied
- * copied and the rest shared); holes are then allocated as by a plain
+ * through the copy-on-write path (on ENOSPC, the runs already copied
+ * stay private and the rest stays shared); holes are then allocated as by a plain
  * fallocate, as XFS does (xfs_reflink_unshare, then xfs_alloc_file_space).
  */
 static int unshare_range(struct inode *inode, loff_t start, loff_t end)
