@@ -20,6 +20,7 @@
 set -euo pipefail
 # shellcheck source=tests/guest/testlib.sh
 . "$TESTLIB"
+PAT=$(prog pattern)
 K=4096
 cd "$MNT"
 M=$(mktemp -d)
@@ -69,7 +70,7 @@ PY
 }
 
 # ---- collapse and insert on a private file ----------------------------------
-mkdata f $((256 * K)) falloc-f
+"$PAT" write f 0 $((256 * K)) 11 || fail "write f"
 cp f "$M/f"
 xfs_io -c "fcollapse $((16 * K)) $((32 * K))" f || fail "fcollapse"
 edit "$M/f" collapse $((16 * K)) $((32 * K))
@@ -79,8 +80,8 @@ xfs_io -c "finsert $((64 * K)) $((8 * K))" f || fail "finsert"
 edit "$M/f" insert $((64 * K)) $((8 * K))
 assert_eq "$(fsize f)" $((232 * K)) "size after finsert"
 same f "$M/f"
-assert_eq "$(phys f 16)" hole "inserted range block 16"
-assert_eq "$(phys f 17)" hole "inserted range block 17"
+assert_eq "$(phys f 64)" hole "inserted range, block 64"
+assert_eq "$(phys f 71)" hole "inserted range, block 71"
 # the hole costs no blocks: 224 KiB of data, no more
 assert_le "$(fblocks f)" $((224 * K / 512)) "blocks after finsert"
 # unaligned size: the partial last block moves with the rest
@@ -105,23 +106,23 @@ edit "$M/frag" insert $((3000 * K)) $((2 * K))
 same frag "$M/frag"
 
 # Post-EOF blocks (KEEP_SIZE) are freed before a shift, as XFS does.
-mkdata pe $((64 * K)) falloc-pe
+"$PAT" write pe 0 $((64 * K)) 12 || fail "write pe"
 xfs_io -c "falloc -k $((64 * K)) $((64 * K))" pe
 xfs_io -c "finsert 0 $((8 * K))" pe || fail "finsert with post-EOF blocks"
 assert_eq "$(fsize pe)" $((72 * K)) "size after finsert"
 assert_le "$(fblocks pe)" $((64 * K / 512)) "post-EOF blocks freed by finsert"
 
 # ---- collapse and insert keep shared extents shared ----------------------
-mkdata src $((128 * K)) falloc-src
+"$PAT" write src 0 $((128 * K)) 13 || fail "write src"
 xfs_io -f -c "reflink $MNT/src" cl >/dev/null || fail "reflink"
 cp src "$M/cl"
-p100=$(phys src 100) p20=$(phys src 20)
+p100=$(phys src 100) p30=$(phys src 30)
 xfs_io -c "fcollapse $((8 * K)) $((16 * K))" cl || fail "fcollapse of a clone"
 edit "$M/cl" collapse $((8 * K)) $((16 * K))
 same cl "$M/cl"
 assert_eq "$(phys cl 84)" "$p100" "clone block 100 -> 84 keeps its address"
 shared cl 84 || fail "moved block 84 not shared after fcollapse"
-assert_eq "$(phys cl 4)" "$p20" "clone block 20 -> 4 keeps its address"
+assert_eq "$(phys cl 14)" "$p30" "clone block 30 -> 14 keeps its address"
 shared src 100 || fail "source block 100 not shared after the clone's fcollapse"
 xfs_io -c "finsert $((2 * K)) $((4 * K))" cl || fail "finsert into a clone"
 edit "$M/cl" insert $((2 * K)) $((4 * K))
@@ -130,11 +131,11 @@ assert_eq "$(phys cl 88)" "$p100" "clone block 84 -> 88 keeps its address"
 shared cl 88 || fail "moved block 88 not shared after finsert"
 # blocks 8..23 of src left the clone: private again
 if shared src 10; then fail "src block 10 still shared after the clone collapsed it away"; fi
-mkdata "$M/src" $((128 * K)) falloc-src
+"$PAT" write "$M/src" 0 $((128 * K)) 13 || fail "write the model of src"
 same src "$M/src" "source content after its clone's shifts"
 
 # Collapse and insert with a mapping: it sees the moved data.
-mkdata mp $((64 * K)) falloc-mp
+"$PAT" write mp 0 $((64 * K)) 14 || fail "write mp"
 xfs_io -f -c "reflink $MNT/mp" mpc >/dev/null
 cp mp "$M/mp"
 edit "$M/mp" collapse $((4 * K)) $((4 * K))
@@ -149,7 +150,7 @@ assert_eq "$got" "$want" "shared mapping after finsert"
 same mpc "$M/mp"
 
 # ---- unshare ----------------------------------------------------------------
-mkdata us $((128 * K)) falloc-us
+"$PAT" write us 0 $((128 * K)) 15 || fail "write us"
 cp us "$M/us"
 xfs_io -f -c "reflink $MNT/us" usc >/dev/null || fail "reflink us"
 p5=$(phys us 5) p40=$(phys us 40)
@@ -191,7 +192,7 @@ assert_eq "$(fsize sp)" $((76 * K)) "funshare past EOF extends the file (no KEEP
 cmp -s -n $((76 * K)) sp /dev/zero || fail "funshare of holes reads zero"
 
 # ---- errors -----------------------------------------------------------------
-mkdata e $((64 * K)) falloc-e
+"$PAT" write e 0 $((64 * K)) 16 || fail "write e"
 cp e "$M/e"
 C=0x08 I=0x20 U=0x40 KS=0x01
 assert_eq "$(falloc $C 100 $K e)" EINVAL "collapse, unaligned offset"
