@@ -16,6 +16,8 @@
 #  - the errors XFS gives: EINVAL for an unaligned offset or length, a
 #    collapse reaching EOF, an insert at or past EOF, COLLAPSE or INSERT
 #    with another flag; EFBIG for an insert past the largest file;
+#  - funshare that runs out of space: ENOSPC, a prefix private, the rest
+#    still shared, both files intact;
 #  - everything again after a remount (the runner's fsck -n follows).
 set -euo pipefail
 # shellcheck source=tests/guest/testlib.sh
@@ -225,6 +227,21 @@ assert_eq "$(fsize big)" $((maxb - 4 * K)) "size after EFBIG"
 assert_eq "$(falloc $I 0 $((4 * K)) big)" ok "insert up to the largest file"
 assert_eq "$(fsize big)" "$maxb" "size of the largest file"
 rm big
+
+# ---- unshare meets ENOSPC -----------------------------------------------------
+# A 32 MiB clone unshared with about 8 MiB free: ENOSPC part way; what was
+# copied stays private, the rest stays shared, both files read their data.
+rm -f pe sp mp mpc
+"$PAT" write big1 0 $((8192 * K)) 21 || fail "write big1"
+xfs_io -f -c "reflink $MNT/big1" big2 >/dev/null || fail "reflink big1"
+fill=$((($(free_kb) - 8 * 1024) * 1024))
+xfs_io -f -c "falloc 0 $fill" filler || fail "filling the filesystem"
+assert_eq "$(falloc $U 0 $((8192 * K)) big2)" ENOSPC "funshare with too little space"
+"$PAT" check big1 0 $((8192 * K)) 21 || fail "big1 after ENOSPC in its clone's funshare"
+"$PAT" check big2 0 $((8192 * K)) 21 || fail "big2 after ENOSPC in its funshare"
+if shared big2 0; then fail "nothing unshared before ENOSPC"; fi
+shared big2 8191 || fail "big2's last block unshared in spite of ENOSPC"
+rm -f filler big1 big2
 
 # ---- remount ------------------------------------------------------------------
 remount
