@@ -445,6 +445,14 @@ void refdax_bmap_init_root(struct refdax_bmap_root *root);
  */
 int refdax_bmap_alloc_range(struct refdax_trans *tp, struct inode *inode,
 			    u64 lblk, u64 len, u64 *done);
+/* Split the extent holding @lblk at @lblk (insert range). */
+int refdax_bmap_split(struct refdax_trans *tp, struct inode *inode, u64 lblk);
+/* Move the extents of [floor, ceil) by @by blocks (collapse and insert
+ * range); stops early and returns 1 when the transaction runs out of room,
+ * *@next saying where to go on (refdax_bmap.c).
+ */
+int refdax_bmap_shift(struct refdax_trans *tp, struct inode *inode,
+		      u64 *next, u64 floor, u64 ceil, u64 by, bool left);
 
 /* refdax_inode.c: media inodes */
 struct inode *refdax_iget(struct super_block *sb, u64 ino);
@@ -541,6 +549,13 @@ int refdax_get_block(struct inode *inode, u64 lblk, u64 want,
 int refdax_remove_range(struct inode *inode, u64 lblk, u64 len);
 /* Allocate zeroed blocks for the holes of [lblk, end) (fallocate). */
 int refdax_alloc_file_range(struct inode *inode, u64 lblk, u64 end);
+/* Collapse [lblk, lblk+len) out of the file's map, or insert a hole of
+ * @len blocks at @lblk (split there first), in bounded transactions;
+ * i_size is the caller's.
+ */
+int refdax_collapse_blocks(struct inode *inode, u64 lblk, u64 len);
+int refdax_split_blocks(struct inode *inode, u64 lblk);
+int refdax_insert_blocks(struct inode *inode, u64 lblk, u64 len);
 
 /* refdax_reflink.c */
 int refdax_unshare_range_locked(struct inode *inode, u64 lblk, u64 len);
@@ -595,6 +610,7 @@ void refdax_mark_mmap_dirty(struct inode *inode, pgoff_t pgoff,
 int refdax_flush_mmap_dirty(struct inode *inode);
 int refdax_flush_mmap_dirty_sb(struct super_block *sb);
 void refdax_dirty_forget(struct inode *inode);
+void refdax_dirty_moved(struct inode *inode, pgoff_t pgoff);
 
 /* refdax_fault.c */
 int refdax_file_mmap(struct file *file, struct vm_area_struct *vma);

@@ -451,3 +451,156 @@ int refdax_bmap_alloc_range(struct refdax_trans *tp, struct inode *inode,
 		*done = lblk - start;
 	return 0;
 }
+
+/*
+ * Split the extent holding @lblk in two at @lblk, so that a shift can move
+ * the part from @lblk on alone.  Both halves keep their blocks: no count
+ * changes.  Nothing to do in a hole or at an extent's first block.
+ */
+int refdax_bmap_split(struct refdax_trans *tp, struct inode *inode, u64 lblk)
+{
+	struct rdx_bmap_tree bt;
+	struct refdax_bt_path p;
+	struct refdax_bt_node *leaf;
+	struct refdax_extent *e, tail;
+	u64 el, ee, pb;
+	int i, ret;
+
+	refdax_trans_ijoin(tp, inode, NULL);
+	bmap_tree(&bt, inode, tp);
+	ret = walk(&bt, lblk, &p);
+	if (ret)
+		return ret;
+	leaf = &p.n[p.depth];
+	i = p.pos[p.depth];
+	if (i < 0)
+		return 0;
+	e = n_ext(leaf, i);
+	ret = ext_check(inode, e);
+	if (ret)
+		return ret;
+	el = le32_to_cpu(e->e_lblk);
+	ee = el + le32_to_cpu(e->e_len);
+	pb = le64_to_cpu(e->e_pblk);
+	if (lblk == el || lblk >= ee)
+		return 0;
+	ret = refdax_bt_log(&bt.t, leaf, i, i + 1);
+	if (ret)
+		return ret;
+	e->e_len = cpu_to_le32(lblk - el);
+	refdax_bt_done(&bt.t, leaf);
+	tail.e_lblk = cpu_to_le32(lblk);
+	tail.e_len = cpu_to_le32(ee - lblk);
+	tail.e_pblk = cpu_to_le64(pb + (lblk - el));
+	return refdax_bt_insert(&bt.t, &p, p.depth, i + 1, &tail);
+}
+
+/*
+ * Give extent @i of the path's leaf the first block @to.  The caller
+ * shifts in an order that keeps the keys sorted (refdax_bmap_shift), so
+ * only the extent and, for a leaf's first extent, the index keys above
+ * it change: no node splits or merges, no count changes.
+ */
+static int move_extent(struct rdx_bmap_tree *bt, struct refdax_bt_path *p,
+		       int i, u64 to)
+{
+	struct refdax_bt_node *leaf = &p->n[p->depth];
+	int ret;
+
+	ret = refdax_bt_log(&bt->t, leaf, i, i + 1);
+	if (ret)
+		return ret;
+	n_ext(leaf, i)->e_lblk = cpu_to_le32(to);
+	refdax_bt_done(&bt->t, leaf);
+	return i ? 0 : refdax_bt_fix_keys(&bt->t, p, p->depth);
+}
+
+/* The first extent starting at or after @lblk: 0, 1 for none, or -errno. */
+static int next_extent(struct rdx_bmap_tree *bt, u64 lblk,
+		       struct refdax_bt_path *p, int *pi)
+{
+	for (;;) {
+		struct refdax_bt_node *leaf;
+		int i, ret = walk(bt, lblk, p);
+
+		if (ret)
+			return ret;
+		leaf = &p->n[p->depth];
+		i = p->pos[p->depth];
+		if (i < 0 || le32_to_cpu(n_ext(leaf, i)->e_lblk) < lblk)
+			i++;
+		if (i < (int)refdax_bt_nr(leaf)) {
+			*pi = i;
+			return ext_check(bt->inode, n_ext(leaf, i));
+		}
+		if (p->bound == U64_MAX)
+			return 1;
+		lblk = p->bound;
+	}
+}
+
+/* The last extent starting before @lblk: 0, 1 for none, or -errno. */
+static int prev_extent(struct rdx_bmap_tree *bt, u64 lblk,
+		       struct refdax_bt_path *p, int *pi)
+{
+	int ret;
+
+	if (!lblk)
+		return 1;
+	ret = walk(bt, lblk - 1, p);
+	if (ret)
+		return ret;
+	*pi = p->pos[p->depth];
+	if (*pi < 0)
+		return 1;
+	return ext_check(bt->inode, n_ext(&p->n[p->depth], *pi));
+}
+
+/*
+ * Move the extents of [@floor, @ceil) by @by blocks, left (@left) for a
+ * collapse or right for an insert, one extent at a time in the order that
+ * keeps every intermediate tree sorted and free of overlaps: a collapse
+ * moves the lowest extent first into the hole the caller punched before
+ * it, an insert the highest first into the room past the last one.  The
+ * extents still to move are those of [*@next, @ceil) for a collapse and
+ * of [@floor, *@next) for an insert; *@next is updated as they move.
+ * Returns 1 when the transaction is running out of room (commit and call
+ * again), 0 when all have moved.
+ */
+int refdax_bmap_shift(struct refdax_trans *tp, struct inode *inode,
+		      u64 *next, u64 floor, u64 ceil, u64 by, bool left)
+{
+	bool stepped = false;
+
+	refdax_trans_ijoin(tp, inode, NULL);
+	for (;;) {
+		struct rdx_bmap_tree bt;
+		struct refdax_bt_path p;
+		struct refdax_extent *e;
+		u64 el, elen;
+		int i, ret;
+
+		if (stepped &&
+		    !refdax_resv_room_for_run(tp, refdax_bmap_txn_reserve(inode)))
+			return 1;
+		bmap_tree(&bt, inode, tp);
+		if (left)
+			ret = next_extent(&bt, *next, &p, &i);
+		else
+			ret = prev_extent(&bt, *next, &p, &i);
+		if (ret)
+			return ret > 0 ? 0 : ret;
+		e = n_ext(&p.n[p.depth], i);
+		el = le32_to_cpu(e->e_lblk);
+		elen = le32_to_cpu(e->e_len);
+		if (left ? el >= ceil : el < floor)
+			return 0;
+		if (left ? el < by : el + elen + by > REFDAX_MAX_LBLK + 1)
+			return -EUCLEAN;	/* the caller's bounds exclude it */
+		ret = move_extent(&bt, &p, i, left ? el - by : el + by);
+		if (ret)
+			return ret;
+		*next = left ? el + elen : el;
+		stepped = true;
+	}
+}

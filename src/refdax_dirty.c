@@ -182,3 +182,18 @@ void refdax_dirty_forget(struct inode *inode)
 	xa_destroy(&RDX_I(inode)->dirty);
 	clear_bit(REFDAX_DIRTY_ALL, &RDX_I(inode)->dirty_flags);
 }
+
+/*
+ * The pages from @pgoff on moved to other offsets (collapse or insert
+ * range) with their blocks: the set no longer says where their pending
+ * stores are, so if it holds any of them the next writeback flushes every
+ * page of the file instead.
+ */
+void refdax_dirty_moved(struct inode *inode, pgoff_t pgoff)
+{
+	struct refdax_inode_info *ri = RDX_I(inode);
+	unsigned long idx = pgoff / DIRTY_BITS;
+
+	if (xa_find(&ri->dirty, &idx, ULONG_MAX, XA_PRESENT))
+		set_bit(REFDAX_DIRTY_ALL, &ri->dirty_flags);
+}

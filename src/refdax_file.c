@@ -234,8 +234,110 @@ static int punch_hole(struct inode *inode, loff_t start, loff_t end)
 	return ret;
 }
 
+/*
+ * Unshare: the shared blocks of the range inside EOF get private copies
+ * through the copy-on-write path (on ENOSPC, the runs already copied
+ * stay private and the rest stays shared); holes are then allocated as by a plain
+ * fallocate, as XFS does (xfs_reflink_unshare, then xfs_alloc_file_space).
+ */
+static int unshare_range(struct inode *inode, loff_t start, loff_t end)
+{
+	u64 first = start >> REFDAX_BLOCK_SHIFT;
+
+	if (start >= end)
+		return 0;
+	return refdax_unshare_range_locked(inode, first,
+					   ((end - 1) >> REFDAX_BLOCK_SHIFT) -
+					   first + 1);
+}
+
+/*
+ * Before extents move: blocks past the EOF block would move with them
+ * (into the file, or past the largest offset), so they are freed first,
+ * as XFS trims its post-EOF blocks (xfs_prepare_shift); every page from
+ * @pos on is unmapped and its shadow dropped, so faults find the new
+ * offsets; pending stores to those pages are flushed by the next fsync.
+ */
+static int prepare_shift(struct inode *inode, loff_t pos)
+{
+	u64 eof = DIV_ROUND_UP_ULL(i_size_read(inode), REFDAX_BLOCK_SIZE);
+	int ret;
+
+	unmap_mapping_range(inode->i_mapping, pos, 0, 1);
+	refdax_shadow_drop_range(inode, pos >> PAGE_SHIFT, ULONG_MAX);
+	refdax_dirty_moved(inode, pos >> PAGE_SHIFT);
+	ret = refdax_remove_range(inode, eof, REFDAX_MAX_LBLK + 1 - eof);
+	refdax_fence(RDX_SB(inode->i_sb));
+	return ret;
+}
+
+/* Block-aligned offset and length, as XFS demands (xfs_is_falloc_aligned). */
+static bool shift_aligned(loff_t offset, loff_t len)
+{
+	return !((offset | len) & (REFDAX_BLOCK_SIZE - 1));
+}
+
+/*
+ * FALLOC_FL_COLLAPSE_RANGE: the range goes, what follows moves down, the
+ * file shrinks by @len.  A range reaching EOF is a truncate: EINVAL.
+ * i_size shrinks last, so a crash midway leaves zeroes at the tail, never
+ * data past EOF (docs/format.md).
+ */
+static int collapse_range(struct inode *inode, loff_t offset, loff_t len)
+{
+	loff_t size = i_size_read(inode);
+	int ret;
+
+	if (!shift_aligned(offset, len) || offset + len >= size)
+		return -EINVAL;
+	ret = prepare_shift(inode, offset);
+	if (!ret)
+		ret = refdax_collapse_blocks(inode, offset >> REFDAX_BLOCK_SHIFT,
+					     len >> REFDAX_BLOCK_SHIFT);
+	if (ret)
+		return ret;
+	i_size_write(inode, size - len);
+	ret = refdax_update_inode(inode);
+	if (ret)
+		i_size_write(inode, size);
+	return ret;
+}
+
+/*
+ * FALLOC_FL_INSERT_RANGE: a hole of @len at @offset, what followed moves
+ * up.  i_size grows before any extent moves, so none is ever past EOF.
+ */
+static int insert_range(struct inode *inode, loff_t offset, loff_t len)
+{
+	loff_t size = i_size_read(inode);
+	u64 lblk = offset >> REFDAX_BLOCK_SHIFT;
+	int ret;
+
+	if (!shift_aligned(offset, len))
+		return -EINVAL;
+	if (inode->i_sb->s_maxbytes - size < len)
+		return -EFBIG;
+	if (offset >= size)
+		return -EINVAL;
+	ret = inode_newsize_ok(inode, size + len);	/* RLIMIT_FSIZE */
+	if (!ret)
+		ret = prepare_shift(inode, offset);
+	if (!ret)
+		ret = refdax_split_blocks(inode, lblk);
+	if (ret)
+		return ret;
+	i_size_write(inode, size + len);
+	ret = refdax_update_inode(inode);
+	if (ret) {
+		i_size_write(inode, size);
+		return ret;
+	}
+	return refdax_insert_blocks(inode, lblk, len >> REFDAX_BLOCK_SHIFT);
+}
+
 #define RDX_FALLOC_MODES (FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE | \
-			  FALLOC_FL_ZERO_RANGE)
+			  FALLOC_FL_ZERO_RANGE | FALLOC_FL_UNSHARE_RANGE | \
+			  FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE)
 
 static long refdax_fallocate(struct file *file, int mode, loff_t offset,
 			     loff_t len)
@@ -261,9 +363,22 @@ static long refdax_fallocate(struct file *file, int mode, loff_t offset,
 		goto out;
 	filemap_invalidate_lock(inode->i_mapping);
 	size = i_size_read(inode);
+	if (mode & FALLOC_FL_COLLAPSE_RANGE) {
+		ret = collapse_range(inode, offset, len);
+		goto unlock;
+	}
+	if (mode & FALLOC_FL_INSERT_RANGE) {
+		ret = insert_range(inode, offset, len);
+		goto unlock;
+	}
 	if (mode & FALLOC_FL_PUNCH_HOLE) {
 		ret = punch_hole(inode, offset, min(end, size));
 		goto unlock;
+	}
+	if (mode & FALLOC_FL_UNSHARE_RANGE) {
+		ret = unshare_range(inode, offset, min(end, size));
+		if (ret)
+			goto unlock;
 	}
 	if (mode & FALLOC_FL_ZERO_RANGE) {
 		ret = punch_hole(inode, offset, min(end, size));

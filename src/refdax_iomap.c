@@ -117,3 +117,98 @@ int refdax_remove_range(struct inode *inode, u64 lblk, u64 len)
 					 min_t(u64, lblk + len - 1, ULONG_MAX));
 	return ret;
 }
+
+/*
+ * Transactions of refdax_bmap_shift() until every extent of [floor, ceil)
+ * has moved by @by blocks; *@next as there.  Each transaction leaves a
+ * valid map (docs/format.md, "Collapse and insert range").
+ */
+static int shift_txns(struct inode *inode, u64 next, u64 floor, u64 ceil,
+		      u64 by, bool left)
+{
+	struct refdax_sb_info *sbi = RDX_SB(inode->i_sb);
+	struct refdax_inode_info *ri = RDX_I(inode);
+	struct refdax_trans *tp;
+	int ret;
+
+	do {
+		down_write(&ri->bmap_sem);
+		tp = refdax_trans_begin(sbi, refdax_resv_data());
+		if (IS_ERR(tp)) {
+			up_write(&ri->bmap_sem);
+			return PTR_ERR(tp);
+		}
+		refdax_trans_ijoin(tp, inode, NULL);
+		ret = refdax_bmap_shift(tp, inode, &next, floor, ceil, by, left);
+		if (ret >= 0) {
+			int err = refdax_write_inode_txn(tp, inode);
+
+			if (err)
+				ret = err;
+		}
+		if (ret < 0)
+			refdax_trans_cancel(tp);
+		else
+			refdax_trans_commit(tp);
+		up_write(&ri->bmap_sem);
+		cond_resched();
+	} while (ret == 1);
+	return ret;
+}
+
+/*
+ * Collapse: free the range (bounded steps, as a punch), then move what
+ * follows it left, lowest extent first, each into the hole left before it.
+ * Caller holds i_rwsem and invalidate_lock, has unmapped every page from
+ * @lblk on and sets i_size after.
+ */
+int refdax_collapse_blocks(struct inode *inode, u64 lblk, u64 len)
+{
+	int ret = refdax_remove_range(inode, lblk, len);
+
+	if (ret)
+		return ret;
+	return shift_txns(inode, lblk + len, lblk + len, REFDAX_MAX_LBLK + 1,
+			  len, true);
+}
+
+/*
+ * Insert, first step: split the extent that straddles @lblk, in a
+ * transaction of its own that changes no content, so that a failure here
+ * (ENOSPC for a node) leaves the file as it was.
+ */
+int refdax_split_blocks(struct inode *inode, u64 lblk)
+{
+	struct refdax_sb_info *sbi = RDX_SB(inode->i_sb);
+	struct refdax_inode_info *ri = RDX_I(inode);
+	struct refdax_trans *tp;
+	int ret;
+
+	down_write(&ri->bmap_sem);
+	tp = refdax_trans_begin(sbi, refdax_resv_data());
+	if (IS_ERR(tp)) {
+		up_write(&ri->bmap_sem);
+		return PTR_ERR(tp);
+	}
+	refdax_trans_ijoin(tp, inode, NULL);
+	ret = refdax_bmap_split(tp, inode, lblk);
+	if (!ret)
+		ret = refdax_write_inode_txn(tp, inode);
+	if (ret)
+		refdax_trans_cancel(tp);
+	else
+		refdax_trans_commit(tp);
+	up_write(&ri->bmap_sem);
+	return ret;
+}
+
+/*
+ * Insert, last step: move every extent from @lblk on right by @len,
+ * highest first.  Caller holds the locks as for a collapse, split at
+ * @lblk and grew i_size already, so no extent moves past EOF on the way.
+ */
+int refdax_insert_blocks(struct inode *inode, u64 lblk, u64 len)
+{
+	return shift_txns(inode, REFDAX_MAX_LBLK + 1, lblk, REFDAX_MAX_LBLK + 1,
+			  len, false);
+}

@@ -167,6 +167,15 @@ done
 op reflink-scatter xio "${scatter[@]}" rdst
 op cow-unshare xio -c "pwrite -S 0x7a 8192 4096" rdst
 op unlink-shared rm rdst
+# Collapse and insert range on a file of three extents, the middle one
+# shared with another file: a punch, a split, and extents moved in the tree
+# with no count change; unshare gives a shared block a private copy.
+op create xio -f -c "pwrite -S 0x7b 0 32768" sh1
+op create xio -f -c "pwrite -S 0x7c 0 8192" -c "pwrite -S 0x7c 20480 8192" sh2
+op ficlonerange xio -c "reflink $MNT/sh1 8192 8192 8192" sh2
+op collapse-range xio -c "fcollapse 4096 4096" sh2
+op insert-range xio -c "finsert 8192 8192" sh2
+op unshare-range xio -c "funshare 16384 4096" sh2
 cd / || fail "cd /"
 mark umount
 umount $MNT || fail "umount failed"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # refdax-test: timeout=600
-# Random operations (write, read, truncate, fallocate modes, mmap store and
+# Random operations (write, read, truncate, fallocate modes including
+# unshare, collapse and insert, same-file clones, mmap store and
 # load, reopen) checked byte for byte against an in-memory model, on small
 # and large files, then again after a remount.
 set -euo pipefail

@@ -5,8 +5,10 @@
  *   fsx [-n ops] [-s seed] [-l maxlen] [-m] [-r] file
  *
  * Operations: pwrite, pread, truncate (up and down), fallocate (plain,
- * KEEP_SIZE, PUNCH_HOLE, ZERO_RANGE), mmap store and mmap load (-m), and
- * close/reopen (-r).  Every read, by read() or through a mapping, must match
+ * KEEP_SIZE, PUNCH_HOLE, ZERO_RANGE, UNSHARE_RANGE, COLLAPSE_RANGE,
+ * INSERT_RANGE), a clone of one block-aligned range of the file onto
+ * another (FICLONERANGE, so that unshare, collapse and insert meet shared
+ * blocks), mmap store and mmap load (-m), and close/reopen (-r).  Every read, by read() or through a mapping, must match
  * the model byte for byte; the first mismatch prints the op log and exits 1.
  */
 #define _GNU_SOURCE
@@ -17,6 +19,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <linux/falloc.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 
@@ -130,6 +134,61 @@ static void op_falloc(int mode, off_t off, off_t len)
 	}
 }
 
+#define BLK 4096L
+
+/* Collapse or insert of whole blocks; the model moves its bytes alike. */
+static void op_shift(int insert, off_t off, off_t len)
+{
+	off = off & ~(BLK - 1);
+	len = (len + BLK - 1) & ~(BLK - 1);
+	if (insert ? off >= msize || msize + len > maxlen :
+		     off + len >= msize)
+		return;		/* EINVAL by definition: not this op's test */
+	logop(insert ? "finsert off=%ld len=%ld" : "fcollapse off=%ld len=%ld",
+	      off, len);
+	if (fallocate(fd, insert ? FALLOC_FL_INSERT_RANGE :
+			  FALLOC_FL_COLLAPSE_RANGE, off, len)) {
+		if (errno == EOPNOTSUPP)
+			return;
+		fail(insert ? "finsert" : "fcollapse");
+	}
+	if (insert) {
+		memmove(model + off + len, model + off, msize - off);
+		memset(model + off, 0, len);
+		msize += len;
+	} else {
+		memmove(model + off, model + off + len, msize - off - len);
+		msize -= len;
+	}
+}
+
+/* Clone [src, src+len) onto [dst, dst+len), both aligned, disjoint. */
+static void op_clone(off_t src, off_t dst, off_t len)
+{
+	struct file_clone_range fcr;
+
+	src &= ~(BLK - 1);
+	dst &= ~(BLK - 1);
+	len &= ~(BLK - 1);
+	if (src + len > (msize & ~(BLK - 1)))
+		len = (msize & ~(BLK - 1)) - src;
+	if (dst + len > maxlen)
+		len = (maxlen - dst) & ~(BLK - 1);
+	if (len <= 0 || (src < dst + len && dst < src + len))
+		return;
+	logop("clone src=%ld len=%ld", src, len);
+	fcr = (struct file_clone_range){ .src_fd = fd, .src_offset = src,
+					 .src_length = len, .dest_offset = dst };
+	if (ioctl(fd, FICLONERANGE, &fcr)) {
+		if (errno == EOPNOTSUPP || errno == EXDEV)
+			return;
+		fail("clone");
+	}
+	if (dst + len > msize)
+		set_size(dst + len);
+	memcpy(model + dst, model + src, len);
+}
+
 static void op_mmap(off_t off, off_t len, int store)
 {
 	off_t pg = off & ~4095L, i;
@@ -173,7 +232,7 @@ static void reopen(void)
 static void one_op(void)
 {
 	off_t off = rnd() % maxlen, len = 1 + rnd() % (maxlen / 8);
-	unsigned int k = rnd() % 100;
+	unsigned int k = rnd() % 110;
 
 	if (off + len > maxlen)
 		len = maxlen - off;
@@ -195,6 +254,15 @@ static void one_op(void)
 		op_mmap(off, len, 1);
 	else if (k < 98 && use_mmap)
 		op_mmap(off, len, 0);
+	else if (k >= 100 && k < 103)
+		op_shift(0, off, len);
+	else if (k >= 103 && k < 106)
+		op_shift(1, off, len);
+	else if (k >= 106 && k < 108)
+		op_falloc(FALLOC_FL_UNSHARE_RANGE | (k & 1 ? FALLOC_FL_KEEP_SIZE : 0),
+			  off, len);
+	else if (k >= 108)
+		op_clone(rnd() % maxlen, off, len);
 	else if (use_reopen)
 		reopen();
 	else
