@@ -41,8 +41,11 @@ if [ ! -b /dev/pmem0 ] || [ ! -b /dev/pmem1 ]; then
 fi
 say "devices: $(lsblk -bndo NAME,SIZE /dev/pmem0 /dev/pmem1 | tr '\n' ' ')"
 
+# The kernel does not load filesystem modules by itself in this guest.
 if [ "$FS" = refdax ]; then
 	insmod "$ROOT/build/$KVER/refdax.ko" || fail "insmod $ROOT/build/$KVER/refdax.ko failed"
+else
+	modprobe xfs || fail "cannot load xfs"
 fi
 # mkfs.refdax and fsck.refdax, for mkfs -t refdax and fsck -t refdax.
 export PATH=$ROOT/build:$PATH
