@@ -3,10 +3,9 @@
 
   fstests-report.py summary RESULTDIR JOBLOG
       One line per test, tab-separated: test, pass|fail|notrun|incomplete,
-      reason.  From fstests' RESULTDIR/result.xml (check -R xunit) when check
-      finished; otherwise from check's output in JOBLOG as far as it got
-      (a test started but without a result is "incomplete": the guest died
-      or timed out in it).
+      reason.  From fstests' RESULTDIR/result.xml (check -R xunit), and
+      for tests it lacks from check's output in JOBLOG (a test started but
+      without a result is "incomplete": the guest died or timed out in it).
 
   fstests-report.py compare DIR...
       A Markdown table, one row per test, one column per DIR (a section's
@@ -64,13 +63,13 @@ def from_log(path):
 
 
 def summary(resultdir, joblog):
+    # check rewrites result.xml after each test: a guest that died in a
+    # test leaves it without that test, which only the log shows.
     xml = os.path.join(resultdir, 'result.xml')
-    if os.path.exists(xml):
-        rows = from_xml(xml)
-    elif os.path.exists(joblog):
-        rows = from_log(joblog)
-    else:
-        rows = []
+    rows = from_xml(xml) if os.path.exists(xml) else []
+    seen = set(r[0] for r in rows)
+    if os.path.exists(joblog):
+        rows += [r for r in from_log(joblog) if r[0] not in seen]
     for name, status, reason in rows:
         print('%s\t%s\t%s' % (name, status, ' '.join(reason.split())))
 
