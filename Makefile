@@ -10,6 +10,9 @@
 #   make check           install deps, build everything, unit + guest suites
 #   make demo            boot a guest with emulated pmem and use refdax
 #   make bench           benchmarks against XFS-DAX and ext4-DAX
+#   make fstests FSTESTS=/path/to/built/xfstests [FSTESTS_TESTS="-g clone"]
+#                        [KVER="k1 k2"]: fstests on refdax and XFS-DAX in
+#                        the guest (optional, not part of make check)
 #   make lint            checkpatch --strict and sparse
 #   make crash-soak      whole-guest crash points (POINTS=1000, KVERS="...")
 #   make crash-trace     store-level crash enumeration of the kernel code
@@ -29,7 +32,7 @@ COMMON_SRC := common/refdax_crc.c common/refdax_verify.c common/refdax_journal.c
 	common/refdax_btree.c common/refdax_refc.c common/refdax_xattr.c
 
 .PHONY: all module tools unit modules-all check demo bench lint install clean \
-	crash-soak crash-trace corrupt-soak fuzz fuzz-soak
+	crash-soak crash-trace corrupt-soak fuzz fuzz-soak fstests
 
 all: module
 
@@ -67,6 +70,12 @@ bench:
 
 lint:
 	./scripts/lint.sh
+
+# KVER only when given (its default, the running kernel, is the host's).
+fstests:
+	FSTESTS="$(FSTESTS)" FSTESTS_TESTS="$(FSTESTS_TESTS)" FSTESTS_OUT="$(FSTESTS_OUT)" \
+		KVER="$(if $(filter command line environment,$(origin KVER)),$(KVER))" \
+		./scripts/fstests.sh
 
 # Long robustness runs, per installed kernel (KVERS to choose).
 KVERS	?= $(notdir $(patsubst %/build,%,$(wildcard /lib/modules/*/build)))

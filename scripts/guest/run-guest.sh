@@ -10,10 +10,17 @@
 #                     the read-only host root (path as seen on the host)
 #   --pmem memmap     (default) 1 GiB of guest RAM as /dev/pmem0 (-m 4G, memmap=1G!4G,
 #                     needs modprobe nd_e820 in the guest); lost at power-off
+#   --pmem memmap2:N  two N GiB memmap regions, /dev/pmem0 and /dev/pmem1
+#                     (fstests' TEST and SCRATCH devices), with 3 GiB of
+#                     RAM besides; N from 1 to 8
 #   --pmem nvdimm:FILE  file-backed QEMU nvdimm (1026 MiB file, so the label-less
 #                     namespace is 2 MiB-aligned); contents survive
 #                     power-off; the guest needs modprobe nfit nd_pmem and, on
 #                     a fresh file, ndctl create-namespace -m fsdax
+#   --keep PATH       also show the host directory PATH in the guest (read-
+#                     only, like the rest of the host root) if the guest's
+#                     tmpfs mounts would hide it (an fstests build in
+#                     /var/tmp); may be repeated
 #   --timeout SEC     hard limit for the whole guest run (default 900)
 #   --smp N           guest CPUs (default 2)
 #   --console FILE    serial console log (default DIR/console.log)
@@ -33,13 +40,14 @@
 # Exit status: QEMU's (0 when the guest powered off), 124 on timeout.
 set -euo pipefail
 
-kver="" out="" job="" pmem=memmap tmo=900 smp=2 console="" shell=0 tries=3
+kver="" out="" job="" keeps=() pmem=memmap tmo=900 smp=2 console="" shell=0 tries=3
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--kver) kver=$2; shift 2 ;;
 	--out) out=$2; shift 2 ;;
 	--job) job=$2; shift 2 ;;
 	--pmem) pmem=$2; shift 2 ;;
+	--keep) keeps+=("$2"); shift 2 ;;
 	--timeout) tmo=$2; shift 2 ;;
 	--smp) smp=$2; shift 2 ;;
 	--console) console=$2; shift 2 ;;
@@ -67,6 +75,10 @@ out=$(cd "$out" && pwd)
 [ -n "$console" ] || console=$out/console.log
 
 params=$(rdx_path_params "$root" "$out" "$job") || exit 2
+for k in "${keeps[@]}"; do
+	k=$(realpath -e -- "$k") || exit 2
+	params+=" rdxkeep=$(rdx_enc "$k")"
+done
 append="console=ttyS0 loglevel=5 panic=-1 oops=panic $params"
 [ "$shell" = 1 ] && append+=" rdxshell=1"
 
@@ -78,6 +90,13 @@ case "$pmem" in
 memmap)
 	qemu+=(-machine pc -m 4G)
 	append+=" memmap=1G!4G"
+	;;
+memmap2:[1-8])
+	# A gap of 256 MiB of RAM between the two regions: adjacent memmap=
+	# ranges would be merged into one e820 entry, one pmem device.
+	n=${pmem#memmap2:}
+	qemu+=(-machine pc -m "$((3 * 1024 + 2 * n * 1024 + 256))M")
+	append+=" memmap=${n}G!4G memmap=${n}G!$((4 * 1024 + n * 1024 + 256))M"
 	;;
 nvdimm:*)
 	file=${pmem#nvdimm:}
