@@ -51,17 +51,18 @@ err() { # metric message...
 }
 say() { echo "bench: [$(cut -d' ' -f1 /proc/uptime)s] $*"; }
 
-# The kernel log is scanned after each filesystem pass for these.
-BAD='BUG|WARNING|Oops|general protection|corruption|soft lockup|hung task|blocked for more than|refcount_t|UBSAN|KASAN|Call Trace'
+# The kernel log is scanned after each filesystem pass (tests/guest/kmsg.sh).
+# shellcheck source=tests/guest/kmsg.sh
+. "$ROOT/tests/guest/kmsg.sh"
 dmesg_check() { # where
-	local new
+	local new hits
 	new=$(dmesg | tail -n +"$((dmesg_lines + 1))")
 	dmesg_lines=$(dmesg | wc -l)
-	if grep -Eq "$BAD" <<<"$new"; then
+	hits=$(kmsg_hits "" <<<"$new")
+	if [ -n "$hits" ]; then
 		echo "$new" >"$LOGS/dmesg-$1"
 		local first
-		first=$(grep -Em1 'BUG|WARNING|Oops|general protection|corruption' <<<"$new" |
-			sed 's/^\[ *[0-9.]*\] //')
+		first=$(grep -Fm1 "${hits%%;*}" <<<"$new" | sed 's/^\[ *[0-9.]*\] //')
 		if [ "$fs" = refdax ]; then
 			err kernel-log "kernel log: $first (logs/dmesg-$1)"
 		else

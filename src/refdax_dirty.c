@@ -82,25 +82,58 @@ static int flush_pages(struct inode *inode, pgoff_t pgoff, pgoff_t nr)
 	return 0;
 }
 
-/* The dirty runs of one bitmap entry: zap their ptes, then flush. */
-static int flush_entry(struct inode *inode, pgoff_t base, unsigned long bits)
+/*
+ * Dirty pages are written back in maximal runs: a run may span bitmap
+ * entries, so a PMD's 512 pages are zapped with one call, which clears the
+ * PMD instead of splitting it, and flushed after one extent lookup.
+ */
+struct dirty_run {
+	pgoff_t start, end;	/* pages [start, end) */
+	int err;		/* first error of the writeback */
+};
+
+/* Zap the run's ptes, then flush the blocks under them. */
+static void run_write_back(struct inode *inode, struct dirty_run *run)
+{
+	int err;
+
+	if (run->start == run->end)
+		return;
+	unmap_mapping_pages(inode->i_mapping, run->start,
+			    run->end - run->start, false);
+	err = flush_pages(inode, run->start, run->end - run->start);
+	if (err && !run->err)
+		run->err = err;
+	run->start = run->end;
+}
+
+/* Pages [start, end) are dirty: extend the run or write it back first. */
+static void run_add(struct inode *inode, struct dirty_run *run,
+		    pgoff_t start, pgoff_t end)
+{
+	if (run->end != start) {
+		run_write_back(inode, run);
+		run->start = start;
+	}
+	run->end = end;
+}
+
+/* The dirty runs of one bitmap entry, in page order. */
+static void add_entry(struct inode *inode, struct dirty_run *run,
+		      pgoff_t base, unsigned long bits)
 {
 	unsigned int bit = 0;
-	int ret = 0;
 
-	while (bit < DIRTY_BITS && !ret) {
+	while (bit < DIRTY_BITS) {
 		unsigned int first = find_next_bit(&bits, DIRTY_BITS, bit);
 		unsigned int stop;
 
 		if (first >= DIRTY_BITS)
 			break;
 		stop = find_next_zero_bit(&bits, DIRTY_BITS, first);
-		unmap_mapping_pages(inode->i_mapping, base + first,
-				    stop - first, false);
-		ret = flush_pages(inode, base + first, stop - first);
+		run_add(inode, run, base + first, base + stop);
 		bit = stop;
 	}
-	return ret;
 }
 
 /*
@@ -113,35 +146,29 @@ static int flush_entry(struct inode *inode, pgoff_t base, unsigned long bits)
 int refdax_flush_mmap_dirty(struct inode *inode)
 {
 	struct refdax_inode_info *ri = RDX_I(inode);
+	struct dirty_run run = { 0, 0, 0 };
 	unsigned long idx;
 	void *entry;
-	int ret = 0;
 
 	if (xa_empty(&ri->dirty) &&
 	    !test_bit(REFDAX_DIRTY_ALL, &ri->dirty_flags))
 		return 0;
 	filemap_invalidate_lock(inode->i_mapping);
 	if (test_and_clear_bit(REFDAX_DIRTY_ALL, &ri->dirty_flags)) {
-		pgoff_t n = DIV_ROUND_UP(i_size_read(inode), PAGE_SIZE);
-
 		xa_destroy(&ri->dirty);
-		unmap_mapping_pages(inode->i_mapping, 0, n, false);
-		ret = flush_pages(inode, 0, n);
-		goto out;
+		run_add(inode, &run, 0,
+			DIV_ROUND_UP(i_size_read(inode), PAGE_SIZE));
+	} else {
+		xa_for_each(&ri->dirty, idx, entry) {
+			entry = xa_erase(&ri->dirty, idx);
+			if (entry)
+				add_entry(inode, &run, idx * DIRTY_BITS,
+					  xa_to_value(entry));
+		}
 	}
-	xa_for_each(&ri->dirty, idx, entry) {
-		int err;
-
-		entry = xa_erase(&ri->dirty, idx);
-		if (!entry)
-			continue;
-		err = flush_entry(inode, idx * DIRTY_BITS, xa_to_value(entry));
-		if (err && !ret)
-			ret = err;
-	}
-out:
+	run_write_back(inode, &run);
 	filemap_invalidate_unlock(inode->i_mapping);
-	return ret;
+	return run.err;
 }
 
 /*

@@ -351,11 +351,9 @@ static void do_writes(const char *mnt)
 }
 
 /* ---- per-image driver ---- */
+/* tests/guest/bad-patterns.txt, made into C by the Makefile */
 static const char *const bad_patterns[] = {
-	"BUG", "WARNING", "Oops", "general protection", "list_add corruption",
-	"list_del corruption", "soft lockup", "hard LOCKUP", "hung task",
-	"blocked for more than", "refcount_t", "UBSAN", "KASAN", "Call Trace",
-	"double fault", "stack-protector", "Bad page", "corrupted stack",
+#include "bad_patterns.h"
 };
 
 static char *shared;		/* child -> parent summary */

@@ -23,6 +23,8 @@
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=tests/guest/kmsg.sh
+. "$root/tests/guest/kmsg.sh"
 kver="" out="" max=20000 seed=1 reuse=0
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -68,12 +70,8 @@ EOF
 	echo "crash-trace: guest run took $(($(date +%s) - t0)) s (exit $rc)"
 	grep -q '^DONE' "$out/result" 2>/dev/null ||
 		failf "guest job did not finish: $(tail -n 1 "$out/result" 2>/dev/null) (logs in $out)"
-	for p in BUG WARNING Oops 'general protection' 'list_add corruption' 'list_del corruption' \
-		'soft lockup' 'hard LOCKUP' 'hung task' 'blocked for more than' refcount_t UBSAN KASAN 'Call Trace'; do
-		if grep -qF -- "$p" "$out/dmesg.txt"; then
-			failf "kernel log has '$p' (see $out/dmesg.txt)"
-		fi
-	done
+	hits=$(kmsg_hits "" <"$out/dmesg.txt")
+	[ -z "$hits" ] || failf "kernel log has '$hits' (see $out/dmesg.txt)"
 fi
 [ -s "$out/trace.bin" ] || failf "no trace in $out"
 

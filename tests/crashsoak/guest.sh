@@ -28,10 +28,8 @@ W=$MNT/w
 CSW=$ROOT/build/crashsoak/csw
 FSCK=$ROOT/build/fsck.refdax
 MKFS=$ROOT/build/mkfs.refdax
-# Same list as tests/guest/run-suite.sh (kmsg_check).
-BAD_PATTERNS=(BUG WARNING Oops 'general protection' 'list_add corruption' 'list_del corruption'
-	'soft lockup' 'hard LOCKUP' 'hung task' 'blocked for more than' refcount_t UBSAN KASAN
-	'Call Trace')
+# shellcheck source=tests/guest/kmsg.sh
+. "$ROOT/tests/guest/kmsg.sh"
 
 say() {
 	echo "crashsoak-guest: $*"
@@ -43,18 +41,10 @@ say() {
 first_line() { grep -m1 "$@" | cut -c1-240; }
 
 # Kernel log of this boot (saved to $1): prints the bad patterns found
-# after the job's start marker.  Like run-suite.sh's kmsg_check, the kernel's
-# own boot is not judged: on an overloaded host, TCG makes boot-time initcalls
-# trip the soft-lockup watchdog before any refdax code exists in the guest.
-# One grep for all patterns: every process start is slow under TCG.
-kmsg_hits() { # file
-	local p args=()
+# after the job's start marker (kmsg.sh).
+save_kmsg_hits() { # file
 	dmesg >"$1" 2>&1
-	for p in "${BAD_PATTERNS[@]}"; do
-		args+=(-e "$p")
-	done
-	awk '/crashsoak: job begins/ { on = 1 } on' "$1" | grep -oF "${args[@]}" | sort -u |
-		tr '\n' ';' | sed 's/;$//; s/;/; /g'
+	kmsg_hits "crashsoak: job begins" <"$1"
 }
 
 wait_dev() {
@@ -115,7 +105,7 @@ verify() { # point
 	else
 		why+="mount (recovery) failed: $(tail -n 1 "$P/mount.log") $(dmesg | grep -i refdax | tail -n 2 | tr '\n' ' '); "
 	fi
-	hits=$(kmsg_hits "$P/dmesg-verify.log")
+	hits=$(save_kmsg_hits "$P/dmesg-verify.log")
 	[ -z "$hits" ] || why+="kernel log of the verifying boot: $hits (p$1/dmesg-verify.log); "
 	if [ -z "$why" ]; then
 		echo PASS >"$P/result.tmp"

@@ -26,6 +26,8 @@ set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
+# shellcheck source=tests/guest/kmsg.sh
+. "$root/tests/guest/kmsg.sh"
 kver="" points="" seed="" out="" maxdelay=4 selftest="" replay=""
 KEEP_IMAGES=${KEEP_IMAGES:-3}
 BOOT_TIMEOUT=${BOOT_TIMEOUT:-600}
@@ -150,14 +152,8 @@ cpu_of() { # pid
 
 # Kernel-log hits in a file (after the workload's start marker).
 log_hits() { # file
-	local p hits=""
 	[ -f "$1" ] || return 0
-	for p in BUG WARNING Oops 'general protection' 'list_add corruption' 'list_del corruption' \
-		'soft lockup' 'hard LOCKUP' 'hung task' 'blocked for more than' refcount_t UBSAN KASAN \
-		'Call Trace'; do
-		awk '/crashsoak: start point/ { on = 1 } on' "$1" | grep -qF -- "$p" && hits+="$p; "
-	done
-	echo "${hits%; }"
+	kmsg_hits "crashsoak: start point" <"$1"
 }
 
 if [ -n "$replay" ]; then

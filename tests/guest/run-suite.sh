@@ -55,9 +55,8 @@ RESULTS=$RDX_OUT/results
 LOGS=$RDX_OUT/logs
 mkdir -p "$LOGS" "$MNT"
 
-BAD_PATTERNS=(BUG WARNING Oops 'general protection' 'list_add corruption' 'list_del corruption'
-	'soft lockup' 'hard LOCKUP' 'hung task' 'blocked for more than' refcount_t UBSAN KASAN
-	'Call Trace')
+# shellcheck source=tests/guest/kmsg.sh
+. "$ROOT/tests/guest/kmsg.sh"
 
 say() { echo "run-suite: $*"; }
 record() { # line
@@ -202,16 +201,12 @@ kmsg_since() { # name
 }
 
 kmsg_check() { # name -> 0 if clean; prints hits
-	local text p hits=""
+	local text hits
 	text=$(kmsg_since "$1" | grep -v 'refdax-suite: ')
-	for p in "${BAD_PATTERNS[@]}"; do
-		if grep -qF -- "$p" <<<"$text"; then
-			hits+="$p; "
-		fi
-	done
+	hits=$(kmsg_hits "" <<<"$text")
 	if [ -n "$hits" ]; then
 		printf '%s\n' "$text" >"$LOGS/$1.dmesg"
-		echo "${hits%; }"
+		echo "$hits"
 		return 1
 	fi
 	return 0
