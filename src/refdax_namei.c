@@ -222,30 +222,45 @@ static int refdax_symlink(struct rdx_idmap *idmap, struct inode *dir,
 static int refdax_tmpfile(struct rdx_idmap *idmap, struct inode *dir,
 			  struct file *file, umode_t mode)
 {
+	struct refdax_new_attrs na = { };
 	struct refdax_trans *tp;
 	struct inode *inode;
 	int err;
 
-	tp = rdx_begin(dir->i_sb, dir, NULL, NULL, NULL);
-	if (IS_ERR(tp))
-		return PTR_ERR(tp);
+	/* inherited ACLs may change @mode: settled before the transaction */
+	err = refdax_new_attrs_prepare(dir, &mode, &na);
+	if (err)
+		return err;
+	tp = rdx_begin_resv(dir->i_sb, refdax_resv_small() +
+			    refdax_resv_new_attrs(), dir, NULL, NULL, NULL);
+	if (IS_ERR(tp)) {
+		err = PTR_ERR(tp);
+		goto out;
+	}
 	inode = refdax_new_inode(tp, dir, mode, 0);
 	if (IS_ERR(inode)) {
 		refdax_trans_cancel(tp);
-		return PTR_ERR(inode);
+		err = PTR_ERR(inode);
+		goto out;
 	}
 	clear_nlink(inode);
-	err = refdax_orphan_add(tp, inode);
+	err = refdax_new_attrs_init(tp, dir, inode,
+				    &file->f_path.dentry->d_name, &na);
+	if (!err)
+		err = refdax_orphan_add(tp, inode);
 	if (err) {
 		refdax_trans_cancel(tp);
 		discard_new_inode(inode);
-		return err;
+		goto out;
 	}
 	refdax_trans_commit(tp);
 	set_nlink(inode, 1);	/* d_tmpfile() drops it to 0 */
 	d_tmpfile(file, inode);
 	unlock_new_inode(inode);
-	return finish_open_simple(file, 0);
+	err = finish_open_simple(file, 0);
+out:
+	refdax_new_attrs_release(&na);
+	return err;
 }
 
 static int refdax_link(struct dentry *old_dentry, struct inode *dir,

@@ -10,7 +10,7 @@
 set -euo pipefail
 # shellcheck source=tests/guest/testlib.sh
 . "$TESTLIB"
-need python3 xfs_io setpriv
+need python3 xfs_io setpriv setfacl getfacl
 R2=$(prog renameat2)
 cd "$MNT"
 chmod 755 .
@@ -46,6 +46,13 @@ xfs_io -T -c "pwrite -S 0x5a 0 65536" -c "flink $MNT/flinked" "$MNT" >/dev/null 
 [ -f flinked ] || fail "xfs_io -T flink made no name"
 cmp -s -n 65536 flinked <(head -c 65536 /dev/zero | tr '\0' 'Z') ||
 	fail "content of the flinked tmpfile"
+
+# ---- a tmpfile inherits its directory's default ACL ---------------------------------
+mkdir acldir
+setfacl -d -m u:65534:rw acldir
+xfs_io -T -c "flink $MNT/acldir/t" "$MNT/acldir" >/dev/null || fail "xfs_io -T flink in acldir"
+getfacl -cpn acldir/t 2>/dev/null | grep -q '^user:65534:rw-' ||
+	fail "tmpfile did not inherit the default ACL: $(getfacl -cpn acldir/t 2>&1 | tr '\n' ' ')"
 
 # ---- a tmpfile closed without a name is freed ---------------------------------------
 sync
