@@ -216,7 +216,8 @@ struct refdax_journal_entry {
 #define REFDAX_IFL_APPEND	0x04U
 #define REFDAX_IFL_IMMUTABLE	0x08U
 #define REFDAX_IFL_NOATIME	0x10U
-#define REFDAX_IFL_SUPP		0x1fU
+#define REFDAX_IFL_NODUMP	0x20U	/* dump(8) skips it; refdax only stores it */
+#define REFDAX_IFL_SUPP		0x3fU
 
 struct refdax_inode {
 	__le16	i_mode;

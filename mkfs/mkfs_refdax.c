@@ -71,12 +71,14 @@ static void usage(const char *msg)
 		fprintf(stderr, PROG ": %s\n", msg);
 	fprintf(stderr,
 		"Usage: " PROG " [-L label] [-U uuid] [-N inodes] [-J journal_blocks]\n"
-		"                   [-s size] [-f] [-q] device-or-image\n"
+		"                   [-s size] [-f] [-q] device-or-image [size]\n"
 		"  -L label     volume label (at most %d bytes)\n"
 		"  -U uuid      filesystem UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)\n"
 		"  -N inodes    number of inodes (default: one per 16 KiB)\n"
 		"  -J blocks    journal size in 4 KiB blocks (default %llu)\n"
-		"  -s size      create or size an empty image file (e.g. 512M, 2G)\n"
+		"  -s size      filesystem size (e.g. 512M, 2G): of an image file,\n"
+		"               created or sized to it, or of the start of a device;\n"
+		"               a trailing size argument means the same\n"
 		"  -f           overwrite an existing filesystem signature\n"
 		"  -q           quiet: print nothing on success\n",
 		REFDAX_LABEL_LEN - 1, DEF_JOURNAL_BLOCKS);
@@ -237,9 +239,18 @@ static void parse_args(int argc, char **argv, struct opts *o)
 			usage("unknown option");
 		}
 	}
-	if (optind != argc - 1)
-		usage(optind >= argc ? "no device given" : "too many arguments");
+	if (optind >= argc)
+		usage("no device given");
+	if (argc - optind > 2)
+		usage("too many arguments");
 	o->path = argv[optind];
+	/* mkfs.ext4 DEV SIZE style; the size reads as -s's does */
+	if (argc - optind == 2) {
+		if (o->size)
+			usage("size given twice (-s and after the device)");
+		if (parse_size(argv[optind + 1], &o->size) || o->size == 0)
+			usage("bad size");
+	}
 }
 
 /* Describe a recognisable signature in @buf (@len bytes), or NULL. */
@@ -482,8 +493,13 @@ int main(int argc, char **argv)
 		die("%s", err);
 	bytes = dev.bytes;
 	if (!S_ISREG(st.st_mode)) {
+		/* a filesystem on the start of the device, the rest unused */
+		if (o.size > bytes)
+			die("size %llu is larger than %s (%llu bytes)",
+			    (unsigned long long)o.size, o.path,
+			    (unsigned long long)bytes);
 		if (o.size)
-			die("-s applies only to image files");
+			bytes = o.size;
 	} else {
 		if (o.size && bytes != o.size) {
 			if (bytes && !o.force)

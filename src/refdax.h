@@ -460,6 +460,8 @@ int refdax_orphan_add(struct refdax_trans *tp, struct inode *inode);
 int refdax_orphan_del(struct refdax_trans *tp, struct inode *inode);
 int refdax_orphan_recover(struct super_block *sb);
 void refdax_set_inode_ops(struct inode *inode);
+/* Set S_APPEND, S_IMMUTABLE, S_NOATIME from the inode's REFDAX_IFL_*. */
+void refdax_set_iflags(struct inode *inode);
 
 /*
  * refdax_xattr.c: extended attributes in one attribute block per inode
@@ -567,6 +569,12 @@ int refdax_getattr(struct rdx_idmap *idmap, const struct path *path, struct ksta
 extern const struct inode_operations refdax_file_inode_ops;
 extern const struct inode_operations refdax_special_inode_ops;
 extern const struct inode_operations refdax_symlink_inode_ops;
+
+/* refdax_fileattr.c: file flags (chattr, FS_IOC_FSSETXATTR) */
+struct rdx_fileattr;
+int refdax_fileattr_get(struct dentry *dentry, struct rdx_fileattr *fa);
+int refdax_fileattr_set(struct rdx_idmap *idmap, struct dentry *dentry,
+			struct rdx_fileattr *fa);
 
 /* refdax_sysfs.c */
 int refdax_sysfs_init(void);

@@ -37,6 +37,16 @@
 	generic_fillattr(idmap, inode, st)
 #endif
 
+/*
+ * 6.17 renamed struct fileattr (->fileattr_get/set) to struct file_kattr;
+ * the idmap argument of ->fileattr_set follows rdx_idmap above.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 17, 0)
+#define rdx_fileattr		file_kattr
+#else
+#define rdx_fileattr		fileattr
+#endif
+
 /* 6.7 hid i_atime/i_mtime behind accessors. */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 7, 0)
 #define rdx_get_atime(i)	inode_get_atime(i)

@@ -47,7 +47,7 @@ static vm_fault_t refdax_fault_locked(struct vm_fault *vmf, bool write)
 	u64 pblk, len;
 	int ret;
 
-	if (beyond_eof(inode, vmf->pgoff))
+	if (beyond_eof(inode, vmf->pgoff) || (write && IS_IMMUTABLE(inode)))
 		return VM_FAULT_SIGBUS;
 	ret = refdax_get_block(inode, vmf->pgoff, write ? 1 : 0, &pblk, &len);
 	if (ret < 0)
@@ -140,7 +140,7 @@ static vm_fault_t refdax_pmd_fault_locked(struct vm_fault *vmf, bool write)
 	pgoff_t pgoff;
 	u64 pblk, len;
 
-	if (!pmd_range(vmf, inode, &pgoff) ||
+	if ((write && IS_IMMUTABLE(inode)) || !pmd_range(vmf, inode, &pgoff) ||
 	    refdax_get_block(inode, pgoff, 0, &pblk, &len) != 0 ||
 	    !pmd_chunk(sbi, pblk, len))
 		return VM_FAULT_FALLBACK;
@@ -209,7 +209,8 @@ static vm_fault_t refdax_mkwrite(struct vm_fault *vmf)
 	sb_start_pagefault(inode->i_sb);
 	file_update_time(vmf->vma->vm_file);
 	filemap_invalidate_lock_shared(inode->i_mapping);
-	if (beyond_eof(inode, vmf->pgoff)) {
+	/* immutable since the mapping was made (refdax_fileattr.c) */
+	if (beyond_eof(inode, vmf->pgoff) || IS_IMMUTABLE(inode)) {
 		ret = VM_FAULT_SIGBUS;
 		goto out;
 	}

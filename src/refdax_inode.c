@@ -54,6 +54,21 @@ static int load_symlink(struct inode *inode, struct refdax_inode *pi)
 	return inode->i_link ? 0 : -ENOMEM;
 }
 
+/* The VFS inode flags that enforce the REFDAX_IFL_* user flags. */
+void refdax_set_iflags(struct inode *inode)
+{
+	u32 fl = RDX_I(inode)->flags;
+	unsigned int set = 0;
+
+	if (fl & REFDAX_IFL_APPEND)
+		set |= S_APPEND;
+	if (fl & REFDAX_IFL_IMMUTABLE)
+		set |= S_IMMUTABLE;
+	if (fl & REFDAX_IFL_NOATIME)
+		set |= S_NOATIME;
+	inode_set_flags(inode, set, S_APPEND | S_IMMUTABLE | S_NOATIME);
+}
+
 /* Fill the VFS inode from its validated media slot. */
 static int read_media_inode(struct inode *inode, struct refdax_inode *pi)
 {
@@ -74,13 +89,7 @@ static int read_media_inode(struct inode *inode, struct refdax_inode *pi)
 	ts_from_media(&ts, pi->i_ctime, pi->i_ctime_ns);
 	inode_set_ctime_to_ts(inode, ts);
 	ri->flags = le32_to_cpu(pi->i_flags);
-	inode->i_flags &= ~(S_APPEND | S_IMMUTABLE | S_NOATIME);
-	if (ri->flags & REFDAX_IFL_APPEND)
-		inode->i_flags |= S_APPEND;
-	if (ri->flags & REFDAX_IFL_IMMUTABLE)
-		inode->i_flags |= S_IMMUTABLE;
-	if (ri->flags & REFDAX_IFL_NOATIME)
-		inode->i_flags |= S_NOATIME;
+	refdax_set_iflags(inode);
 	if (S_ISCHR(inode->i_mode) || S_ISBLK(inode->i_mode))
 		inode->i_rdev = new_decode_dev(le32_to_cpu(pi->i_rdev));
 	return 0;
@@ -229,8 +238,11 @@ struct inode *refdax_new_inode(struct refdax_trans *tp, struct inode *dir,
 	inode->i_rdev = rdev;
 	set_nlink(inode, S_ISDIR(mode) ? 2 : 1);
 	RDX_I(inode)->flags = RDX_I(dir)->flags &
-			      (REFDAX_IFL_NOATIME | REFDAX_IFL_APPEND) &
-			      (S_ISDIR(mode) ? ~0U : REFDAX_IFL_NOATIME);
+			      (REFDAX_IFL_NOATIME | REFDAX_IFL_APPEND |
+			       REFDAX_IFL_NODUMP) &
+			      (S_ISDIR(mode) ? ~0U : REFDAX_IFL_NOATIME |
+			       REFDAX_IFL_NODUMP);
+	refdax_set_iflags(inode);
 
 	pi = rdx_pinode(sbi, ino);
 	ret = refdax_trans_log(tp, pi, REFDAX_INODE_SIZE);

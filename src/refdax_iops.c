@@ -130,9 +130,12 @@ void refdax_evict_inode(struct inode *inode)
 
 	truncate_inode_pages_final(&inode->i_data);
 	if (free_it && !sb_rdonly(inode->i_sb)) {
+		/* a last close while frozen waits for the thaw */
+		sb_start_intwrite(inode->i_sb);
 		ret = refdax_truncate_blocks(inode, 0);
 		if (!ret)
 			ret = free_media_inode(sbi, inode);
+		sb_end_intwrite(inode->i_sb);
 		if (ret && ret != -EROFS)
 			pr_warn("refdax: inode %llu: freeing failed (%d), fsck will reclaim it\n",
 				(u64)inode->i_ino, ret);
@@ -199,6 +202,8 @@ const struct inode_operations refdax_file_inode_ops = {
 	.fiemap		= refdax_fiemap,
 	.listxattr	= refdax_listxattr,
 	RDX_ACL_INODE_OPS(refdax_get_acl, refdax_set_acl),
+	.fileattr_get	= refdax_fileattr_get,
+	.fileattr_set	= refdax_fileattr_set,
 };
 
 const struct inode_operations refdax_special_inode_ops = {

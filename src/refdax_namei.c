@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Directory inode operations: lookup, create, link, unlink, mkdir, rmdir,
- * symlink, mknod and rename.
+ * Directory inode operations: lookup, create, O_TMPFILE, link, unlink,
+ * mkdir, rmdir, symlink, mknod and rename (with RENAME_WHITEOUT).
  *
  * Each operation is one transaction.  Media changes are made first; the VFS
  * inode fields that refdax_write_inode_txn() copies to media are changed
@@ -17,21 +17,28 @@
  * Begin an operation's transaction with the inodes it may change joined,
  * so an abort puts their in-memory state back (refdax_trans.c).
  */
-static struct refdax_trans *rdx_begin(struct super_block *sb,
-				      struct inode *a, struct inode *b,
-				      struct inode *c, struct inode *d)
+static struct refdax_trans *rdx_begin_resv(struct super_block *sb, u64 resv,
+					   struct inode *a, struct inode *b,
+					   struct inode *c, struct inode *d)
 {
 	struct inode *inodes[] = { a, b, c, d };
 	struct refdax_trans *tp;
 	unsigned int i;
 
-	tp = refdax_trans_begin(RDX_SB(sb), refdax_resv_small());
+	tp = refdax_trans_begin(RDX_SB(sb), resv);
 	if (IS_ERR(tp))
 		return tp;
 	for (i = 0; i < ARRAY_SIZE(inodes); i++)
 		if (inodes[i])
 			refdax_trans_ijoin(tp, inodes[i], NULL);
 	return tp;
+}
+
+static struct refdax_trans *rdx_begin(struct super_block *sb,
+				      struct inode *a, struct inode *b,
+				      struct inode *c, struct inode *d)
+{
+	return rdx_begin_resv(sb, refdax_resv_small(), a, b, c, d);
 }
 
 static struct timespec64 rdx_touch_dir(struct inode *dir)
@@ -206,6 +213,41 @@ static int refdax_symlink(struct rdx_idmap *idmap, struct inode *dir,
 	return rdx_new_entry(dir, dentry, S_IFLNK | 0777, 0, target);
 }
 
+/*
+ * O_TMPFILE: a new inode with no name, on the orphan list from the start
+ * (in the transaction that creates it), so a crash before linkat() frees
+ * it at the next mount, and its last close frees it as for an unlinked
+ * file.  linkat() takes it off the list in the transaction that names it.
+ */
+static int refdax_tmpfile(struct rdx_idmap *idmap, struct inode *dir,
+			  struct file *file, umode_t mode)
+{
+	struct refdax_trans *tp;
+	struct inode *inode;
+	int err;
+
+	tp = rdx_begin(dir->i_sb, dir, NULL, NULL, NULL);
+	if (IS_ERR(tp))
+		return PTR_ERR(tp);
+	inode = refdax_new_inode(tp, dir, mode, 0);
+	if (IS_ERR(inode)) {
+		refdax_trans_cancel(tp);
+		return PTR_ERR(inode);
+	}
+	clear_nlink(inode);
+	err = refdax_orphan_add(tp, inode);
+	if (err) {
+		refdax_trans_cancel(tp);
+		discard_new_inode(inode);
+		return err;
+	}
+	refdax_trans_commit(tp);
+	set_nlink(inode, 1);	/* d_tmpfile() drops it to 0 */
+	d_tmpfile(file, inode);
+	unlock_new_inode(inode);
+	return finish_open_simple(file, 0);
+}
+
 static int refdax_link(struct dentry *old_dentry, struct inode *dir,
 		       struct dentry *dentry)
 {
@@ -220,6 +262,9 @@ static int refdax_link(struct dentry *old_dentry, struct inode *dir,
 		return PTR_ERR(tp);
 	err = refdax_dir_add(tp, dir, &dentry->d_name, inode->i_ino,
 			     inode->i_mode);
+	/* an O_TMPFILE inode (I_LINKABLE) gets its first name */
+	if (!err && !inode->i_nlink)
+		err = refdax_orphan_del(tp, inode);
 	if (err)
 		goto abort;
 	inc_nlink(inode);
@@ -302,6 +347,7 @@ struct rdx_rename {
 	struct inode *old_dir, *new_dir;
 	struct dentry *old_dentry, *new_dentry;
 	struct inode *old, *new;	/* new is NULL for a plain move */
+	struct inode *whiteout;		/* RENAME_WHITEOUT: left at old */
 };
 
 /* Media changes of a move, possibly over an existing name. */
@@ -316,7 +362,12 @@ static int rdx_rename_media(struct refdax_trans *tp, struct rdx_rename *r)
 	else
 		err = refdax_dir_add(tp, r->new_dir, &r->new_dentry->d_name,
 				     r->old->i_ino, r->old->i_mode);
-	if (!err)
+	if (!err && r->whiteout)
+		err = refdax_dir_retarget(tp, r->old_dir,
+					  &r->old_dentry->d_name,
+					  r->whiteout->i_ino,
+					  r->whiteout->i_mode);
+	else if (!err)
 		err = refdax_dir_remove(tp, r->old_dir,
 					&r->old_dentry->d_name);
 	if (!err && S_ISDIR(r->old->i_mode) && r->old_dir != r->new_dir)
@@ -377,10 +428,22 @@ static void rdx_exchange_nlink(struct rdx_rename *r)
 	}
 }
 
+/*
+ * The whiteout RENAME_WHITEOUT leaves at the old name (overlayfs): a char
+ * device 0:0, made in the rename's transaction so the old name is never
+ * missing.
+ */
+static struct inode *rdx_new_whiteout(struct refdax_trans *tp,
+				      struct inode *dir)
+{
+	return refdax_new_inode(tp, dir, S_IFCHR | WHITEOUT_MODE,
+				WHITEOUT_DEV);
+}
+
 /* Checks that need no transaction: types and emptiness of the target. */
 static int rdx_rename_check(struct rdx_rename *r, unsigned int flags)
 {
-	if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE))
+	if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT))
 		return -EINVAL;
 	if (r->new_dentry->d_name.len > REFDAX_NAME_LEN)
 		return -ENAMETOOLONG;
@@ -428,9 +491,20 @@ static int refdax_rename(struct rdx_idmap *idmap, struct inode *old_dir,
 	err = rdx_rename_check(&r, flags);
 	if (err)
 		return err;
-	tp = rdx_begin(old_dir->i_sb, old_dir, new_dir, r.old, r.new);
+	/* room for the whiteout's inode beside the four */
+	tp = rdx_begin_resv(old_dir->i_sb,
+			    refdax_resv_small() + refdax_resv_inode(),
+			    old_dir, new_dir, r.old, r.new);
 	if (IS_ERR(tp))
 		return PTR_ERR(tp);
+	if (flags & RENAME_WHITEOUT) {
+		r.whiteout = rdx_new_whiteout(tp, old_dir);
+		if (IS_ERR(r.whiteout)) {
+			err = PTR_ERR(r.whiteout);
+			r.whiteout = NULL;
+			goto abort;
+		}
+	}
 
 	err = exchange ? rdx_exchange_media(tp, &r) : rdx_rename_media(tp, &r);
 	if (err)
@@ -449,10 +523,20 @@ static int refdax_rename(struct rdx_idmap *idmap, struct inode *old_dir,
 	if (err)
 		goto abort;
 	refdax_trans_commit(tp);
+	if (r.whiteout) {
+		/* the VFS looks the whiteout up afresh; drop our reference */
+		unlock_new_inode(r.whiteout);
+		iput(r.whiteout);
+	}
 	return 0;
 
 abort:
 	refdax_trans_cancel(tp);
+	if (r.whiteout) {
+		/* the abort released its inode number */
+		clear_nlink(r.whiteout);
+		discard_new_inode(r.whiteout);
+	}
 	return err;
 }
 
@@ -466,8 +550,11 @@ const struct inode_operations refdax_dir_inode_ops = {
 	.rmdir		= refdax_rmdir,
 	.mknod		= refdax_mknod,
 	.rename		= refdax_rename,
+	.tmpfile	= refdax_tmpfile,
 	.setattr	= refdax_setattr,
 	.getattr	= refdax_getattr,
 	.listxattr	= refdax_listxattr,
 	RDX_ACL_INODE_OPS(refdax_get_acl, refdax_set_acl),
+	.fileattr_get	= refdax_fileattr_get,
+	.fileattr_set	= refdax_fileattr_set,
 };

@@ -162,6 +162,33 @@ static int refdax_sync_fs(struct super_block *sb, int wait)
 	return refdax_sync_super(RDX_SB(sb));
 }
 
+/*
+ * fsfreeze: the VFS has stopped every writer, page-fault writer and
+ * internal writer (evict's freeing) before this, and every transaction is
+ * committed, so the journal is empty.  Mark the image clean, as a clean
+ * unmount would, so a snapshot or an fsck of the frozen device sees a
+ * cleanly unmounted filesystem; thawing marks it in use again.
+ */
+static int refdax_freeze_fs(struct super_block *sb)
+{
+	struct refdax_sb_info *sbi = RDX_SB(sb);
+	int ret;
+
+	if (sbi->shutdown)
+		return 0;
+	ret = set_state(sbi, REFDAX_STATE_CLEAN, false);
+	return ret ?: refdax_sync_super(sbi);
+}
+
+static int refdax_unfreeze_fs(struct super_block *sb)
+{
+	struct refdax_sb_info *sbi = RDX_SB(sb);
+
+	if (sbi->shutdown)
+		return 0;
+	return set_state(sbi, REFDAX_STATE_DIRTY, false);
+}
+
 static void refdax_free_sbi(struct refdax_sb_info *sbi)
 {
 	refdax_master_exit(sbi);
@@ -204,6 +231,7 @@ static int refdax_show_options(struct seq_file *seq, struct dentry *root)
 	struct refdax_sb_info *sbi = RDX_SB(root->d_sb);
 
 	seq_printf(seq, ",errors=%s", errors_name(sbi->errors));
+	seq_puts(seq, ",dax=always");
 	return 0;
 }
 
@@ -214,6 +242,8 @@ static const struct super_operations refdax_sops = {
 	.evict_inode	= refdax_evict_inode,
 	.put_super	= refdax_put_super,
 	.sync_fs	= refdax_sync_fs,
+	.freeze_fs	= refdax_freeze_fs,
+	.unfreeze_fs	= refdax_unfreeze_fs,
 	.statfs		= refdax_statfs,
 	.show_options	= refdax_show_options,
 };
@@ -497,7 +527,17 @@ fail:
 	return ret;
 }
 
-enum { OPT_ERRORS };
+enum { OPT_ERRORS, OPT_DAX, OPT_DAX_MODE };
+
+/* The dax= modes other filesystems take; refdax is DAX always. */
+enum { DAX_ALWAYS, DAX_NEVER, DAX_INODE };
+
+static const struct constant_table refdax_param_dax[] = {
+	{ "always",	DAX_ALWAYS },
+	{ "never",	DAX_NEVER },
+	{ "inode",	DAX_INODE },
+	{}
+};
 
 static const struct constant_table refdax_param_errors[] = {
 	{ "continue",	REFDAX_ERRORS_CONTINUE },
@@ -508,6 +548,8 @@ static const struct constant_table refdax_param_errors[] = {
 
 static const struct fs_parameter_spec refdax_param_spec[] = {
 	fsparam_enum("errors", OPT_ERRORS, refdax_param_errors),
+	fsparam_flag("dax", OPT_DAX),
+	fsparam_enum("dax", OPT_DAX_MODE, refdax_param_dax),
 	{}
 };
 
@@ -523,6 +565,13 @@ static int refdax_parse_param(struct fs_context *fc,
 		return opt;
 	if (opt == OPT_ERRORS)
 		opts->errors = result.uint_32;
+	/*
+	 * "dax" and "dax=always" are what refdax does anyway; scripts and
+	 * test suites pass them.  Every file is DAX: nothing else can be had.
+	 */
+	if (opt == OPT_DAX_MODE && result.uint_32 != DAX_ALWAYS)
+		return invalf(fc, "refdax: dax=%s not supported: every file is DAX (dax=always)",
+			      param->string);
 	return 0;
 }
 

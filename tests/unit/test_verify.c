@@ -728,7 +728,7 @@ static const struct mut inode_muts[] = {
 	{ "mode 0", IO(i_mode), 0, NULL, "file type", 0 },
 	{ "mode type 0170000", IO(i_mode), 0170644, NULL, "file type", 0 },
 	{ "mode type 0030000", IO(i_mode), 0030644, NULL, "file type", 0 },
-	{ "flags 0x20", IO(i_flags), 0x20, NULL, "flags", 0 },
+	{ "flags 0x40", IO(i_flags), 0x40, NULL, "flags", 0 },
 	{ "flags all supported", IO(i_flags), REFDAX_IFL_SUPP &
 	  ~REFDAX_IFL_INLINE, NULL, NULL, 0 },
 	{ "size 16 TiB", IO(i_size), 1ULL << 44, NULL, NULL, 0 },
