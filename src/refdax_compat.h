@@ -390,6 +390,7 @@ rdx_devdax_get(const struct path *path, void *holder,
  * ->get_inode_acl, and passed ->set_acl (and posix_acl_chmod) the dentry
  * instead of the inode.
  */
+#include <linux/posix_acl.h>
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 7, 0)
 #define RDX_XATTR_ARRAY_CONST	const
 #else

@@ -15,7 +15,8 @@
  *              walking the base image (superblock and its refcount record
  *              root, journal header and entry area, inode bitmap, inode
  *              table, free-space bitmap, extent and refcount tree nodes,
- *              directory blocks, symlink blocks); for half of them the
+ *              directory blocks, symlink blocks, attribute blocks and
+ *              remote attribute values); for half of them the
  *              checksum of the hit structure is recomputed so the deeper
  *              validators are reached, not only the checksum test
  *   field      one bad value (0, 1, all ones, off by one, huge, negative as
@@ -48,6 +49,7 @@
 #include <unistd.h>
 
 #include "refdax_common.h"
+#include "refdax_xattr.h"
 
 #define BS		REFDAX_BLOCK_SIZE
 #define S_TYPE(m)	((m) & 0170000U)
@@ -74,11 +76,11 @@ static uint64_t rn(uint64_t n)
 
 /* ---- the image and what the walk found ---- */
 enum kind { K_SB, K_JHDR, K_JAREA, K_IBITMAP, K_ITABLE, K_FSMAP,
-	    K_NODE, K_REFC, K_DIR, K_SYMLINK, K_NKINDS };
+	    K_NODE, K_REFC, K_DIR, K_SYMLINK, K_XATTR, K_XREMOTE, K_NKINDS };
 static const char *const kind_name[K_NKINDS] = {
 	"superblock", "journal-header", "journal-entries", "inode-bitmap",
 	"inode-table", "fsmap-bitmap", "bmap-node", "refc-node", "dir-block",
-	"symlink-block",
+	"symlink-block", "xattr-block", "xattr-remote",
 };
 
 struct mblk {
@@ -319,6 +321,26 @@ static void walk_refc_entries(uint64_t node, uint8_t *ents, unsigned int nr,
 	}
 }
 
+/* Inode @ino's attribute block @blk (if it verifies) and remote runs. */
+static void walk_xattr(uint64_t ino, uint64_t blk)
+{
+	const struct refdax_xattr_hdr *h;
+	const struct refdax_xattr_entry *e;
+	uint32_t off = REFDAX_XATTR_HDR_LEN, i;
+	const char *why;
+
+	if (!blk || refdax_check_xattr_block(&g, ino, blk, blkp(blk), &why))
+		return;
+	add_mb(blk, K_XATTR, ino, 0);
+	h = (const void *)blkp(blk);
+	for (i = 0; i < le16_to_cpu(h->xh_count); i++) {
+		e = refdax_xattr_entry_at(h, off);
+		off += refdax_xattr_entry_len(e);
+		if (e->xe_pblk)
+			add_mb(le64_to_cpu(e->xe_pblk), K_XREMOTE, ino, 0);
+	}
+}
+
 static void walk_image(void)
 {
 	const char *why;
@@ -346,6 +368,7 @@ static void walk_image(void)
 			continue;
 		used_ino = grow(used_ino, &cap_used, nused, sizeof(*used_ino));
 		used_ino[nused++] = ino;
+		walk_xattr(ino, le64_to_cpu(ri->i_xattr));
 		if (le32_to_cpu(ri->i_flags) & REFDAX_IFL_INLINE)
 			continue;
 		if (type == T_DIR)
@@ -414,6 +437,8 @@ static void fix_at(uint64_t off)
 		refdax_bmap_node_set_csum((void *)blkp(blk));
 	else if (m && m->kind == K_DIR)
 		fix_dirblock(blkp(blk));
+	else if (m && m->kind == K_XATTR)
+		refdax_xattr_set_csum(blkp(blk));
 }
 
 static uint64_t pick_ino(unsigned int type);
@@ -450,6 +475,11 @@ static uint64_t live_len(const struct mblk *m)
 
 		return 16 + 16ULL * le16_to_cpu(bn->bn_hdr.bh_nr);
 	}
+	case K_XATTR: {
+		const struct refdax_xattr_hdr *h = (void *)blkp(m->blk);
+
+		return le16_to_cpu(h->xh_used);
+	}
 	case K_FSMAP: {
 		/* the bytes holding bits of data blocks; the rest stays 0 */
 		uint64_t first = (m->blk - g.fsmap_start) *
@@ -473,7 +503,7 @@ static void mutate_flip(void)
 	static const int pick[] = { K_SB, K_SB, K_JHDR, K_JAREA, K_IBITMAP,
 				    K_ITABLE, K_ITABLE, K_ITABLE, K_FSMAP,
 				    K_NODE, K_NODE, K_REFC, K_DIR, K_DIR,
-				    K_SYMLINK };
+				    K_SYMLINK, K_XATTR, K_XATTR, K_XREMOTE };
 	struct mblk *m = NULL;
 	int fix = rnd() & 1, byte = rn(3) == 0;
 	unsigned int n = 1 + rn(rn(4) == 0 ? 16 : 3), i;
@@ -522,7 +552,7 @@ static void mutate_flip(void)
 	if (fix) {
 		fix_at(first);
 		if (m->kind == K_ITABLE || m->kind == K_SB || m->kind == K_NODE ||
-		    m->kind == K_REFC || m->kind == K_DIR)
+		    m->kind == K_REFC || m->kind == K_DIR || m->kind == K_XATTR)
 			say(", checksum fixed");
 	} else if (m->kind == K_SB && memcmp(save, img, BS)) {
 		/* any change to the checksummed superblock must be refused */
@@ -586,6 +616,8 @@ static const struct field ino_fields[] = {
 	F(struct refdax_inode, i_parent),
 	F(struct refdax_inode, i_next_orphan),
 	F(struct refdax_inode, i_rdev),
+	F(struct refdax_inode, i_xattr),
+	F(struct refdax_inode, i_xattr),
 	F(struct refdax_inode, i_root.br_hdr.bh_magic),
 	F(struct refdax_inode, i_root.br_hdr.bh_nr),
 	F(struct refdax_inode, i_root.br_hdr.bh_nr),
@@ -1265,6 +1297,61 @@ static void forge_legal(void)
 	}
 }
 
+/*
+ * A structural lie about an attribute block that its verifier cannot see:
+ * a remote value aimed at another file's data block, the block marked free
+ * in the free-space bitmap, or a second inode pointing at it.
+ */
+static int struct_xattr(void)
+{
+	struct refdax_xattr_entry *e = NULL;
+	struct refdax_xattr_hdr *h;
+	struct mblk *m;
+	struct eref *a;
+	uint32_t off = REFDAX_XATTR_HDR_LEN, i;
+	uint64_t ino, blk;
+
+	if (pick_kind_block(K_XATTR, &m))
+		return -1;
+	h = (void *)blkp(m->blk);
+	target = m->ino;
+	for (i = 0; i < le16_to_cpu(h->xh_count); i++) {
+		struct refdax_xattr_entry *x = refdax_xattr_entry_at(h, off);
+
+		off += refdax_xattr_entry_len(x);
+		if (x->xe_pblk)
+			e = x;
+	}
+	a = pick_ext(m->ino, 0);
+	switch (rn(3)) {
+	case 0:
+		if (!e || !a)
+			break;
+		blk = le64_to_cpu(((struct refdax_extent *)(img + a->off))->e_pblk);
+		e->xe_pblk = cpu_to_le64(blk);
+		e->xe_vallen = cpu_to_le32(BS);
+		refdax_xattr_set_csum(h);
+		say("struct: ino %" PRIu64 " remote xattr value -> block %" PRIu64
+		    " of ino %" PRIu64, m->ino, blk, a->ino);
+		return 0;
+	case 1:
+		blk = m->blk - g.data_start;
+		fsmap()[blk / 8] &= (uint8_t)~(1U << (blk % 8));
+		say("struct: ino %" PRIu64 " xattr block %" PRIu64
+		    " marked free", m->ino, m->blk);
+		return 0;
+	}
+	ino = pick_ino(0);
+	if (ino == m->ino)
+		return -1;
+	inop(ino)->i_xattr = cpu_to_le64(m->blk);
+	refdax_inode_set_csum(inop(ino));
+	target = ino;
+	say("struct: ino %" PRIu64 " i_xattr -> ino %" PRIu64 "'s block %" PRIu64,
+	    ino, m->ino, m->blk);
+	return 0;
+}
+
 static void mutate_struct(void)
 {
 	struct eref *a, *b;
@@ -1418,6 +1505,10 @@ static void mutate_struct(void)
 	case 13: /* refcount records that lie, overlap or leave the data area */
 	case 14:
 		if (struct_refc())
+			goto wild;
+		return;
+	case 15: /* attribute blocks shared, freed or pointing into files */
+		if (struct_xattr())
 			goto wild;
 		return;
 	default:

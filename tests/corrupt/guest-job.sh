@@ -144,6 +144,14 @@ os.close(fl)'
 	xfs_io "${args[@]}" scatter >/dev/null
 	mkfifo fifo
 	mknod chardev c 1 3
+	# attribute blocks: inline values, remote runs, ACLs, a symlink's
+	setfattr -n user.small -v hello small
+	python3 -c "import os; os.setxattr('large', 'user.remote', b'r' * 9000)"
+	python3 -c "import os; os.setxattr('a/b/c/d/deep', 'trusted.big', b'b' * 65536)"
+	setfattr -n security.label -v lbl a
+	setfacl -m u:12:r,g:34:rw small
+	setfacl -d -m u:12:rwx a/b
+	setfattr -h -n trusted.onlink -v L shortlink
 	cd /
 	umount $MNT
 	"$TOOLS/fsck.refdax" -n $DEV

@@ -128,6 +128,21 @@ op zero-range xio -c "fzero 100 5000" fa
 op chmod chmod 600 a
 op chown chown 12:34 a
 op utimes touch -d "2001-02-03 04:05:06" a
+# Attributes: the first allocates the attribute block, a value over 1 KiB
+# goes to a remote run, a replace rewrites the block in place and frees a
+# run, the last removal frees the block.
+op setxattr-inline setfattr -n user.small -v hello a
+op setxattr-remote $PY -c "import os; os.setxattr('$MNT/a', 'user.big', b'r' * 9000)"
+op setxattr-replace $PY -c "import os; os.setxattr('$MNT/a', 'user.big', b'i' * 100)"
+op setxattr-remote $PY -c "import os; os.setxattr('$MNT/a', 'user.big', b's' * 5000)"
+op setacl setfacl -m u:12:r a
+op removexattr setfattr -x user.big a
+op removexattr-last $PY -c "import os; [os.removexattr('$MNT/a', n) for n in os.listxattr('$MNT/a')]"
+op create-inherit-acl mkdir d3
+op setacl-default setfacl -d -m u:12:rwx d3
+op create-inherit-acl touch d3/f
+op setxattr-remote $PY -c "import os; os.setxattr('$MNT/d3/f', 'trusted.t', b't' * 20000)"
+op unlink-xattr rm d3/f
 op create xio -f -c "pwrite -S 0x66 0 8192" src
 op create touch c1
 op ficlone xio -c "reflink $MNT/src" c1

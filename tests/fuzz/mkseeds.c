@@ -26,6 +26,7 @@
 #include <errno.h>
 
 #include "refc_dev.h"
+#include "refdax_xattr.h"
 
 #ifndef ARRAY_SIZE
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
@@ -487,6 +488,78 @@ static void structure_seeds(struct img *im)
 	s_write("dir", "sub");
 }
 
+/* ---- attribute-block seeds (fuzz_xattr.c's input) ---- */
+
+static __u32 xattr_put(__u8 *b, __u32 used, __u8 ns, const char *name,
+		       __u32 vallen, __u64 pblk)
+{
+	struct refdax_xattr_entry *e = refdax_xattr_entry_at(b, used);
+	__u32 n = strlen(name);
+
+	e->xe_ns = ns;
+	e->xe_namelen = n;
+	e->xe_vallen = cpu_to_le32(vallen);
+	e->xe_pblk = cpu_to_le64(pblk);
+	memcpy(e + 1, name, n);
+	if (!pblk)
+		memset((__u8 *)(e + 1) + n, 'v', vallen);
+	return used + refdax_xattr_entry_len(e);
+}
+
+/*
+ * Blocks as the kernel writes them for inode 5 at data block 512 + 3 of
+ * fuzz_geom(): one inline value; a mix of every namespace with two remote
+ * values; a block nearly full.
+ */
+static void xattr_seeds(void)
+{
+	static __u8 b[REFDAX_BLOCK_SIZE];
+	struct refdax_xattr_hdr *h = (void *)b;
+	/* the data area of fuzz_geom() */
+	static const struct refdax_geom xg = {
+		.nblocks = 576, .data_start = 512, .ninodes = 64,
+	};
+	const char *why;
+	__u32 used, n;
+	char nm[16];
+	int k;
+
+	for (k = 0; k < 3; k++) {
+		memset(b, 0, sizeof(b));
+		used = REFDAX_XATTR_HDR_LEN;
+		used = xattr_put(b, used, REFDAX_XATTR_NS_USER, "a", 5, 0);
+		if (k == 1) {
+			used = xattr_put(b, used, REFDAX_XATTR_NS_TRUSTED,
+					 "big", 65536, 530);
+			used = xattr_put(b, used, REFDAX_XATTR_NS_SECURITY,
+					 "selinux", 1025, 520);
+			used = xattr_put(b, used, REFDAX_XATTR_NS_ACL_ACCESS,
+					 "", 28, 0);
+			used = xattr_put(b, used, REFDAX_XATTR_NS_ACL_DEFAULT,
+					 "", 44, 0);
+		}
+		n = k == 1 ? 5 : 1;
+		while (k == 2 && used + 1000 <= REFDAX_BLOCK_SIZE) {
+			snprintf(nm, sizeof(nm), "fill%u", n++);
+			used = xattr_put(b, used, REFDAX_XATTR_NS_USER, nm,
+					 1000 - 16 - 5, 0);
+		}
+		h->xh_magic = cpu_to_le32(REFDAX_XATTR_MAGIC);
+		h->xh_ino = cpu_to_le64(5);
+		h->xh_count = cpu_to_le16(n);
+		h->xh_used = cpu_to_le16(used);
+		refdax_xattr_set_csum(b);
+		if (refdax_check_xattr_block(&xg, 5, 515, b, &why))
+			die("xattr seed %d refused: %s", k, why);
+		s_reset();
+		s_u8(0);
+		s_u8(5);
+		s_u8(3);
+		s_put(b, sizeof(b));
+		s_write("xattr", k == 0 ? "one" : k == 1 ? "mix" : "full");
+	}
+}
+
 /* ---- refcount-tree seeds (fuzz_refc.c's input) ---- */
 
 static struct refc_dev rdev;
@@ -633,7 +706,7 @@ int main(int argc, char **argv)
 {
 	static const char *targets[] = {
 		"super", "geometry", "inode", "symlink", "bmap", "refc", "dir",
-		"journal", "fsck",
+		"xattr", "journal", "fsck",
 	};
 	char path[512];
 	struct img im;
@@ -677,6 +750,7 @@ int main(int argc, char **argv)
 	set_regions(&im.g);
 	structure_seeds(&im);
 	refc_seeds(&im);
+	xattr_seeds();
 	fsck_seeds(&im, pre, base);
 	journal_seeds();
 

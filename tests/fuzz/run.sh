@@ -27,7 +27,7 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 B=$(cd "$here/../.." && pwd)/build/fuzz
 secs=10
-targets="super geometry inode symlink bmap refc dir journal fsck"
+targets="super geometry inode symlink bmap refc dir xattr journal fsck"
 nice=${FUZZ_NICE:-10}
 jobs=${FUZZ_JOBS:-1}
 keep=0
