@@ -13,6 +13,7 @@ set -euo pipefail
 . "$TESTLIB"
 need chattr lsattr xfs_io setpriv
 RO=$(prog reflink_ops)
+PAT=$(prog pattern)
 as_user() { setpriv --reuid=1000 --regid=1000 --clear-groups -- "$@"; }
 # denied ERRTEXT CMD...: CMD fails, and says ERRTEXT.
 denied() { expect_err "$@"; }
@@ -53,12 +54,13 @@ xfs_io -r -c "chattr -x" plain || fail "xfs_io chattr -x refused"
 assert_eq "$(( $(xflags plain) & 0x8000 ))" $((0x8000)) "FS_XFLAG_DAX after clearing it"
 # Flags refdax does not have are refused, not dropped silently.
 denied "Operation not supported" chattr +c plain
-xio_denied "Operation not supported" -r -c "extsize 65536" plain
+denied "Operation not supported" chattr +S plain
+xio_denied "Operation not supported" -r -c "chattr +s" plain
 
 # ---- immutable ---------------------------------------------------------------
-mkdata imm 65536 imm
+"$PAT" write imm 0 65536 1 || fail "write imm"
 cp imm imm.ref
-mkdata src 65536 src
+"$PAT" write src 0 65536 2 || fail "write src"
 c0=$(stat -c %Z imm)
 sleep 1.1
 chattr +i imm || fail "chattr +i"
@@ -85,7 +87,7 @@ hasnt i imm
 echo x >>imm || fail "append after chattr -i"
 
 # ---- a mapping made before the file became immutable cannot store ----------------
-mkdata mapped 8192 mapped
+"$PAT" write mapped 0 8192 3 || fail "write mapped"
 HOLDER_DIR=$(mktemp -d)
 mkfifo "$HOLDER_DIR/in"
 "$(prog maphold)" mapped rw <"$HOLDER_DIR/in" >"$HOLDER_DIR/out" 2>&1 &

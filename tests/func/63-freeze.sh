@@ -21,8 +21,9 @@ cleanup() {
 trap cleanup EXIT
 cd "$MNT"
 
-mkdata base 65536 base
-mkdata mapped 8192 mapped
+PAT=$(prog pattern)
+"$PAT" write base 0 65536 1 || fail "write base"
+"$PAT" write mapped 0 8192 2 || fail "write mapped"
 touch victim
 sync
 

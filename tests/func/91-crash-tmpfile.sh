@@ -19,7 +19,9 @@ import os, sys
 d = sys.argv[1]
 fd = os.open(d, os.O_TMPFILE | os.O_RDWR, 0o600)
 os.write(fd, b"N" * 65536)
-os.link("/proc/self/fd/%d" % fd, d + "/named", follow_symlinks=True)
+# a dir fd makes os.link use linkat(AT_SYMLINK_FOLLOW), not link(2)
+dfd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
+os.link("/proc/self/fd/%d" % fd, "named", dst_dir_fd=dfd, follow_symlinks=True)
 os.fsync(fd)
 os.close(fd)
 dfd = os.open(d, os.O_RDONLY)
