@@ -54,7 +54,14 @@ shared_kib() {
 		awk '$1 ~ /^[0-9]+:$/ && and(strtonum($5), 0x2000) { s += $4 } END { print s / 2 }'
 }
 names() { find "$1" -mindepth 1 -maxdepth 1 -printf '%f\n' | sort | tr '\n' ' '; }
-trusted() { getfattr --only-values --absolute-names -n "trusted.overlay.$2" "$1" 2>/dev/null; }
+# mapped_kib FILE: KiB of FILE's data extents (fiemap; holes excluded).
+mapped_kib() {
+	xfs_io -r -c "fiemap -v" "$1" | awk '$1 ~ /^[0-9]+:$/ && $3 != "hole" { s += $4 } END { print s / 2 }'
+}
+# trusted FILE NAME: the value of trusted.overlay.NAME in hex (empty if none).
+trusted() {
+	getfattr -e hex --absolute-names -n "trusted.overlay.$2" "$1" 2>/dev/null | sed -n 's/^[^=]*=//p'
+}
 
 # ---- file handles on refdax itself ------------------------------------------------
 cd "$MNT"
@@ -126,7 +133,8 @@ chmod 600 "$OVL/small"
 [ -f "$MNT/upper/small" ] || fail "small not copied up by chmod"
 getfattr --absolute-names -d -m trusted.overlay.metacopy "$MNT/upper/small" 2>/dev/null |
 	grep -q metacopy || fail "upper/small has no metacopy xattr"
-assert_eq "$(fblocks "$MNT/upper/small")" 0 "blocks of the metacopy upper/small"
+assert_eq "$(mapped_kib "$MNT/upper/small")" 0 "KiB of data mapped by the metacopy upper/small"
+assert_eq "$(fsize "$MNT/upper/small")" $((1 << 20)) "size of the metacopy upper/small"
 assert_eq "$(stat -c %a "$OVL/small")" 600 "mode of small through the overlay"
 "$PAT" check "$OVL/small" 0 $((1 << 20)) 69 || fail "small content through the overlay"
 
