@@ -69,14 +69,15 @@ assert_eq "$(ctr master_entries)" 0 "master entries before any mapping"
 # One master entry per shared block, or per shared 2 MiB chunk where refdax
 # maps PMDs (not on 7.x): chunk 0 holds the private page $W, so its other
 # 511 pages are 4 KiB entries and the 31 other chunks one entry each.
-if pmd_mappings; then
-	masters=$((PAGES / 512 - 1 + 511))
-else
-	masters=$((PAGES - 1))
-fi
+# Whether PMDs are used depends on the mapping's address too (6.1's
+# overlayfs does not pass the 2 MiB-aligned placement on): either is right.
 holder 1 "$C.1/app/big" rw
 assert_eq "$(send 1 touch)" "touched $PAGES" "container 1 touch"
-assert_eq "$(ctr master_entries)" $masters "master entries with container 1 mapped"
+masters=$(ctr master_entries)
+if [ "$masters" != $((PAGES - 1)) ]; then
+	pmd_mappings || fail "master entries with container 1 mapped: $masters, want $((PAGES - 1))"
+	assert_eq "$masters" $((PAGES / 512 - 1 + 511)) "master entries (PMDs) with container 1 mapped"
+fi
 assert_eq "$(ctr shadows)" $masters "shadows with container 1 mapped"
 for i in $(seq 2 $N); do
 	holder "$i" "$C.$i/app/big" rw
