@@ -78,13 +78,13 @@ if [ "$masters" != $((PAGES - 1)) ]; then
 	pmd_mappings || fail "master entries with container 1 mapped: $masters, want $((PAGES - 1))"
 	assert_eq "$masters" $((PAGES / 512 - 1 + 511)) "master entries (PMDs) with container 1 mapped"
 fi
-assert_eq "$(ctr shadows)" $masters "shadows with container 1 mapped"
+assert_eq "$(ctr shadows)" "$masters" "shadows with container 1 mapped"
 for i in $(seq 2 $N); do
 	holder "$i" "$C.$i/app/big" rw
 	assert_eq "$(send "$i" touch)" "touched $PAGES" "container $i touch"
 done
 # the same entries behind all 16 mappings: one physical page each
-assert_eq "$(ctr master_entries)" $masters "master entries with $N containers mapped"
+assert_eq "$(ctr master_entries)" "$masters" "master entries with $N containers mapped"
 assert_eq "$(ctr shadows)" $((N * masters)) "shadows with $N containers mapped"
 note "master_bytes $(ctr master_bytes)"
 for i in $(seq 1 $N); do
@@ -112,7 +112,7 @@ for i in $(seq 1 $N); do
 	"$PAT" check "$C.$i/app/big" $((W * 4096)) 4096 $((100 + i)) || fail "read of container $i page $W"
 done
 "$PAT" check image/app/big 0 $((PAGES * 4096)) 69 || fail "the lower file changed"
-assert_eq "$(ctr master_entries)" $masters "master entries after one store"
+assert_eq "$(ctr master_entries)" "$masters" "master entries after one store"
 for i in $(seq 1 $N); do
 	quit_holder "$i"
 	assert_eq "$(cat "$C.$i/app/conf")" config "container $i conf"
