@@ -12,6 +12,7 @@
 #   CLONE_MIB CLONE_REPS   FICLONE source size, clones per round
 #   CLONE_BIG_MIB          a bigger source, cloned once per round (scaling)
 #   FRAG_EXTENTS           extents of the fragmented source (one block each)
+#   OVL_MIB                lower file written once through overlayfs (copy-up)
 #   FIO_MIB FIO_IOS        mmap randwrite file size, 4 KiB writes per run
 #   PSYNC_MIB PSYNC_SEC    psync file size, seconds per psync run
 #   FC_KIB FC_REPS FC_NS   fault_cost file size, passes, sharing degrees
@@ -188,6 +189,34 @@ bench_clonefrag() {
 			while read -r v; do sample meta_per_extent "$v"; done
 	fi
 	rm -f "$MNT/frag" "$MNT/clone_time.tmp"
+	sync
+}
+
+# ---- 1d. overlayfs copy-up: one byte written into an OVL_MIB lower file -------------
+# Lower, upper and work directories on the filesystem under test, mounted
+# with redirect_dir=on,index=on,metacopy=on.  The first write copies the
+# whole file up: refdax and XFS clone it, ext4 copies the data.  Each
+# repetition starts from an empty upper directory; the lower file stays.
+bench_overlay() {
+	local log=$LOGS/overlay-$fs-$round.log o=/mnt/bench-ovl rep
+	[ "${OVL_MIB:-0}" -gt 0 ] || return 0
+	modprobe overlay 2>/dev/null || true
+	mkdir -p "$MNT/lower" "$o"
+	make_file "$MNT/lower/big" "$OVL_MIB" || return 1
+	: >"$log"
+	for rep in $(seq 1 "$CLONE_REPS"); do
+		rm -rf "$MNT/upper" "$MNT/work"
+		mkdir "$MNT/upper" "$MNT/work"
+		sync
+		if ! mount -t overlay overlay -o "lowerdir=$MNT/lower,upperdir=$MNT/upper,workdir=$MNT/work,redirect_dir=on,index=on,metacopy=on" "$o" >>"$log" 2>&1; then
+			err overlay_copyup_ns "overlay mount failed: $(tail -n 2 "$log" | tr '\n' ' ')"
+			return 1
+		fi
+		run overlay_copyup_ns 600 "$log.$rep" "$BIN/copyup_time" "$o/big" &&
+			sample overlay_copyup_ns "$(awk '$1 == "copyup_ns" { print $2 }' "$log.$rep")"
+		umount "$o"
+	done
+	rm -rf "$MNT/upper" "$MNT/work" "$MNT/lower"
 	sync
 }
 
@@ -533,12 +562,14 @@ for round in $(seq 1 "$ROUNDS"); do
 			err mount "mkfs/mount failed: $(tail -n 3 "$LOGS/mount-$fs-$round.log" | tr '\n' ' ')"
 			continue
 		fi
-		for step in clone clonebig clonefrag mmap faults psync; do
+		for step in clone clonebig clonefrag overlay mmap faults psync; do
 			want_step "$step" || continue
 			say "  $fs $step"
 			"bench_$step" || err "$step" "step failed (exit $?)"
 		done
-		bench_aged || err aged "step failed (exit $?)"
+		if want_step aged; then
+			bench_aged || err aged "step failed (exit $?)"
+		fi
 		dmesg_check "$fs-$round"
 		if ! timeout 120 umount "$MNT"; then
 			err umount "umount failed"

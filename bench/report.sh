@@ -112,6 +112,7 @@ END {
 	row("FICLONE 4 GiB file (lower=better)", "ms", "clonebig_ns", 1e-6, "%.3f")
 	row("FICLONE 10k one-block extents", "ms", "clonefrag_ns", 1e-6, "%.3f")
 	row("  metadata per shared extent", "bytes", "meta_per_extent", 1, "%.1f")
+	row("overlay copy-up, 1 byte into 1 GiB (lower=better)", "ms", "overlay_copyup_ns", 1e-6, "%.3f")
 	row("mmap randwrite 4k, fresh clone (CoW)", "IOPS", "cow_iops", 1, "%.0f")
 	row("  page faults per write (CoW run)", "ratio", "cow_fltperio", 1, "%.3f")
 	row("mmap randwrite 4k, unshared file", "IOPS", "unshared_iops", 1, "%.0f")
@@ -160,6 +161,11 @@ END {
 		printf "  10k-extent clone <= 0.25x XFS : %.2fx  %s%s\n", r, verdict(r <= 0.25), rounds("clonefrag_ns")
 	} else
 		printf "  10k-extent clone <= 0.25x XFS : no data\n"
+	if (has("refdax", "overlay_copyup_ns") && has("xfs", "overlay_copyup_ns")) {
+		r = med["refdax", "overlay_copyup_ns"] / med["xfs", "overlay_copyup_ns"]
+		printf "  overlay copy-up <= 1x XFS time: %.2fx  %s%s\n", r, verdict(r <= 1), rounds("overlay_copyup_ns")
+	} else
+		printf "  overlay copy-up <= 1x XFS time: no data\n"
 	for (t = 1; t <= 2; t++) {
 		kind = t == 1 ? "cold" : "warm"
 		ok = 1; lo = -1; hi = -1

@@ -149,6 +149,8 @@ int refdax_check_super_fields(const struct refdax_super *sb,
 	/* Every block count above is below nblocks < 2^52: no overflow. */
 	if (g.ninodes < 2)
 		return bad(why, "too few inodes");
+	if (g.ninodes > REFDAX_MAX_INODES)
+		return bad(why, "more inodes than 32-bit numbers");
 	if (g.ninodes > g.itable_blocks * REFDAX_INODES_PER_BLOCK)
 		return bad(why, "inode table too small for inode count");
 	if (g.ibitmap_blocks < div_round_up(g.ninodes, RDX_BITS_PER_BLOCK))

@@ -207,6 +207,8 @@ struct refdax_journal_entry {
  */
 #define REFDAX_INODE_SIZE	256U
 #define REFDAX_INODES_PER_BLOCK	(REFDAX_BLOCK_SIZE / REFDAX_INODE_SIZE)
+/* Inode numbers fit 32 bits: file handles carry them so (src/refdax_export.c). */
+#define REFDAX_MAX_INODES	0x100000000ULL
 #define REFDAX_INLINE_SYMLINK	(sizeof(struct refdax_bmap_root))	/* 120 */
 #define REFDAX_SYMLINK_MAX	(REFDAX_BLOCK_SIZE - 1)
 

@@ -17,8 +17,8 @@
 #   --timeout SEC  hard limit per guest (default 3600)
 #   --accel A      QEMU accelerator (default tcg)
 #   --steps LIST   only these steps (for development; default all): clone
-#                  clonebig clonefrag mmap faults psync fiomap pmdshare msync
-#                  firststore
+#                  clonebig clonefrag overlay mmap faults psync aged fiomap
+#                  pmdshare msync firststore
 #   --no-raw       skip the raw device (devdax) pass of the fio mmap rows
 #
 # Environment: RDX_SKIP_DEPS=1 is accepted for symmetry with check.sh (no
@@ -67,11 +67,11 @@ fi
 case "$rounds" in [1-9] | [1-9][0-9]) ;; *) echo "bench: bad --rounds" >&2; exit 2 ;; esac
 
 # Workload sizes (see docs/bench.md).
-CLONE_MIB=1024 CLONE_REPS=3 CLONE_BIG_MIB=4096 FRAG_EXTENTS=10000 FIO_MIB=256 FIO_IOS=4096 PSYNC_MIB=256 PSYNC_SEC=5
+CLONE_MIB=1024 CLONE_REPS=3 CLONE_BIG_MIB=4096 FRAG_EXTENTS=10000 OVL_MIB=1024 FIO_MIB=256 FIO_IOS=4096 PSYNC_MIB=256 PSYNC_SEC=5
 FC_KIB=2048 FC_REPS=4 FC_NS="1 4 16 64" SF_FILES=2000
 FIOMAP_MIB=1024 FIOMAP_SEC=3 PMD_MIB=1024 MSYNC_MIB=1024 MSYNC_REPS=9 FSTORE_MIB=256 FSTORE_N=4096
 if [ "$quick" = 1 ]; then
-	rounds=1 CLONE_MIB=64 CLONE_REPS=2 CLONE_BIG_MIB=256 FRAG_EXTENTS=500 FIO_MIB=32 FIO_IOS=1024 PSYNC_MIB=32
+	rounds=1 CLONE_MIB=64 CLONE_REPS=2 CLONE_BIG_MIB=256 FRAG_EXTENTS=500 OVL_MIB=64 FIO_MIB=32 FIO_IOS=1024 PSYNC_MIB=32
 	PSYNC_SEC=1 FC_KIB=256 FC_REPS=3 FC_NS="1 4 16 64" SF_FILES=200
 	FIOMAP_MIB=64 FIOMAP_SEC=1 PMD_MIB=64 MSYNC_MIB=64 MSYNC_REPS=5 FSTORE_MIB=32
 fi
@@ -102,7 +102,7 @@ for kv in "${kvers[@]}"; do
 			"$root" "$bin" "$kv" "$rounds" "refdax xfs ext4"
 		printf 'export CLONE_MIB=%q CLONE_REPS=%q FIO_MIB=%q FIO_IOS=%q\n' \
 			"$CLONE_MIB" "$CLONE_REPS" "$FIO_MIB" "$FIO_IOS"
-		printf 'export CLONE_BIG_MIB=%q FRAG_EXTENTS=%q\n' "$CLONE_BIG_MIB" "$FRAG_EXTENTS"
+		printf 'export CLONE_BIG_MIB=%q FRAG_EXTENTS=%q OVL_MIB=%q\n' "$CLONE_BIG_MIB" "$FRAG_EXTENTS" "$OVL_MIB"
 		printf 'export PSYNC_MIB=%q PSYNC_SEC=%q FC_KIB=%q FC_REPS=%q FC_NS=%q SF_FILES=%q\n' \
 			"$PSYNC_MIB" "$PSYNC_SEC" "$FC_KIB" "$FC_REPS" "$FC_NS" "$SF_FILES"
 		printf 'export FIOMAP_MIB=%q FIOMAP_SEC=%q PMD_MIB=%q MSYNC_MIB=%q MSYNC_REPS=%q\n' \

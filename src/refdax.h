@@ -456,6 +456,10 @@ int refdax_bmap_shift(struct refdax_trans *tp, struct inode *inode,
 
 /* refdax_inode.c: media inodes */
 struct inode *refdax_iget(struct super_block *sb, u64 ino);
+/* The same for a number and generation from a file handle: -ESTALE for
+ * anything but that live inode, and no corruption report.
+ */
+struct inode *refdax_iget_handle(struct super_block *sb, u64 ino, u32 gen);
 /* New inode in @dir with @mode, inside a running transaction. */
 struct inode *refdax_new_inode(struct refdax_trans *tp, struct inode *dir,
 			       umode_t mode, dev_t rdev);
@@ -590,6 +594,9 @@ struct rdx_fileattr;
 int refdax_fileattr_get(struct dentry *dentry, struct rdx_fileattr *fa);
 int refdax_fileattr_set(struct rdx_idmap *idmap, struct dentry *dentry,
 			struct rdx_fileattr *fa);
+
+/* refdax_export.c: file handles (open_by_handle_at, NFS, overlayfs) */
+extern const struct export_operations refdax_export_ops;
 
 /* refdax_sysfs.c */
 int refdax_sysfs_init(void);

@@ -417,4 +417,27 @@ rdx_devdax_get(const struct path *path, void *holder,
 	posix_acl_chmod(idmap, d_inode(dentry), mode)
 #endif
 
+/*
+ * The default file handle (inode number and generation, FILEID_INO32_GEN).
+ * Before 6.7 a NULL ->encode_fh meant it; 6.7 made ->encode_fh mandatory
+ * and exported the default as generic_encode_ino32_fh(), which overlayfs
+ * recognises as 32-bit inode numbers (its xino bits).
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 7, 0)
+#define RDX_ENCODE_FH_DEFAULT	generic_encode_ino32_fh
+#else
+#define RDX_ENCODE_FH_DEFAULT	NULL
+#endif
+
+/*
+ * The filesystem UUID.  6.8 added s_uuid_len (set by super_set_uuid()):
+ * FS_IOC_GETFSUUID and the UUID-named sysfs entries read it, and a zero
+ * length means "no UUID" to them.  Before 6.8 s_uuid alone was it.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 8, 0)
+#define rdx_set_uuid(sb, uuid)	super_set_uuid(sb, uuid, sizeof((sb)->s_uuid))
+#else
+#define rdx_set_uuid(sb, uuid)	memcpy(&(sb)->s_uuid, uuid, sizeof((sb)->s_uuid))
+#endif
+
 #endif /* REFDAX_COMPAT_H */

@@ -95,7 +95,35 @@ static int read_media_inode(struct inode *inode, struct refdax_inode *pi)
 	return 0;
 }
 
-struct inode *refdax_iget(struct super_block *sb, u64 ino)
+/*
+ * Why the slot of @ino cannot be a live inode named by a file handle, or
+ * NULL if it may be: free, unlinked (an orphan), or reused (another
+ * generation).  A handle comes from outside, so none of this is corruption.
+ */
+static const char *handle_slot_stale(struct refdax_sb_info *sbi, u64 ino,
+				     u32 gen)
+{
+	const struct refdax_inode *pi = rdx_pinode(sbi, ino);
+
+	if (!ino_in_bitmap(sbi, ino) || !READ_ONCE(pi->i_mode))
+		return "free";
+	if (!READ_ONCE(pi->i_nlink))
+		return "unlinked";
+	if (le32_to_cpu(READ_ONCE(pi->i_generation)) != gen)
+		return "reused";
+	return NULL;
+}
+
+/*
+ * Read inode @ino.  @gen is NULL for a number the filesystem itself holds
+ * (a directory entry, i_parent, the orphan list): a bad one is corruption.
+ * With @gen the number comes from a file handle: anything but the live
+ * inode of that generation is -ESTALE and reports nothing.  A handle's
+ * slot that fails its checksum is -ESTALE too: a create that is reusing the
+ * number may be rewriting it right now; a lookup by name reports a slot
+ * that is really damaged.
+ */
+static struct inode *rdx_iget(struct super_block *sb, u64 ino, const u32 *gen)
 {
 	struct refdax_sb_info *sbi = RDX_SB(sb);
 	struct refdax_inode *pi;
@@ -104,16 +132,29 @@ struct inode *refdax_iget(struct super_block *sb, u64 ino)
 	int ret = -EUCLEAN;
 
 	if (ino < REFDAX_ROOT_INO || ino >= sbi->geom.ninodes) {
+		if (gen)
+			return ERR_PTR(-ESTALE);
 		refdax_error(sb, "inode number %llu out of range", ino);
 		return ERR_PTR(-EUCLEAN);
 	}
 	inode = iget_locked(sb, ino);
 	if (!inode)
 		return ERR_PTR(-ENOMEM);
-	if (!(rdx_inode_state(inode) & I_NEW))
+	if (!(rdx_inode_state(inode) & I_NEW)) {
+		if (gen && inode->i_generation != *gen) {
+			iput(inode);
+			return ERR_PTR(-ESTALE);
+		}
 		return inode;
+	}
 
 	pi = rdx_pinode(sbi, ino);
+	if (gen) {
+		ret = -ESTALE;
+		if (handle_slot_stale(sbi, ino, *gen) ||
+		    refdax_check_inode(&sbi->geom, ino, pi, &why))
+			goto fail;
+	}
 	if (!ino_in_bitmap(sbi, ino) || !pi->i_mode) {
 		refdax_error(sb, "inode %llu is referenced but free", ino);
 		goto fail;
@@ -138,6 +179,16 @@ struct inode *refdax_iget(struct super_block *sb, u64 ino)
 fail:
 	iget_failed(inode);
 	return ERR_PTR(ret);
+}
+
+struct inode *refdax_iget(struct super_block *sb, u64 ino)
+{
+	return rdx_iget(sb, ino, NULL);
+}
+
+struct inode *refdax_iget_handle(struct super_block *sb, u64 ino, u32 gen)
+{
+	return rdx_iget(sb, ino, &gen);
 }
 
 static void ts_to_media(struct timespec64 ts, __le64 *sec, __le32 *nsec)

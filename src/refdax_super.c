@@ -492,7 +492,9 @@ static int refdax_fill_super(struct super_block *sb, struct fs_context *fc)
 	sb->s_time_gran = 1;
 	sb->s_max_links = U32_MAX;
 	sb->s_flags |= SB_NOSEC;
-	memcpy(&sb->s_uuid, sbi->rsb->s_uuid, sizeof(sb->s_uuid));
+	sb->s_export_op = &refdax_export_ops;
+	/* overlayfs needs a UUID to tie stored handles to this filesystem */
+	rdx_set_uuid(sb, sbi->rsb->s_uuid);
 
 	root = refdax_iget(sb, sbi->geom.root_ino);
 	if (IS_ERR(root)) {

@@ -407,6 +407,8 @@ static const struct mut super_muts[] = {
 	  "inode table too small", 0 },
 	{ "ninodes 1", SO(s_ninodes), 1, NULL, "too few inodes", 0 },
 	{ "ninodes 0", SO(s_ninodes), 0, NULL, "too few inodes", 0 },
+	{ "ninodes 2^32 + 1", SO(s_ninodes), 0x100000001ULL, NULL,
+	  "more inodes than 32-bit numbers", 0 },
 	{ "fsmap 0 blocks", SO(s_fsmap_blocks), 0, NULL,
 	  "free-space bitmap outside", 0 },
 	{ "fsmap start overflow", SO(s_fsmap_start), ~0ULL, NULL,
