@@ -43,10 +43,12 @@ free_kb() { df -Pk "$MNT" | awk 'NR == 2 { print $4 }'; }
 used_kb() { df -Pk "$MNT" | awk 'NR == 2 { print $3 }'; }
 
 # mkdata FILE SIZE_BYTES: deterministic pseudo-random content (seeded).
+# openssl reads exactly SIZE bytes of zeroes, so no pipe is cut short (head
+# closing it made openssl die of SIGPIPE, which pipefail turned into a failure).
 mkdata() {
 	local seed=${3:-$1}
-	openssl enc -aes-128-ctr -nosalt -pass "pass:$seed" -pbkdf2 </dev/zero 2>/dev/null |
-		head -c "$2" >"$1"
+	head -c "$2" /dev/zero |
+		openssl enc -aes-128-ctr -nosalt -pass "pass:$seed" -pbkdf2 -out "$1" 2>/dev/null
 }
 
 # dev_wipe MIB: zero the first MIB MiB of $DEV.  A device-dax instance has
