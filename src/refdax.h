@@ -260,6 +260,7 @@ u64 refdax_trans_room(struct refdax_trans *tp);
 int refdax_trans_defer(struct refdax_trans *tp, enum refdax_defer_type type,
 		       u64 start, u64 len);
 unsigned int refdax_trans_defer_room(struct refdax_trans *tp);
+bool refdax_trans_allocated(struct refdax_trans *tp, u64 blk);
 void refdax_trans_ijoin(struct refdax_trans *tp, struct inode *inode,
 			void (*cancel)(struct inode *inode));
 void refdax_trans_commit(struct refdax_trans *tp);

@@ -160,9 +160,14 @@ u64 refdax_resv_xattr(void)
 
 /*
  * A new inode's attributes: a default and an access ACL, and the labels
- * security modules hand out (up to two, e.g. an LSM's and EVM's).
+ * security modules hand out (up to two, e.g. an LSM's and EVM's).  They
+ * all go to one attribute block the create's transaction allocates, which
+ * is never logged (refdax_trans_allocated()), so each costs its inode
+ * writes and bitmap bits; the superblock is logged once.  Small enough to
+ * fit beside a create in the smallest journal mkfs makes.
  */
 u64 refdax_resv_new_attrs(void)
 {
-	return 4 * refdax_resv_xattr();
+	return 4 * (2 * refdax_resv_inode() + 6 * log_bytes(4)) +
+	       log_bytes(sizeof(struct refdax_super));
 }

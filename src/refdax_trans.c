@@ -120,6 +120,25 @@ int refdax_trans_defer(struct refdax_trans *tp, enum refdax_defer_type type,
 }
 
 /*
+ * Did this transaction allocate @blk?  Such a block needs no undo entry
+ * before it is changed again: an abort frees it (its bitmap change is
+ * logged), so its old contents never matter.
+ */
+bool refdax_trans_allocated(struct refdax_trans *tp, u64 blk)
+{
+	unsigned int i;
+
+	for (i = 0; i < tp->nr_items; i++) {
+		const struct refdax_defer_item *it = &tp->items[i];
+
+		if (it->type == RDX_DEFER_ALLOC && blk >= it->start &&
+		    blk - it->start < it->len)
+			return true;
+	}
+	return false;
+}
+
+/*
  * @inode takes part: remember what an abort must restore.  @cancel, if
  * given, drops caches of the inode's layer that an abort makes stale (a
  * directory's name index).  Joining twice keeps the first snapshot.

@@ -270,6 +270,12 @@ static int store_image(struct refdax_trans *tp, struct inode *inode,
 	h->xh_count = cpu_to_le16(count);
 	h->xh_used = cpu_to_le16(used);
 	refdax_xattr_set_csum(img);
+	if (blk && refdax_trans_allocated(tp, blk)) {
+		/* allocated by this transaction (a create's attributes) */
+		refdax_copy_flushcache(sbi, rdx_block(sbi, blk), img,
+				       REFDAX_BLOCK_SIZE);
+		return 0;
+	}
 	if (blk) {
 		ret = refdax_trans_log(tp, rdx_block(sbi, blk),
 				       REFDAX_BLOCK_SIZE);
