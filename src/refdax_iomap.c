@@ -81,50 +81,20 @@ int refdax_alloc_file_range(struct inode *inode, u64 lblk, u64 end)
 	return ret;
 }
 
-int refdax_remove_range(struct inode *inode, u64 lblk, u64 len)
-{
-	struct refdax_sb_info *sbi = RDX_SB(inode->i_sb);
-	struct refdax_inode_info *ri = RDX_I(inode);
-	struct refdax_trans *tp;
-	int ret;
-
-	if (ri->flags & REFDAX_IFL_INLINE)
-		return 0;
-	do {
-		down_write(&ri->bmap_sem);
-		tp = refdax_trans_begin(sbi, refdax_resv_data());
-		if (IS_ERR(tp)) {
-			up_write(&ri->bmap_sem);
-			return PTR_ERR(tp);
-		}
-		refdax_trans_ijoin(tp, inode, NULL);
-		ret = refdax_bmap_remove(tp, inode, lblk, len);
-		if (ret >= 0) {
-			int err = refdax_write_inode_txn(tp, inode);
-
-			if (err)
-				ret = err;
-		}
-		if (ret < 0)
-			refdax_trans_cancel(tp);
-		else
-			refdax_trans_commit(tp);
-		up_write(&ri->bmap_sem);
-	} while (ret == 1);
-	/* Offsets whose blocks went away no longer shadow anything. */
-	if (!ret && len)
-		refdax_shadow_drop_range(inode, lblk,
-					 min_t(u64, lblk + len - 1, ULONG_MAX));
-	return ret;
-}
+/*
+ * One step of a change to a file's map, inside a transaction: 1 when the
+ * transaction ran out of room and another step must follow, 0 when done,
+ * or a negative error.
+ */
+typedef int (*map_step_fn)(struct refdax_trans *tp, struct inode *inode,
+			   void *arg);
 
 /*
- * Transactions of refdax_bmap_shift() until every extent of [floor, ceil)
- * has moved by @by blocks; *@next as there.  Each transaction leaves a
- * valid map (docs/format.md, "Collapse and insert range").
+ * Run @step in transactions of its own, each under bmap_sem and with the
+ * inode written in it, until it is done.  Each transaction leaves a valid
+ * map, so the steps before a failure stay done.
  */
-static int shift_txns(struct inode *inode, u64 next, u64 floor, u64 ceil,
-		      u64 by, bool left)
+static int map_txns(struct inode *inode, map_step_fn step, void *arg)
 {
 	struct refdax_sb_info *sbi = RDX_SB(inode->i_sb);
 	struct refdax_inode_info *ri = RDX_I(inode);
@@ -139,7 +109,7 @@ static int shift_txns(struct inode *inode, u64 next, u64 floor, u64 ceil,
 			return PTR_ERR(tp);
 		}
 		refdax_trans_ijoin(tp, inode, NULL);
-		ret = refdax_bmap_shift(tp, inode, &next, floor, ceil, by, left);
+		ret = step(tp, inode, arg);
 		if (ret >= 0) {
 			int err = refdax_write_inode_txn(tp, inode);
 
@@ -154,6 +124,64 @@ static int shift_txns(struct inode *inode, u64 next, u64 floor, u64 ceil,
 		cond_resched();
 	} while (ret == 1);
 	return ret;
+}
+
+struct remove_arg {
+	u64 lblk, len;
+};
+
+static int remove_step(struct refdax_trans *tp, struct inode *inode,
+		       void *arg)
+{
+	struct remove_arg *a = arg;
+
+	return refdax_bmap_remove(tp, inode, a->lblk, a->len);
+}
+
+int refdax_remove_range(struct inode *inode, u64 lblk, u64 len)
+{
+	struct remove_arg arg = { .lblk = lblk, .len = len };
+	int ret;
+
+	if (RDX_I(inode)->flags & REFDAX_IFL_INLINE)
+		return 0;
+	ret = map_txns(inode, remove_step, &arg);
+	/* Offsets whose blocks went away no longer shadow anything. */
+	if (!ret && len)
+		refdax_shadow_drop_range(inode, lblk,
+					 min_t(u64, lblk + len - 1, ULONG_MAX));
+	return ret;
+}
+
+/* refdax_bmap_shift()'s arguments; next moves on from step to step. */
+struct shift_arg {
+	u64 next, floor, ceil, by;
+	bool left;
+};
+
+static int shift_step(struct refdax_trans *tp, struct inode *inode,
+		      void *arg)
+{
+	struct shift_arg *a = arg;
+
+	return refdax_bmap_shift(tp, inode, &a->next, a->floor, a->ceil,
+				 a->by, a->left);
+}
+
+/*
+ * Transactions of refdax_bmap_shift() until every extent of [floor, ceil)
+ * has moved by @by blocks; @next as there.  Each transaction leaves a
+ * valid map (docs/format.md, "Collapse and insert range").
+ */
+static int shift_txns(struct inode *inode, u64 next, u64 floor, u64 ceil,
+		      u64 by, bool left)
+{
+	struct shift_arg arg = {
+		.next = next, .floor = floor, .ceil = ceil, .by = by,
+		.left = left,
+	};
+
+	return map_txns(inode, shift_step, &arg);
 }
 
 /*
@@ -177,29 +205,15 @@ int refdax_collapse_blocks(struct inode *inode, u64 lblk, u64 len)
  * transaction of its own that changes no content, so that a failure here
  * (ENOSPC for a node) leaves the file as it was.
  */
+static int split_step(struct refdax_trans *tp, struct inode *inode,
+		      void *arg)
+{
+	return refdax_bmap_split(tp, inode, *(u64 *)arg);
+}
+
 int refdax_split_blocks(struct inode *inode, u64 lblk)
 {
-	struct refdax_sb_info *sbi = RDX_SB(inode->i_sb);
-	struct refdax_inode_info *ri = RDX_I(inode);
-	struct refdax_trans *tp;
-	int ret;
-
-	down_write(&ri->bmap_sem);
-	tp = refdax_trans_begin(sbi, refdax_resv_data());
-	if (IS_ERR(tp)) {
-		up_write(&ri->bmap_sem);
-		return PTR_ERR(tp);
-	}
-	refdax_trans_ijoin(tp, inode, NULL);
-	ret = refdax_bmap_split(tp, inode, lblk);
-	if (!ret)
-		ret = refdax_write_inode_txn(tp, inode);
-	if (ret)
-		refdax_trans_cancel(tp);
-	else
-		refdax_trans_commit(tp);
-	up_write(&ri->bmap_sem);
-	return ret;
+	return map_txns(inode, split_step, &lblk);
 }
 
 /*
